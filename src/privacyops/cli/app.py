@@ -1,0 +1,69 @@
+"""The root Typer application and the one place that turns errors into exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+from rich.console import Console
+
+from privacyops import __version__
+from privacyops.errors import PrivacyOpsError
+
+app = typer.Typer(
+    name="privacyops",
+    help="Runs a company's privacy policy: policy as code, consent, rights, retention, audit.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+err_console = Console(stderr=True)
+
+
+@app.command()
+def version() -> None:
+    """Print the privacyops version."""
+    typer.echo(__version__)
+
+
+# Sub-command groups register here, one line each.
+# (imports at the bottom so each module can import ``app`` helpers without a cycle)
+
+
+def report_error(exc: PrivacyOpsError, *, as_json: bool = False) -> None:
+    """Print one error the way every command does: a line per problem, or the JSON shape."""
+    if as_json:
+        sys.stdout.write(json.dumps(exc.to_dict(), indent=2) + "\n")
+        return
+    err_console.print(f"[red]error:[/red] {exc.message}", highlight=False, markup=True)
+    for item in exc.details:
+        where = item.get("where") or ".".join(str(p) for p in item.get("loc", []))
+        err_console.print(f"  {where}: {item.get('msg', '')}", highlight=False, markup=False)
+
+
+def main() -> None:
+    """Entry point of the ``privacyops`` script: run the app, map errors to exit codes."""
+    try:
+        rv = app(standalone_mode=False)
+    except PrivacyOpsError as exc:
+        report_error(exc)
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        err_console.print("aborted")
+        raise SystemExit(1) from None
+    except SystemExit:
+        raise
+    except Exception as exc:  # the last line of defence: no traceback for a user
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError):
+            exc.show()
+            raise SystemExit(2) from None
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        err_console.print(f"[red]internal error:[/red] {type(exc).__name__}", highlight=False)
+        raise SystemExit(70) from None
+    raise SystemExit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,170 @@
+"""The one settings object.
+
+Values come, highest priority first, from: keyword arguments (tests), ``PRIVACYOPS_*``
+environment variables, a TOML file named by ``PRIVACYOPS_CONFIG_FILE`` (or ``privacyops.toml``
+in the working directory when present), then the defaults below. The embedded default needs
+none of them: a SQLite file and a generated master key under ``data_dir``, and the seed policy
+shipped inside the package.
+
+Every field is documented in the README's *Settings* table; ``tests/test_docs.py`` checks that.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "get_settings", "reset_settings"]
+
+
+def _toml_file() -> Path | None:
+    named = os.environ.get("PRIVACYOPS_CONFIG_FILE")
+    if named:
+        return Path(named)
+    local = Path("privacyops.toml")
+    return local if local.is_file() else None
+
+
+class Settings(BaseSettings):
+    """All configuration of privacyops. See the README for each field."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PRIVACYOPS_", extra="forbid", validate_default=True
+    )
+
+    # --- storage -------------------------------------------------------------------------
+    data_dir: Path = Field(
+        default=Path("data"), description="Folder for the SQLite file, key file and exports."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/privacyops.sqlite. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of 32 bytes wrapping every data subject's key. When unset a key "
+        "file is generated in data_dir (back it up: without it nothing decrypts).",
+    )
+    master_key_file: Path | None = Field(
+        default=None, description="Path of the master key file; default <data_dir>/master.key."
+    )
+
+    # --- policy --------------------------------------------------------------------------
+    policy_path: Path | None = Field(
+        default=None,
+        description="A manifest file or folder of versions; default the embedded seed policy.",
+    )
+
+    # --- web -----------------------------------------------------------------------------
+    host: str = Field(default="127.0.0.1", description="Address `serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
+    base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Public URL used in e-mails and links."
+    )
+    site_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"],
+        description="Origins allowed to call the public consent API (CORS).",
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024, description="Largest request body accepted."
+    )
+
+    # --- mail ----------------------------------------------------------------------------
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server for outgoing mail.")
+    smtp_port: int = Field(default=8025, ge=1, le=65535, description="SMTP port.")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if needed.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS.")
+    mail_from: str = Field(default="privacy@localhost", description="Sender of outgoing mail.")
+
+    # --- rights --------------------------------------------------------------------------
+    clock_start: Literal["receipt", "verification"] = Field(
+        default="receipt",
+        description="When the one-month clock of GDPR Art. 12(3) starts.",
+    )
+    otp_ttl_seconds: int = Field(default=900, ge=60, description="Lifetime of one-time codes.")
+    otp_max_attempts: int = Field(default=5, ge=1, description="Wrong codes before lock-out.")
+    second_factor: Literal["none", "phone_code", "staff_review"] = Field(
+        default="staff_review",
+        description="The policy's second trusted ID, required before exports and erasures.",
+    )
+    export_link_ttl_seconds: int = Field(
+        default=7 * 24 * 3600, ge=60, description="Lifetime of an export download link."
+    )
+
+    # --- consent -------------------------------------------------------------------------
+    consent_lifetime_days: int = Field(
+        default=182, ge=1, le=395, description="Age after which the banner asks again (≤13 m)."
+    )
+    gpc_refuses: list[str] = Field(
+        default_factory=lambda: ["advertising"],
+        description="Consent categories a Global Privacy Control signal refuses.",
+    )
+
+    # --- background work -----------------------------------------------------------------
+    runner_enabled: bool = Field(
+        default=True, description="Run request steps and the daily retention sweep in-process."
+    )
+    celery_broker_url: str | None = Field(
+        default=None, description="Redis URL; when set, steps are sent to Celery workers."
+    )
+    retention_sweep_hour: int = Field(
+        default=3, ge=0, le=23, description="UTC hour of the daily retention sweep."
+    )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level."
+    )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = _toml_file()
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in force: the configured one or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'privacyops.sqlite'}"
+
+    @property
+    def effective_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "master.key"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()
