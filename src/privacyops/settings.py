@@ -79,6 +79,31 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="Largest request body accepted."
     )
+    session_max_age_seconds: int = Field(
+        default=8 * 3600, ge=60, description="A staff login lasts at most this long."
+    )
+    session_idle_seconds: int = Field(
+        default=3600, ge=60, description="A staff session ends after this long without use."
+    )
+    form_token_ttl_seconds: int = Field(
+        default=2 * 3600, ge=60, description="Lifetime of a form's CSRF token."
+    )
+    login_attempts_per_minute: int = Field(
+        default=10, ge=1, description="Login attempts allowed per client address per minute."
+    )
+    public_form_posts_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="Privacy-center form submissions allowed per client address per minute.",
+    )
+    initial_admin_email: str = Field(
+        default="admin@localhost",
+        description="E-mail of the admin `serve` creates on first start (when no staff exist).",
+    )
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics at /metrics (to admins and metrics:read tokens).",
+    )
 
     # --- mail ----------------------------------------------------------------------------
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server for outgoing mail.")

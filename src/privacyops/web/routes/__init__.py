@@ -1,0 +1,1 @@
+"""HTTP routers, one module per subject; each is registered in ``privacyops.web.app``."""
