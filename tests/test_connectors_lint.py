@@ -152,7 +152,7 @@ def test_generate_drafts_a_dataset_that_lints_and_runs(db_url: str, tmp_path: Pa
     assert tables["login"]["ip"]["categories"] == ["user.device.ip_address"]
     assert tables["address"]["street"]["masking"] == "nullify"
 
-    lint = cli("dataset", "lint", str(out), "--url", db_url)
+    lint = cli("dataset", "lint", str(out), "--url", db_url, "--no-policy")
     assert lint.returncode == 0, lint.stdout + lint.stderr
     parsed = load_dataset(out)
     result = SQLConnector(parsed.dataset, engine, salt=b"s").erase({"email": "ada@example.com"})
@@ -163,7 +163,7 @@ def test_generate_drafts_a_dataset_that_lints_and_runs(db_url: str, tmp_path: Pa
 
 def test_lint_command_prints_locations_and_fails(tmp_path: Path) -> None:
     path = write(tmp_path, DATASET.replace("[user.name]", "[user.nickname]"))
-    done = cli("dataset", "lint", str(path))
+    done = cli("dataset", "lint", str(path), "--no-policy")
     assert done.returncode == 2
     line = next(i for i, s in enumerate(path.read_text().splitlines(), 1) if "user.nickname" in s)
     assert f"{path}:{line}: error: customer.name: unknown data category user.nickname" in (
@@ -173,6 +173,13 @@ def test_lint_command_prints_locations_and_fails(tmp_path: Path) -> None:
 
 
 def test_lint_command_ok(tmp_path: Path) -> None:
-    done = cli("dataset", "lint", str(write(tmp_path, DATASET)))
+    done = cli("dataset", "lint", str(write(tmp_path, DATASET)), "--no-policy")
     assert done.returncode == 0
     assert "ok" in done.stdout
+
+
+def test_lint_command_checks_the_policy_in_force(tmp_path: Path) -> None:
+    done = cli("dataset", "lint", str(write(tmp_path, DATASET)))
+    assert done.returncode == 2
+    assert "is not declared by the policy" in done.stdout
+    assert "user.contact.email is not declared" not in done.stdout

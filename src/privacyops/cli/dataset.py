@@ -9,7 +9,10 @@ import typer
 from rich.console import Console
 
 from privacyops.connectors import generate_dataset, lint_dataset, load_dataset
+from privacyops.connectors.lint import policy_categories
 from privacyops.errors import InvalidInput
+from privacyops.policy import load_configured_policy
+from privacyops.settings import get_settings
 
 app = typer.Typer(help="Draft and lint dataset files (what a SQL database holds about people).")
 console = Console()
@@ -40,10 +43,17 @@ def lint(
         None, "--url", help="Also compare with this live database (tables, columns, keys)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON."),
+    policy: bool = typer.Option(
+        True,
+        "--policy/--no-policy",
+        help="Refuse data categories the policy in force does not declare "
+        "(PRIVACYOPS_POLICY_PATH or the embedded default).",
+    ),
 ) -> None:
     """Check a dataset file; exit 2 when it has errors (each with file:line)."""
     parsed = load_dataset(file)
-    problems = lint_dataset(parsed, engine=url)
+    declared = policy_categories(load_configured_policy(get_settings()).current) if policy else None
+    problems = lint_dataset(parsed, engine=url, declared_categories=declared)
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
         typer.echo(json.dumps([p.to_detail() for p in problems], indent=2))

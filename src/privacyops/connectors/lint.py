@@ -16,8 +16,15 @@ from sqlalchemy.engine import Engine
 from privacyops.connectors.dataset import ParsedDataset
 from privacyops.connectors.graph import edges, reference_cycles, traversal_rank
 from privacyops.errors import DependencyUnavailable, InvalidInput
+from privacyops.policy import Manifest
 
-__all__ = ["LintProblem", "known_categories", "lint_dataset", "raise_for_problems"]
+__all__ = [
+    "LintProblem",
+    "known_categories",
+    "lint_dataset",
+    "policy_categories",
+    "raise_for_problems",
+]
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,15 @@ def known_categories() -> frozenset[str]:
 
 
 def _declared(key: str, declared: Iterable[str]) -> bool:
+    # system.* keys describe the system's own data (keys, timestamps), not a person's.
+    if key == "system" or key.startswith("system."):
+        return True
     return any(key == d or key.startswith(d + ".") for d in declared)
+
+
+def policy_categories(manifest: Manifest) -> set[str]:
+    """The fideslang keys of the data categories a policy version declares."""
+    return {c.fides_key for c in manifest.data_categories if c.fides_key}
 
 
 def lint_dataset(
