@@ -37,7 +37,9 @@ def _db_params() -> list[object]:
         if PG_URL
         else pytest.param(
             "postgresql",
-            marks=pytest.mark.skip(reason="PRIVACYOPS_TEST_POSTGRES_URL not set (make test sets it)"),
+            marks=pytest.mark.skip(
+                reason="PRIVACYOPS_TEST_POSTGRES_URL not set (make test sets it)"
+            ),
         )
     )
     return params

@@ -72,3 +72,7 @@ def main() -> None:
 from privacyops.cli import audit as _audit  # noqa: E402  (sub-commands register after app)
 
 app.add_typer(_audit.app, name="audit")
+
+from privacyops.cli import dataset as _dataset  # noqa: E402  (registered after app exists)
+
+app.add_typer(_dataset.app, name="dataset")

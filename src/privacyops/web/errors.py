@@ -34,7 +34,9 @@ _HTTP_CODES = {
 }
 
 
-def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Build the one error shape."""
     body: dict[str, Any] = {"code": code, "message": message}
     if details:
