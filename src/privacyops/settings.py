@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     master_key_file: Path | None = Field(
         default=None, description="Path of the master key file; default <data_dir>/master.key."
     )
+    key_store_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the store of subjects' data keys, kept apart from the "
+        "registry so its backups hold no key; default <database>.keys.sqlite beside a SQLite "
+        "file, else the database's own subject_keys table.",
+    )
 
     # --- policy --------------------------------------------------------------------------
     policy_path: Path | None = Field(
