@@ -6,6 +6,7 @@ Every function takes an open SQLAlchemy ``Session`` and leaves committing to the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -77,7 +78,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "auditor": frozenset(s for s in SCOPES if s.endswith(":read")),
 }
 
-TOKEN_PREFIX = "pops_"
+TOKEN_PREFIX = "pops_"  # noqa: S105 -- a public prefix that marks tokens, not a secret
 MAX_PASSWORD_CHARS = 1024
 MIN_PASSWORD_CHARS = 12
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
@@ -179,10 +180,8 @@ def authenticate(session: Session, email: str, password: str) -> StaffUser:
         raise failure
     user = session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
     if user is None or not user.active:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         raise failure
     try:
         _hasher.verify(user.password_hash, password)
@@ -235,7 +234,7 @@ def principal_for_session(
     ).first()
     if row is None:
         return None
-    staff_session, user = row.tuple()
+    staff_session, user = row[0], row[1]
     if (
         not user.active
         or staff_session.expires_at <= now

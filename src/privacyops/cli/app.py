@@ -76,3 +76,7 @@ app.add_typer(_audit.app, name="audit")
 from privacyops.cli import dataset as _dataset  # noqa: E402  (registered after app exists)
 
 app.add_typer(_dataset.app, name="dataset")
+
+from privacyops.cli import admin as _admin  # noqa: E402  (registered after app exists)
+
+app.add_typer(_admin.app, name="admin")

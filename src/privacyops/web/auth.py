@@ -51,12 +51,12 @@ from privacyops.web.deps import app_database
 
 __all__ = [
     "CSRF_FIELD",
-    "RequireScope",
-    "RequireStaff",
     "SESSION_COOKIE",
     "STAFF_READ",
     "STAFF_WRITE",
     "VISITOR_COOKIE",
+    "RequireScope",
+    "RequireStaff",
     "check_csrf",
     "cookie_secure",
     "current_principal",

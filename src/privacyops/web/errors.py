@@ -13,6 +13,7 @@ information as an HTML page instead; an anonymous ``GET`` of a staff page is red
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -78,20 +79,24 @@ def is_page_request(request: Request) -> bool:
     path = request.url.path
     if path.startswith(_JSON_PREFIXES) or path.endswith(".js"):
         return False
-    accept = request.headers.get("accept", "*/*")
-    return "text/html" in accept or "*/*" in accept
+    return "text/html" in request.headers.get("accept", "")
 
 
 def _answer(
     request: Request,
     status: int,
     body: dict[str, Any],
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     if not is_page_request(request):
         return JSONResponse(body, status_code=status, headers=headers)
     if status == 401 and request.method in ("GET", "HEAD"):
-        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        expired = getattr(request.state, "session_expired", False)
+        target = f"/login?next={quote(request.url.path)}" + ("&expired=1" if expired else "")
+        redirect = RedirectResponse(target, status_code=303)
+        if expired:
+            redirect.delete_cookie("privacyops_session", path="/")
+        return redirect
     error = body["error"]
     details = [
         f"{'.'.join(str(p) for p in d.get('loc', [])[1:]) or 'input'}: {d.get('msg', '')}"

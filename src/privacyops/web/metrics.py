@@ -63,9 +63,7 @@ class MetricsMiddleware:
         finally:
             route = _route_template(scope)
             REQUESTS.labels(scope["method"], route, str(status)).inc()
-            REQUEST_SECONDS.labels(scope["method"], route).observe(
-                time.perf_counter() - started
-            )
+            REQUEST_SECONDS.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
 def _route_template(scope: Scope) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader
 
 from privacyops.web.auth import current_principal, issue_csrf
 
@@ -27,7 +27,6 @@ STATIC_DIR = Path(__file__).parent / "static"
 env = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
     autoescape=True,
-    undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
 )

@@ -28,18 +28,19 @@ from privacyops.accounts import (
 )
 from privacyops.errors import AuthenticationRequired, PrivacyOpsError
 from privacyops.settings import Settings
+from privacyops.store import Database
 from privacyops.web.auth import (
     SESSION_COOKIE,
     STAFF_READ,
     check_csrf,
     cookie_secure,
+    current_principal,
     optional_principal,
     require_staff,
 )
 from privacyops.web.deps import get_db, get_settings_dep
 from privacyops.web.forms import FORM_EXPIRED, FormValues, read_form
 from privacyops.web.pages import add_nav, render
-from privacyops.store import Database
 
 router = APIRouter(tags=["staff"])
 add_nav("/dashboard/staff", "Staff", ("admin",))
@@ -53,10 +54,11 @@ def _safe_next(value: str) -> str:
 
 
 @router.get("/login", include_in_schema=False)
-def login_page(request: Request, next: str = "/dashboard") -> Response:
+def login_page(request: Request, next: str = "/dashboard", expired: bool = False) -> Response:
     """The login form (says so when a session has just expired)."""
     error = None
-    if getattr(request.state, "session_expired", False):
+    current_principal(request)
+    if expired or getattr(request.state, "session_expired", False):
         error = "Your session has expired; please log in again."
     return render(request, "login.html", {"next": _safe_next(next), "email": "", "error": error})
 
