@@ -7,6 +7,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from privacyops import __version__
 from privacyops.errors import PrivacyOpsError
@@ -37,10 +38,15 @@ def report_error(exc: PrivacyOpsError, *, as_json: bool = False) -> None:
     if as_json:
         sys.stdout.write(json.dumps(exc.to_dict(), indent=2) + "\n")
         return
-    err_console.print(f"[red]error:[/red] {exc.message}", highlight=False, markup=True)
+    # Text, not markup: messages quote ids in brackets ("processors[google-analytics]").
+    err_console.print(Text("error: ", style="red") + exc.message, highlight=False, soft_wrap=True)
+    if len(exc.details) == 1 and str(exc.details[0].get("msg", "")) in exc.message:
+        return  # the message already says it: one message per problem
     for item in exc.details:
         where = item.get("where") or ".".join(str(p) for p in item.get("loc", []))
-        err_console.print(f"  {where}: {item.get('msg', '')}", highlight=False, markup=False)
+        err_console.print(
+            f"  {where}: {item.get('msg', '')}", highlight=False, markup=False, soft_wrap=True
+        )
 
 
 def main() -> None:
@@ -67,3 +73,8 @@ def main() -> None:
         err_console.print(f"[red]internal error:[/red] {type(exc).__name__}", highlight=False)
         raise SystemExit(70) from None
     raise SystemExit(rv if isinstance(rv, int) else 0)
+
+
+from privacyops.cli import policy as _policy  # noqa: E402  (registered after app exists)
+
+app.add_typer(_policy.app, name="policy")
