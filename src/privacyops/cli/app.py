@@ -20,7 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, emoji=False)
 
 
 @app.command()
@@ -74,6 +74,14 @@ def main() -> None:
         raise SystemExit(70) from None
     raise SystemExit(rv if isinstance(rv, int) else 0)
 
+
+from privacyops.cli import audit as _audit  # noqa: E402  (sub-commands register after app)
+
+app.add_typer(_audit.app, name="audit")
+
+from privacyops.cli import dataset as _dataset  # noqa: E402  (registered after app exists)
+
+app.add_typer(_dataset.app, name="dataset")
 
 from privacyops.cli import policy as _policy  # noqa: E402  (registered after app exists)
 

@@ -23,7 +23,7 @@ from privacyops.settings import get_settings
 
 app = typer.Typer(help="The policy manifest: lint, records of processing, render, diff.")
 
-out_console = Console(highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 class LintFormat(StrEnum):

@@ -213,6 +213,12 @@ class ConsentNotRecordable(Rule):
                 )
 
 
+_KIND = {
+    ConsentCategory.NECESSARY: "necessary",
+    ConsentCategory.ANALYTICS: "analytics",
+    ConsentCategory.ADVERTISING: "advertising",
+    ConsentCategory.WIDGETS: "widget",
+}
 _TRACKING_USES = ("analytics", "marketing.advertising", "personalize")
 
 
@@ -237,7 +243,7 @@ class TrackersWithoutConsent(Rule):
             )
             yield Hit(
                 ("processors", i, "tracker", "legal_basis"),
-                f"{p.name} sets or reads {t.consent_category.value} cookies/identifiers on "
+                f"{p.name} sets or reads {_KIND[t.consent_category]} cookies or identifiers on "
                 f"{basis}; storing or accessing information on a user's device that is not "
                 "strictly necessary needs prior consent, and a browser setting or an "
                 f"opt-out is not consent{extra}",
@@ -422,10 +428,10 @@ class TransferWithoutSafeguard(Rule):
     article = "GDPR Art. 44-46; CJEU C-311/18 Schrems II"
 
     def check(self, m: Manifest) -> Iterator[Hit]:
-        tail = " (Art. 44-46: an adequacy decision, SCCs, BCRs or another Art. 46 safeguard)"
+        tail = "; a transfer needs an adequacy decision, SCCs, BCRs or another Art. 46 safeguard"
         covered: set[str] = set()
         for i, t in enumerate(m.transfers):
-            who = t.description or t.id
+            who = f"'{t.id}'"
             if t.importer_processor:
                 covered.add(t.importer_processor)
                 who = m.processor(t.importer_processor).name
@@ -642,7 +648,7 @@ class PolicyContradictsItself(Rule):
     id = "policy-contradicts-itself"
     title = "the policy text contradicts itself"
     article = "GDPR Art. 12(1), 5(1)(a)"
-    severity = Severity.WARNING
+    severity = Severity.INFO
 
     def check(self, m: Manifest) -> Iterator[Hit]:
         def notes(loc: Loc, items: list[Any]) -> Iterator[Hit]:
