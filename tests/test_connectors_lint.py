@@ -179,7 +179,8 @@ def test_lint_command_ok(tmp_path: Path) -> None:
 
 
 def test_lint_command_checks_the_policy_in_force(tmp_path: Path) -> None:
-    done = cli("dataset", "lint", str(write(tmp_path, DATASET)))
+    text = DATASET.replace("[user.name]", "[user.health_and_medical.genetic]")
+    done = cli("dataset", "lint", str(write(tmp_path, text)))
     assert done.returncode == 2
-    assert "is not declared by the policy" in done.stdout
+    assert "user.health_and_medical.genetic is not declared by the policy" in done.stdout
     assert "user.contact.email is not declared" not in done.stdout
