@@ -1,1 +1,1 @@
-"""HTTP routers, one module per subject; each is registered in ``privacyops.web.app``."""
+"""HTTP routers, one module per subject, each registered in ``privacyops.web.app.create_app``."""
