@@ -90,3 +90,7 @@ app.add_typer(_admin.app, name="admin")
 from privacyops.cli import policy as _policy  # noqa: E402  (registered after app exists)
 
 app.add_typer(_policy.app, name="policy")
+
+from privacyops.cli import serve as _serve  # noqa: E402  (registered after app exists)
+
+app.command("serve")(_serve.serve)
