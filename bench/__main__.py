@@ -8,7 +8,9 @@ import sys
 import time
 
 # name -> module; each module has run(quick: bool) -> list[tuple[str, float, str]]
-SCENARIOS: dict[str, str] = {}
+SCENARIOS: dict[str, str] = {
+    "connectors": "bench.scenario_connectors",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

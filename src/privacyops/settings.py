@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     master_key_file: Path | None = Field(
         default=None, description="Path of the master key file; default <data_dir>/master.key."
     )
+    key_store_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the store of subjects' data keys, kept apart from the "
+        "registry so its backups hold no key; default <database>.keys.sqlite beside a SQLite "
+        "file, else the database's own subject_keys table.",
+    )
 
     # --- policy --------------------------------------------------------------------------
     policy_path: Path | None = Field(
@@ -143,6 +149,22 @@ class Settings(BaseSettings):
     )
     retention_sweep_hour: int = Field(
         default=3, ge=0, le=23, description="UTC hour of the daily retention sweep."
+    )
+
+    # --- connectors ----------------------------------------------------------------------
+    connectors_dir: Path | None = Field(
+        default=None,
+        description="Folder of dataset (SQL) and connector (HTTP, manual, e-mail) YAML files.",
+    )
+    connector_hash_salt: SecretStr | None = Field(
+        default=None,
+        description="Key of the 'hash' masking strategy of SQL datasets (keep it secret).",
+    )
+    connector_retries: int = Field(
+        default=3, ge=0, le=10, description="Retries of an HTTP connector call that failed."
+    )
+    connector_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time an HTTP connector call may take."
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

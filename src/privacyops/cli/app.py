@@ -67,3 +67,12 @@ def main() -> None:
         err_console.print(f"[red]internal error:[/red] {type(exc).__name__}", highlight=False)
         raise SystemExit(70) from None
     raise SystemExit(rv if isinstance(rv, int) else 0)
+
+
+from privacyops.cli import audit as _audit  # noqa: E402  (sub-commands register after app)
+
+app.add_typer(_audit.app, name="audit")
+
+from privacyops.cli import dataset as _dataset  # noqa: E402  (registered after app exists)
+
+app.add_typer(_dataset.app, name="dataset")

@@ -116,6 +116,7 @@ class Entity(StrictModel):
     registration_number: str | None = None
     roles: list[EntityRole] = Field(min_length=1)
     contact: Contact = Field(default_factory=Contact)
+    notes: list[Note] = Field(default_factory=list)
 
 
 class Dpo(StrictModel):
@@ -205,6 +206,15 @@ class Purpose(StrictModel):
         default_factory=list,
         description="Categories this purpose uses (empty: all of the channel).",
     )
+    also_claimed_bases: list[LegalBasis] = Field(
+        default_factory=list,
+        description="Further bases the policy text claims for the same purpose elsewhere "
+        "(e.g. 'legitimate interests, or with your consent'); a contradiction to resolve.",
+    )
+    sections: list[str] = Field(
+        default_factory=list, description="Policy sections that state this purpose."
+    )
+    notes: list[Note] = Field(default_factory=list)
 
 
 class RetentionStart(StrEnum):
@@ -235,6 +245,11 @@ class RetentionRule(StrictModel):
         description="Processors whose own policies set the retention of what they collect.",
     )
     reason: str | None = Field(default=None, description="Why the data is kept, as stated.")
+    as_stated: str | None = Field(
+        default=None,
+        description="The rule in the policy's own words, e.g. '6 years from last "
+        "Service delivery'.",
+    )
     migrate_existing: bool = Field(
         default=False,
         description="When this version changes the rule, records collected under older "
@@ -377,6 +392,9 @@ class Recipient(StrictModel):
     kind: RecipientKind
     description: str | None = None
     processors: list[Slug] = Field(default_factory=list)
+    sections: list[str] = Field(
+        default_factory=list, description="Policy sections that name this recipient."
+    )
     notify_email: str | None = Field(default=None, description="Where Art. 19 notices go.")
     notify_webhook: HttpUrl | None = None
 
@@ -486,8 +504,28 @@ class Manifest(StrictModel):
     channels: list[Channel] = Field(min_length=1)
     transfers: list[Transfer] = Field(default_factory=list)
     storage_locations: list[Country] = Field(default_factory=list)
+    storage_processors: list[Slug] = Field(
+        default_factory=list,
+        description="Processors whose cloud services store the data (policy §8).",
+    )
+    transfers_statement: str | None = Field(
+        default=None, description="What the policy says of transfers in general, as stated."
+    )
     security_measures: list[str] = Field(default_factory=list)
+    security_statements: list[str] = Field(
+        default_factory=list,
+        description="Other statements of the security section (third parties, limits), as stated.",
+    )
     age_limit: int = Field(default=16, ge=13, le=18, description="GDPR Art. 8(1).")
+    age_limit_action: str | None = Field(
+        default=None, description="What is done when data of an under-age person is found."
+    )
+    processing_statement: str | None = Field(
+        default=None, description="The general definition of processing, as stated (policy §8)."
+    )
+    policy_changes: list[str] = Field(
+        default_factory=list, description="How changes to the policy are made known, as stated."
+    )
     automated_decisions: AutomatedDecisions = Field(default_factory=AutomatedDecisions)
     spam_handling: SpamHandling | None = None
     rights: Rights
@@ -545,6 +583,7 @@ class Manifest(StrictModel):
                 )
         for r in self.recipients:
             refs(f"recipients[{r.id}].processors", r.processors, processors, "processor")
+        refs("storage_processors", self.storage_processors, processors, "processor")
         for t in self.transfers:
             where = f"transfers[{t.id}]"
             refs(f"{where}.exporter", [t.exporter] if t.exporter else [], entities, "entity")

@@ -1,0 +1,52 @@
+"""Tables of the audit log: the events and the head of the chain.
+
+Every column an event shows is covered by its hash (see :mod:`privacyops.audit.log`), so none
+can change unseen. ``ts`` is kept as fixed-width ISO 8601 UTC text
+(``2026-01-31T12:00:00.000000Z``): it sorts correctly and hashes the same on every database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from privacyops.store.base import Base
+
+__all__ = ["AuditEvent", "AuditHead"]
+
+
+class AuditEvent(Base):
+    """One act on personal data or configuration, chained to the one before it."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    ts: Mapped[str] = mapped_column(sa.String(27), index=True)
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    subject_ref: Mapped[str | None] = mapped_column(sa.String(64), index=True, default=None)
+    reason: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    details: Mapped[str] = mapped_column(sa.Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+    @property
+    def timestamp(self) -> datetime:
+        """``ts`` as a timezone-aware datetime."""
+        return datetime.strptime(self.ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+    def __repr__(self) -> str:
+        return f"AuditEvent(seq={self.seq}, action={self.action!r})"
+
+
+class AuditHead(Base):
+    """The single row (``id = 1``) naming the last event: appends lock it, so they serialise,
+    and verification compares it with the last event, so a truncated tail is detected."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    hash: Mapped[str] = mapped_column(sa.String(64))

@@ -1,0 +1,89 @@
+"""What every connector answers, whatever it talks to.
+
+The rights engine calls ``access`` and ``erase`` on each connector with the person's verified
+identities and puts each ``ConnectorResult`` into the access export or the erasure answer, so
+the person sees what every connected system returned or did (GDPR Art. 15, 17, 19).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+__all__ = ["Connector", "ConnectorResult", "Identities", "normalise_identities"]
+
+Identities = Mapping[str, str | Sequence[str]]
+
+Status = Literal["done", "pending", "failed"]
+"""done: the system answered and the act is complete; pending: waiting for a person or a
+processor (manual and e-mail connectors); failed: the system could not be reached after the
+retries — nothing was marked done."""
+
+
+@dataclass
+class ConnectorResult:
+    """One connector's answer to one access or erasure.
+
+    Attributes:
+        connector: the connector's name (the system, as the policy names it when known).
+        kind: ``sql``, ``http``, ``manual`` or ``email``.
+        action: ``access`` or ``erasure``.
+        status: see ``Status``.
+        records: access only; per collection/resource, the person's records.
+        affected: erasure only; per collection/resource, how many records were masked or
+            deleted.
+        note: one sentence about what happened; never personal data.
+    """
+
+    connector: str
+    kind: str
+    action: Literal["access", "erasure"]
+    status: Status = "done"
+    records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    affected: dict[str, int] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def total(self) -> int:
+        if self.action == "access":
+            return sum(len(v) for v in self.records.values())
+        return sum(self.affected.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "connector": self.connector,
+            "kind": self.kind,
+            "action": self.action,
+            "status": self.status,
+            "records": self.records,
+            "affected": self.affected,
+            "note": self.note,
+        }
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A place where personal data also lives."""
+
+    name: str
+    kind: str
+
+    def access(self, identities: Identities) -> ConnectorResult:
+        """Return every record of the person found from ``identities``."""
+        ...
+
+    def erase(self, identities: Identities) -> ConnectorResult:
+        """Mask or delete every record of the person, as the connector's file says."""
+        ...
+
+
+def normalise_identities(identities: Identities) -> dict[str, list[str]]:
+    """``{"email": "a@b"}`` or ``{"email": ["a@b", "c@d"]}`` → lists of non-empty values."""
+    out: dict[str, list[str]] = {}
+    for key, value in identities.items():
+        values = [value] if isinstance(value, str) else list(value)
+        kept = [v for v in values if v is not None and str(v) != ""]
+        if kept:
+            out[key] = kept
+    return out

@@ -1,0 +1,146 @@
+"""Tables of the personal-data registry.
+
+Nothing here holds personal data in plaintext: identity values and record payloads are sealed
+with the subject's data key (:mod:`privacyops.store.crypto`), and identities and suppressed
+e-mail addresses are found through keyed hashes (HMAC blind indexes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from privacyops.store.base import Base, BigIntPK, UTCDateTime, utcnow
+
+__all__ = [
+    "DataSubject",
+    "Identity",
+    "LegalHold",
+    "MarketingSuppression",
+    "PersonalDataRecord",
+    "ProcessingRestriction",
+]
+
+
+class DataSubject(Base):
+    """A natural person the registry holds data about, known outside by ``public_id`` only.
+
+    ``erased_at`` is set when the subject was crypto-shredded: the row stays as a tombstone so
+    references (audit events, requests) still resolve, but nothing of the person remains.
+    """
+
+    __tablename__ = "data_subjects"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    identities: Mapped[list[Identity]] = relationship(
+        back_populates="subject", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"DataSubject({self.public_id!r})"
+
+
+class Identity(Base):
+    """One way to recognise a subject: an e-mail address, phone number, visitor id...
+
+    ``kind`` is one of :data:`privacyops.store.registry.IDENTITY_KINDS`; ``blind_index`` is the
+    HMAC of the kind and the normalised value; ``value_sealed`` the value itself, encrypted.
+    """
+
+    __tablename__ = "identities"
+    __table_args__ = (sa.UniqueConstraint("kind", "blind_index"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("data_subjects.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    blind_index: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
+    value_sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    subject: Mapped[DataSubject] = relationship(back_populates="identities")
+
+
+class PersonalDataRecord(Base):
+    """A piece of personal data collected through one channel, with why and until when.
+
+    The clock columns are the events a retention rule can start from (policy manifest:
+    collection, last contact, last event registration, last service delivery).
+    """
+
+    __tablename__ = "personal_data_records"
+    __table_args__ = (sa.Index(None, "channel", "policy_version"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("data_subjects.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(sa.String(64))
+    data_categories: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    purposes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    legal_basis: Mapped[str] = mapped_column(sa.String(64))
+    policy_version: Mapped[str] = mapped_column(sa.String(64))
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_event_registration_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_service_delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    source_system: Mapped[str | None] = mapped_column(sa.String(128), default=None)
+    payload_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProcessingRestriction(Base):
+    """A restriction of processing (GDPR Art. 18) on a subject; active while ``lifted_at`` is
+    null. ``ground`` is one of :data:`privacyops.store.registry.RESTRICTION_GROUNDS`."""
+
+    __tablename__ = "processing_restrictions"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("data_subjects.id", ondelete="CASCADE"), index=True
+    )
+    ground: Mapped[str] = mapped_column(sa.String(64))
+    note: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class LegalHold(Base):
+    """Keeps a subject's data past its retention (e.g. for legal claims, GDPR Art. 17(3)(e)).
+
+    Active while ``lifted_at`` is null and ``until`` (when set) is in the future. ``reason``
+    must not contain personal data: it is shown in reports and the audit log.
+    """
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("data_subjects.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(sa.Text)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_by: Mapped[str | None] = mapped_column(sa.String(128), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class MarketingSuppression(Base):
+    """An e-mail address that must never receive marketing again (objection, GDPR Art. 21(3)).
+
+    Kept as an HMAC only; it survives the erasure of the subject, by design.
+    """
+
+    __tablename__ = "marketing_suppressions"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    email_hmac: Mapped[bytes] = mapped_column(sa.LargeBinary(32), unique=True)
+    reason: Mapped[str | None] = mapped_column(sa.String(128), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
