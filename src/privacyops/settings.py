@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     export_link_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=60, description="Lifetime of an export download link."
     )
+    export_pdf: bool = Field(
+        default=True,
+        description="Access answers as an AES-256 password-protected PDF (JSON and CSV "
+        "attached); false: a ZIP of JSON and CSV.",
+    )
     otp_max_sends: int = Field(
         default=3, ge=1, description="One-time codes sent per request and factor, at most."
     )

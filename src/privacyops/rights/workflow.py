@@ -138,7 +138,7 @@ PLANS: dict[RequestType, tuple[str, ...]] = {
     RequestType.RECTIFICATION: ("resolve", "rectify", "answer"),
     RequestType.ERASURE: ("resolve", "erase", "answer"),
     RequestType.RESTRICTION: ("resolve", "restrict", "answer"),
-    RequestType.OBJECTION: ("resolve", "object", "answer"),
+    RequestType.OBJECTION: ("resolve", "object", "balance", "answer"),
     RequestType.CONSENT_WITHDRAWAL: ("resolve", "withdraw", "answer"),
     RequestType.COMPLAINT: ("complaint", "answer"),
 }
