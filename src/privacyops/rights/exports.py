@@ -173,8 +173,15 @@ def render_csv(bundle: ExportBundle) -> bytes:
             for index, row in enumerate(rows):
                 for key, value in row.items():
                     writer.writerow(
-                        [f"{result.connector}:{collection}:{index}", key, value, result.connector]
-                        + ["", "", ""]
+                        [
+                            f"{result.connector}:{collection}:{index}",
+                            key,
+                            value,
+                            result.connector,
+                            "",
+                            "",
+                            "",
+                        ]
                     )
     return out.getvalue().encode()
 
@@ -229,8 +236,7 @@ def _pdf_text(bundle: ExportBundle) -> bytes:
         purposes = ", ".join(f"{p['name']} ({p['legal_basis']})" for p in part["purposes"])
         recipients = ", ".join(r["name"] for r in part["recipients"]) or "none named"
         transfers = (
-            ", ".join(f"{t['destination']} ({t['safeguard']})" for t in part["transfers"])
-            or "none"
+            ", ".join(f"{t['destination']} ({t['safeguard']})" for t in part["transfers"]) or "none"
         )
         for label, value in (
             ("Collected", f"{part['collected_at'][:10]} (policy {part['policy_version']})"),

@@ -17,7 +17,7 @@ import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -73,7 +73,7 @@ def worker_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}"
 
 
-class Wait(Exception):  # noqa: N818 - a control-flow signal, not an error
+class Wait(Exception):
     """Raised by a step that needs a staff decision first; the request waits for review."""
 
     def __init__(self, task: TaskKind) -> None:
@@ -156,9 +156,7 @@ def _connector_results(step: Step, action: str) -> list[ConnectorResult]:
 def build_bundle(step: Step) -> ExportBundle:
     """Everything an access or portability export holds."""
     service, row = step.service, step.row
-    records = (
-        service.registry.records_for(step.session, row.subject_ref) if row.subject_ref else []
-    )
+    records = service.registry.records_for(step.session, row.subject_ref) if row.subject_ref else []
     kind = RequestType(row.type)
     if kind is RequestType.PORTABILITY:
         records = portable(records)
@@ -181,7 +179,11 @@ def _export(step: Step) -> dict[str, Any]:
     pdf = RequestType(row.type) is RequestType.ACCESS and service.settings.export_pdf
     password = new_password() if pdf else None
     if password is not None:
-        content, name, media = encrypted_pdf(bundle, password), "personal-data.pdf", "application/pdf"
+        content, name, media = (
+            encrypted_pdf(bundle, password),
+            "personal-data.pdf",
+            "application/pdf",
+        )
     else:
         content, name, media = zip_bundle(bundle), "personal-data.zip", "application/zip"
     path = folder / f"{row.public_id}-{name}"
@@ -238,14 +240,20 @@ def _erase(step: Step) -> dict[str, Any]:
     if holds:
         reasons = "; ".join(h.reason for h in holds)
         kept = [
-            {"record": r.id, "channel": r.channel, "reason": f"legal hold: {reasons} "
-             "(GDPR Art. 17(3)(e))"}
+            {
+                "record": r.id,
+                "channel": r.channel,
+                "reason": f"legal hold: {reasons} (GDPR Art. 17(3)(e))",
+            }
             for r in records
         ]
     else:
         kept = [
-            {"record": r.id, "channel": r.channel,
-             "reason": "kept to comply with a legal obligation (GDPR Art. 17(3)(b))"}
+            {
+                "record": r.id,
+                "channel": r.channel,
+                "reason": "kept to comply with a legal obligation (GDPR Art. 17(3)(b))",
+            }
             for r in records
             if r.legal_basis == "legal_obligation"
         ]
@@ -381,18 +389,21 @@ RUNNABLE = (RequestState.VERIFIED.value, RequestState.IN_PROGRESS.value)
 
 def _claim(service: RightsService, request_id: int, worker: str, now: datetime) -> bool:
     with service.db.session() as session:
-        claimed = session.execute(
-            sa.update(RightsRequest)
-            .where(
-                RightsRequest.id == request_id,
-                RightsRequest.state.in_(RUNNABLE),
-                sa.or_(
-                    RightsRequest.lease_until.is_(None),
-                    RightsRequest.lease_until < now,
-                    RightsRequest.lease_owner == worker,
-                ),
-            )
-            .values(lease_owner=worker, lease_until=now + LEASE)
+        claimed = cast(
+            sa.CursorResult[Any],
+            session.execute(
+                sa.update(RightsRequest)
+                .where(
+                    RightsRequest.id == request_id,
+                    RightsRequest.state.in_(RUNNABLE),
+                    sa.or_(
+                        RightsRequest.lease_until.is_(None),
+                        RightsRequest.lease_until < now,
+                        RightsRequest.lease_owner == worker,
+                    ),
+                )
+                .values(lease_owner=worker, lease_until=now + LEASE)
+            ),
         ).rowcount
     return bool(claimed)
 
@@ -532,4 +543,3 @@ def open_export(
             return found.filename, found.media_type, content
     service._failure(client, now)
     raise VerificationFailed(BAD_CODE)
-

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import phonenumbers
 import sqlalchemy as sa
@@ -231,7 +231,9 @@ class RightsService:
         sealed = self.seal_for(
             row, {"to": message.to, "subject": message.subject, "body": message.body}
         )
-        session.add(OutboxMessage(request_id=row.id, purpose=purpose, channel=channel, sealed=sealed))
+        session.add(
+            OutboxMessage(request_id=row.id, purpose=purpose, channel=channel, sealed=sealed)
+        )
 
     def deliver_outbox(self, *, request_id: int | None = None, limit: int = 100) -> int:
         """Send queued messages; returns how many went out. A message that fails stays queued
@@ -247,14 +249,17 @@ class RightsService:
             )
             if request_id is not None:
                 query = query.where(OutboxMessage.request_id == request_id)
-            pending = list(session.execute(query).tuples())
+            pending = [(m, r) for m, r in session.execute(query)]
         for message, row in pending:
             with self.db.session() as session:
                 # claim it: only one process sends a given message
-                claimed = session.execute(
-                    sa.update(OutboxMessage)
-                    .where(OutboxMessage.id == message.id, OutboxMessage.sent_at.is_(None))
-                    .values(sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+                claimed = cast(
+                    sa.CursorResult[Any],
+                    session.execute(
+                        sa.update(OutboxMessage)
+                        .where(OutboxMessage.id == message.id, OutboxMessage.sent_at.is_(None))
+                        .values(sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+                    ),
                 ).rowcount
             if not claimed:
                 continue
@@ -275,9 +280,7 @@ class RightsService:
 
     # --- submit ------------------------------------------------------------------------
 
-    def _validate_details(
-        self, kind: RequestType, details: Mapping[str, Any]
-    ) -> dict[str, Any]:
+    def _validate_details(self, kind: RequestType, details: Mapping[str, Any]) -> dict[str, Any]:
         if len(json.dumps(details, default=str)) > MAX_DETAIL_BYTES:
             raise PayloadTooLarge("The request details are too large.")
         clean: dict[str, Any] = {}
@@ -301,7 +304,9 @@ class RightsService:
             if ground not in RESTRICTION_GROUNDS:
                 raise InvalidInput(
                     "Choose the ground of the restriction.",
-                    details=[{"loc": ["ground"], "msg": f"one of {', '.join(RESTRICTION_GROUNDS)}"}],
+                    details=[
+                        {"loc": ["ground"], "msg": f"one of {', '.join(RESTRICTION_GROUNDS)}"}
+                    ],
                 )
             clean["ground"] = ground
         if kind is RequestType.OBJECTION:
@@ -323,7 +328,9 @@ class RightsService:
         note = details.get("note")
         if note is not None:
             if not isinstance(note, str):
-                raise InvalidInput("The note must be text.", details=[{"loc": ["note"], "msg": "text"}])
+                raise InvalidInput(
+                    "The note must be text.", details=[{"loc": ["note"], "msg": "text"}]
+                )
             clean["note"] = note
         return clean
 
@@ -384,9 +391,7 @@ class RightsService:
             )
             session.add(row)
             session.flush()
-            row.details_sealed = self.seal_for(
-                row, {"email": address, "phone": number, **clean}
-            )
+            row.details_sealed = self.seal_for(row, {"email": address, "phone": number, **clean})
             self.record(session, "rights.request.received", row, actor="subject", channel=channel)
             self._move(session, row, RequestState.AWAITING_IDENTITY)
             self._send_code(session, row, "email", address, now=now)
@@ -406,7 +411,11 @@ class RightsService:
         previous = row.state
         row.state = target.value
         self.record(
-            session, f"rights.request.{target.value}", row, actor=actor, reason=reason,
+            session,
+            f"rights.request.{target.value}",
+            row,
+            actor=actor,
+            reason=reason,
             previous=previous,
         )
 
@@ -570,9 +579,10 @@ class RightsService:
             if row.state != RequestState.AWAITING_REVIEW.value:
                 self._move(session, row, RequestState.AWAITING_REVIEW, reason="repeated request")
             return
-        if row.state == RequestState.AWAITING_REVIEW.value:
-            self._move(session, row, RequestState.VERIFIED)
-        elif row.state != RequestState.VERIFIED.value:
+        if (
+            row.state == RequestState.AWAITING_REVIEW.value
+            or row.state != RequestState.VERIFIED.value
+        ):
             self._move(session, row, RequestState.VERIFIED)
 
     def _open_task(self, session: Session, row: RightsRequest, kind: TaskKind) -> StaffTask:
@@ -670,9 +680,7 @@ class RightsService:
             raise NotFound("No request has that reference.")
         return row
 
-    def list_requests(
-        self, *, state: str | None = None, limit: int = 100
-    ) -> list[dict[str, Any]]:
+    def list_requests(self, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Requests for staff, oldest deadline first."""
         with self.db.session() as session:
             query = sa.select(RightsRequest).order_by(RightsRequest.received_at).limit(limit)
@@ -681,9 +689,7 @@ class RightsService:
             rows = list(session.scalars(query))
             views = [self.view(r, staff=True) for r in rows]
             for view, row in zip(views, rows, strict=True):
-                tasks = session.scalars(
-                    sa.select(StaffTask).where(StaffTask.request_id == row.id)
-                )
+                tasks = session.scalars(sa.select(StaffTask).where(StaffTask.request_id == row.id))
                 view["tasks"] = [
                     {"kind": t.kind, "decision": t.decision, "reason": t.reason} for t in tasks
                 ]
@@ -744,7 +750,11 @@ class RightsService:
                 ),
             )
             self.record(
-                session, "rights.request.extended", row, actor=actor, reason=row.extension_reason,
+                session,
+                "rights.request.extended",
+                row,
+                actor=actor,
+                reason=row.extension_reason,
                 deadline=str(new.deadline),
             )
             view = self.view(row, staff=True)
@@ -828,8 +838,13 @@ class RightsService:
             task.decided_by = actor
             task.decided_at = now
             self.record(
-                session, "rights.task.decided", row, actor=actor, reason=task.reason,
-                task=kind, decision=decision,
+                session,
+                "rights.task.decided",
+                row,
+                actor=actor,
+                reason=task.reason,
+                task=kind,
+                decision=decision,
             )
             if decision in ("reject", "refuse"):
                 self._refuse(session, row, task.reason, actor=actor)

@@ -98,7 +98,9 @@ def parse_type(value: str) -> RequestType:
     except ValueError:
         raise InvalidInput(
             "Unknown request type.",
-            details=[{"loc": ["type"], "msg": f"one of: {', '.join(t.value for t in RequestType)}"}],
+            details=[
+                {"loc": ["type"], "msg": f"one of: {', '.join(t.value for t in RequestType)}"}
+            ],
         ) from None
 
 
@@ -111,16 +113,13 @@ class TaskKind(StrEnum):
 
 
 #: Types whose answer releases data or destroys it: the second factor is required first.
-NEEDS_SECOND_FACTOR = frozenset(
-    {RequestType.ACCESS, RequestType.PORTABILITY, RequestType.ERASURE}
-)
+NEEDS_SECOND_FACTOR = frozenset({RequestType.ACCESS, RequestType.PORTABILITY, RequestType.ERASURE})
 
 #: The four grounds of policy §9 / GDPR Art. 18(1).
 RESTRICTION_GROUNDS: dict[str, str] = {
     "accuracy_contested": "You contest the accuracy of your data (Art. 18(1)(a)).",
     "unlawful_processing": "The processing is unlawful and you oppose erasure (Art. 18(1)(b)).",
-    "legal_claims": "We no longer need the data but you need it for legal claims "
-    "(Art. 18(1)(c)).",
+    "legal_claims": "We no longer need the data but you need it for legal claims (Art. 18(1)(c)).",
     "objection_pending": "You objected under Art. 21(1), pending the verification whether our "
     "legitimate grounds override yours (Art. 18(1)(d)).",
 }

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_rights
 Revises: 0001_registry
-Create Date: 2026-11-29 05:02:04.383153
+Create Date: 2026-11-29 05:05:14.487455
 """
 
 from __future__ import annotations
