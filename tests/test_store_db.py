@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from privacyops.errors import ConfigurationError
 from privacyops.settings import Settings
@@ -47,14 +48,8 @@ def test_upgrade_is_idempotent(db: Database) -> None:
     db.upgrade()
     with db.engine.connect() as conn:
         heads = {r[0] for r in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
-    # every branch (the registry and each domain's revision on top of it) is at its head
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    assert heads == set(ScriptDirectory.from_config(config).get_heads())
-    assert heads
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    assert heads == set(script.get_heads())
 
 
 def test_migrations_produce_the_schema_of_the_models(db: Database) -> None:
