@@ -76,3 +76,11 @@ app.add_typer(_audit.app, name="audit")
 from privacyops.cli import dataset as _dataset  # noqa: E402  (registered after app exists)
 
 app.add_typer(_dataset.app, name="dataset")
+
+from privacyops.cli import intake as _intake  # noqa: E402  (registered after app exists)
+
+app.add_typer(_intake.app, name="intake")
+
+from privacyops.cli import spam as _spam  # noqa: E402  (registered after app exists)
+
+app.add_typer(_spam.app, name="spam")
