@@ -58,9 +58,7 @@ CSV = (
 )
 
 
-def test_csv_import_keeps_timestamps_and_names_refused_lines(
-    env: str, tmp_path: Path
-) -> None:
+def test_csv_import_keeps_timestamps_and_names_refused_lines(env: str, tmp_path: Path) -> None:
     path = tmp_path / "crm.csv"
     path.write_text(CSV)
     out = runner.invoke(app, ["intake", "import", str(path), "--channel", "contact", "--json"])
