@@ -27,6 +27,14 @@ from pydantic_settings import (
 __all__ = ["Settings", "get_settings", "reset_settings"]
 
 
+#: The banner categories a setting may name ("necessary" is never refusable).
+ConsentCategoryName = Literal["analytics", "advertising", "widgets"]
+
+
+def _gpc_default() -> list[ConsentCategoryName]:
+    return ["advertising"]
+
+
 def _toml_file() -> Path | None:
     named = os.environ.get("PRIVACYOPS_CONFIG_FILE")
     if named:
@@ -85,6 +93,31 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="Largest request body accepted."
     )
+    session_max_age_seconds: int = Field(
+        default=8 * 3600, ge=60, description="A staff login lasts at most this long."
+    )
+    session_idle_seconds: int = Field(
+        default=3600, ge=60, description="A staff session ends after this long without use."
+    )
+    form_token_ttl_seconds: int = Field(
+        default=2 * 3600, ge=60, description="Lifetime of a form's CSRF token."
+    )
+    login_attempts_per_minute: int = Field(
+        default=10, ge=1, description="Login attempts allowed per client address per minute."
+    )
+    public_form_posts_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="Privacy-center form submissions allowed per client address per minute.",
+    )
+    initial_admin_email: str = Field(
+        default="admin@localhost",
+        description="E-mail of the admin `serve` creates on first start (when no staff exist).",
+    )
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics at /metrics (to admins and metrics:read tokens).",
+    )
 
     # --- mail ----------------------------------------------------------------------------
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server for outgoing mail.")
@@ -113,9 +146,24 @@ class Settings(BaseSettings):
     consent_lifetime_days: int = Field(
         default=182, ge=1, le=395, description="Age after which the banner asks again (≤13 m)."
     )
-    gpc_refuses: list[str] = Field(
-        default_factory=lambda: ["advertising"],
+    gpc_refuses: list[ConsentCategoryName] = Field(
+        default_factory=_gpc_default,
         description="Consent categories a Global Privacy Control signal refuses.",
+    )
+    consent_policy_url: str | None = Field(
+        default=None,
+        description="Privacy-policy link shown in the consent banner; default <base_url>/privacy.",
+    )
+    consent_rate_limit: int = Field(
+        default=30,
+        ge=1,
+        description="Consent choices accepted per client IP address per minute (then 429).",
+    )
+    consent_max_body_bytes: int = Field(
+        default=8192,
+        ge=512,
+        le=1_000_000,
+        description="Largest body the public consent endpoint accepts (then 413).",
     )
 
     # --- intake --------------------------------------------------------------------------
