@@ -141,6 +141,33 @@ class Settings(BaseSettings):
     export_link_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=60, description="Lifetime of an export download link."
     )
+    export_pdf: bool = Field(
+        default=True,
+        description="Access answers as an AES-256 password-protected PDF (JSON and CSV "
+        "attached); false: a ZIP of JSON and CSV.",
+    )
+    otp_max_sends: int = Field(
+        default=3, ge=1, description="One-time codes sent per request and factor, at most."
+    )
+    phone_sender: str = Field(
+        default="file",
+        description="How texts to phones are sent: 'file' (<data_dir>/phone-outbox.jsonl, for "
+        "development) or 'package.module:ClassName' of a PhoneSender.",
+    )
+    rights_submit_per_hour: int = Field(
+        default=20, ge=1, description="Requests one client address may submit per hour."
+    )
+    rights_failures_per_hour: int = Field(
+        default=20,
+        ge=1,
+        description="Wrong codes or tokens one client address may send per hour.",
+    )
+    rights_repeat_threshold: int = Field(
+        default=3,
+        ge=2,
+        description="Requests of one type by one person within a year that flag it as "
+        "repeated (GDPR Art. 12(5)) for a staff decision on a fee or refusal.",
+    )
 
     # --- consent -------------------------------------------------------------------------
     consent_lifetime_days: int = Field(
