@@ -48,7 +48,6 @@ def test_upgrade_is_idempotent(db: Database) -> None:
     db.upgrade()
     with db.engine.connect() as conn:
         heads = {r[0] for r in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
-    # Every domain's branch is at its head (0001_registry itself is the root they start from).
     script = ScriptDirectory(str(MIGRATIONS_DIR))
     assert heads == set(script.get_heads())
 
