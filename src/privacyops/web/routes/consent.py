@@ -26,6 +26,7 @@ from privacyops.consent.gpc import gpc_signal
 from privacyops.consent.records import ChoiceIn, RequestContext
 from privacyops.consent.service import ConsentService
 from privacyops.errors import InvalidChoice, InvalidInput, PayloadTooLarge, PermissionDenied
+from privacyops.web.deps import app_database, get_policy
 
 __all__ = ["consent_service", "router"]
 
@@ -42,7 +43,9 @@ def consent_service(request: Request) -> ConsentService:
     state = request.app.state
     service: ConsentService | None = getattr(state, "consent", None)
     if service is None:
-        service = ConsentService(state.settings, db=getattr(state, "db", None))
+        service = ConsentService(
+            state.settings, book=get_policy(request), db=app_database(request.app)
+        )
         state.consent = service
     return service
 
