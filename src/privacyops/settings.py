@@ -27,6 +27,14 @@ from pydantic_settings import (
 __all__ = ["Settings", "get_settings", "reset_settings"]
 
 
+#: The banner categories a setting may name ("necessary" is never refusable).
+ConsentCategoryName = Literal["analytics", "advertising", "widgets"]
+
+
+def _gpc_default() -> list[ConsentCategoryName]:
+    return ["advertising"]
+
+
 def _toml_file() -> Path | None:
     named = os.environ.get("PRIVACYOPS_CONFIG_FILE")
     if named:
@@ -113,9 +121,24 @@ class Settings(BaseSettings):
     consent_lifetime_days: int = Field(
         default=182, ge=1, le=395, description="Age after which the banner asks again (≤13 m)."
     )
-    gpc_refuses: list[str] = Field(
-        default_factory=lambda: ["advertising"],
+    gpc_refuses: list[ConsentCategoryName] = Field(
+        default_factory=_gpc_default,
         description="Consent categories a Global Privacy Control signal refuses.",
+    )
+    consent_policy_url: str | None = Field(
+        default=None,
+        description="Privacy-policy link shown in the consent banner; default <base_url>/privacy.",
+    )
+    consent_rate_limit: int = Field(
+        default=30,
+        ge=1,
+        description="Consent choices accepted per client IP address per minute (then 429).",
+    )
+    consent_max_body_bytes: int = Field(
+        default=8192,
+        ge=512,
+        le=1_000_000,
+        description="Largest body the public consent endpoint accepts (then 413).",
     )
 
     # --- background work -----------------------------------------------------------------

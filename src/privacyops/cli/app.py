@@ -7,6 +7,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from privacyops import __version__
 from privacyops.errors import PrivacyOpsError
@@ -19,7 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, emoji=False)
 
 
 @app.command()
@@ -37,10 +38,15 @@ def report_error(exc: PrivacyOpsError, *, as_json: bool = False) -> None:
     if as_json:
         sys.stdout.write(json.dumps(exc.to_dict(), indent=2) + "\n")
         return
-    err_console.print(f"[red]error:[/red] {exc.message}", highlight=False, markup=True)
+    # Text, not markup: messages quote ids in brackets ("processors[google-analytics]").
+    err_console.print(Text("error: ", style="red") + exc.message, highlight=False, soft_wrap=True)
+    if len(exc.details) == 1 and str(exc.details[0].get("msg", "")) in exc.message:
+        return  # the message already says it: one message per problem
     for item in exc.details:
         where = item.get("where") or ".".join(str(p) for p in item.get("loc", []))
-        err_console.print(f"  {where}: {item.get('msg', '')}", highlight=False, markup=False)
+        err_console.print(
+            f"  {where}: {item.get('msg', '')}", highlight=False, markup=False, soft_wrap=True
+        )
 
 
 def main() -> None:
@@ -76,3 +82,7 @@ app.add_typer(_audit.app, name="audit")
 from privacyops.cli import dataset as _dataset  # noqa: E402  (registered after app exists)
 
 app.add_typer(_dataset.app, name="dataset")
+
+from privacyops.cli import policy as _policy  # noqa: E402  (registered after app exists)
+
+app.add_typer(_policy.app, name="policy")

@@ -19,9 +19,18 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    PrivateAttr,
+    ValidationInfo,
+    model_validator,
+)
 
 __all__ = [
     "AutomatedDecisions",
@@ -43,6 +52,7 @@ __all__ = [
     "Purpose",
     "Recipient",
     "RecipientKind",
+    "ReferenceProblem",
     "RetentionAction",
     "RetentionRule",
     "RetentionStart",
@@ -485,6 +495,17 @@ class VersionInfo(StrictModel):
     source: str | None = Field(default=None, description="The text the manifest was made from.")
 
 
+class ReferenceProblem(NamedTuple):
+    """A duplicate id or a reference to something undeclared, at ``loc`` in the manifest."""
+
+    loc: tuple[str | int, ...]
+    msg: str
+
+    def __str__(self) -> str:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in self.loc)
+        return f"{where.lstrip('.')}: {self.msg}"
+
+
 class Manifest(StrictModel):
     """One version of a privacy policy, every promise of it as a field."""
 
@@ -536,17 +557,36 @@ class Manifest(StrictModel):
     extra: dict[str, Any] = Field(
         default_factory=dict, description="Free-form facts the schema has no place for yet."
     )
+    # Where the manifest was read from (a privacyops.policy.source.SourceMap), when a file:
+    # lets the lint point each finding at its line. Not part of the data.
+    _source: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
-    def check_references(self) -> Manifest:
-        """Ids are unique per list and every reference points at something declared."""
-        problems: list[str] = []
+    def check_references(self, info: ValidationInfo) -> Manifest:
+        """Ids are unique per list and every reference points at something declared.
+
+        Raises one ``ValueError`` naming every problem. A loader that wants each problem with
+        its own location validates with ``context={"defer_reference_check": True}`` and then
+        reads :meth:`reference_problems` itself.
+        """
+        if isinstance(info.context, dict) and info.context.get("defer_reference_check"):
+            return self
+        problems = self.reference_problems()
+        if problems:
+            raise ValueError("; ".join(str(p) for p in problems))
+        return self
+
+    def reference_problems(self) -> list[ReferenceProblem]:
+        """Each duplicate id and each reference to something undeclared, with its path."""
+        problems: list[ReferenceProblem] = []
 
         def ids(name: str, items: list[Any]) -> set[str]:
             seen: set[str] = set()
-            for item in items:
+            for i, item in enumerate(items):
                 if item.id in seen:
-                    problems.append(f"{name}: duplicate id '{item.id}'")
+                    problems.append(
+                        ReferenceProblem((name, i, "id"), f"duplicate id '{item.id}' in {name}")
+                    )
                 seen.add(item.id)
             return seen
 
@@ -559,41 +599,49 @@ class Manifest(StrictModel):
         ids("channels", self.channels)
         ids("transfers", self.transfers)
 
-        def refs(where: str, values: list[str], known: set[str], kind: str) -> None:
-            for value in values:
+        def refs(
+            where: tuple[str | int, ...], values: list[str], known: set[str], kind: str
+        ) -> None:
+            for i, value in enumerate(values):
                 if value not in known:
-                    problems.append(f"{where}: undeclared {kind} '{value}'")
+                    problems.append(ReferenceProblem((*where, i), f"undeclared {kind} '{value}'"))
 
-        refs("scope.data_subjects", self.scope.data_subjects, subjects, "data subject")
-        for p in self.purposes:
-            refs(f"purposes[{p.id}].categories", p.categories, categories, "data category")
-        for c in self.channels:
-            where = f"channels[{c.id}]"
-            refs(f"{where}.data_subjects", c.data_subjects, subjects, "data subject")
-            refs(f"{where}.categories", c.categories, categories, "data category")
-            refs(f"{where}.purposes", c.purposes, purposes, "purpose")
-            refs(f"{where}.processors", c.processors, processors, "processor")
-            refs(f"{where}.recipients", c.recipients, recipients, "recipient")
+        def ref(
+            where: tuple[str | int, ...], value: str | None, known: set[str], kind: str
+        ) -> None:
+            if value is not None and value not in known:
+                problems.append(ReferenceProblem(where, f"undeclared {kind} '{value}'"))
+
+        refs(("scope", "data_subjects"), self.scope.data_subjects, subjects, "data subject")
+        for i, p in enumerate(self.purposes):
+            refs(("purposes", i, "categories"), p.categories, categories, "data category")
+        for i, c in enumerate(self.channels):
+            at: tuple[str | int, ...] = ("channels", i)
+            refs((*at, "data_subjects"), c.data_subjects, subjects, "data subject")
+            refs((*at, "categories"), c.categories, categories, "data category")
+            refs((*at, "purposes"), c.purposes, purposes, "purpose")
+            refs((*at, "processors"), c.processors, processors, "processor")
+            refs((*at, "recipients"), c.recipients, recipients, "recipient")
             if c.retention:
                 refs(
-                    f"{where}.retention.processors_own_retention",
+                    (*at, "retention", "processors_own_retention"),
                     c.retention.processors_own_retention,
                     processors,
                     "processor",
                 )
-        for r in self.recipients:
-            refs(f"recipients[{r.id}].processors", r.processors, processors, "processor")
-        refs("storage_processors", self.storage_processors, processors, "processor")
-        for t in self.transfers:
-            where = f"transfers[{t.id}]"
-            refs(f"{where}.exporter", [t.exporter] if t.exporter else [], entities, "entity")
-            if t.importer_entity:
-                refs(f"{where}.importer_entity", [t.importer_entity], entities, "entity")
-            if t.importer_processor:
-                refs(f"{where}.importer_processor", [t.importer_processor], processors, "processor")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+        for i, r in enumerate(self.recipients):
+            refs(("recipients", i, "processors"), r.processors, processors, "processor")
+        refs(("storage_processors",), self.storage_processors, processors, "processor")
+        for i, t in enumerate(self.transfers):
+            ref(("transfers", i, "exporter"), t.exporter, entities, "entity")
+            ref(("transfers", i, "importer_entity"), t.importer_entity, entities, "entity")
+            ref(
+                ("transfers", i, "importer_processor"),
+                t.importer_processor,
+                processors,
+                "processor",
+            )
+        return problems
 
     # --- lookups used everywhere -----------------------------------------------------------
 

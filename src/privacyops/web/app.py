@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from privacyops import __version__
 from privacyops.settings import Settings, get_settings
 from privacyops.web.errors import install_error_handlers
+from privacyops.web.routes import consent
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -28,4 +29,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     # Routers register here, one line each.
+    app.include_router(consent.router)
     return app

@@ -1,0 +1,343 @@
+"""The compliance lint: each rule fires on the mistake it names, with its reason and article,
+and stays silent on a clean manifest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from privacyops.cli.app import app
+from privacyops.policy import load_manifest
+from privacyops.policy.generate import minimal_manifest_data
+from privacyops.policy.lint import RULES, Severity, lint_manifest
+from privacyops.policy.schema import Manifest
+
+Change = Callable[[dict[str, Any]], None]
+
+
+def _lint(data: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(f.rule, f.where) for f in lint_manifest(Manifest.model_validate(data))]
+
+
+def test_the_minimal_manifest_is_clean() -> None:
+    assert _lint(minimal_manifest_data()) == []
+
+
+def _tracker(d: dict[str, Any], category: str, basis: str | None) -> None:
+    d["processors"][0]["tracker"] = {"consent_category": category, "legal_basis": basis}
+
+
+def _consent(mechanism: str | None) -> Change:
+    def change(d: dict[str, Any]) -> None:
+        d["purposes"][0].update(legal_basis="consent", consent_mechanism=mechanism)
+
+    return change
+
+
+def _processor_in(country: str, safeguard: str | None) -> Change:
+    def change(d: dict[str, Any]) -> None:
+        d["processors"][0]["country"] = country
+        d["processors"][0]["transfer_safeguard"] = safeguard
+
+    return change
+
+
+def _transfer(destination: str, safeguard: str) -> Change:
+    def change(d: dict[str, Any]) -> None:
+        d["transfers"] = [
+            {
+                "id": "t1",
+                "destination": destination,
+                "exporter": "example-as",
+                "safeguard": safeguard,
+            }
+        ]
+
+    return change
+
+
+def _add_purpose(**fields: Any) -> Change:
+    def change(d: dict[str, Any]) -> None:
+        d["purposes"].append({"id": "extra", "name": "Extra", **fields})
+        d["channels"][0]["purposes"].append("extra")
+
+    return change
+
+
+CASES: list[Any] = [
+    pytest.param(
+        lambda d: d["purposes"][0].update(legal_basis=None),
+        [("purpose-without-legal-basis", "purposes[contract].legal_basis")],
+        id="no-legal-basis",
+    ),
+    pytest.param(
+        _consent("implied_by_submission"),
+        [("consent-not-recordable", "purposes[contract].consent_mechanism")],
+        id="implied-consent",
+    ),
+    pytest.param(
+        _consent(None),
+        [("consent-not-recordable", "purposes[contract].consent_mechanism")],
+        id="consent-without-mechanism",
+    ),
+    pytest.param(_consent("checkbox"), [], id="checkbox-consent-is-fine"),
+    pytest.param(
+        lambda d: d["channels"][0].update(retention=None),
+        [("channel-without-retention", "channels[customers].retention")],
+        id="no-retention",
+    ),
+    pytest.param(
+        lambda d: d["channels"][0]["retention"].update(processors_own_retention=["mailer"]),
+        [
+            (
+                "retention-left-to-processors",
+                "channels[customers].retention.processors_own_retention",
+            )
+        ],
+        id="processor-retention",
+    ),
+    pytest.param(
+        lambda d: d["processors"][0].update(own_retention=True),
+        [("retention-left-to-processors", "processors[mailer].own_retention")],
+        id="processor-own-retention",
+    ),
+    pytest.param(
+        _processor_in("US", None),
+        [("transfer-without-safeguard", "processors[mailer].transfer_safeguard")],
+        id="us-without-safeguard",
+    ),
+    pytest.param(_processor_in("US", "dpf"), [], id="us-dpf-certified"),
+    pytest.param(_processor_in("US", "scc"), [], id="us-scc"),
+    pytest.param(
+        _processor_in("US", "privacy_shield"),
+        [("transfer-without-safeguard", "processors[mailer].transfer_safeguard")],
+        id="privacy-shield",
+    ),
+    pytest.param(
+        _processor_in("IN", "processor_terms"),
+        [("transfer-without-safeguard", "processors[mailer].transfer_safeguard")],
+        id="processor-terms",
+    ),
+    pytest.param(_processor_in("JP", None), [], id="japan-adequate"),
+    pytest.param(_processor_in("CH", None), [], id="switzerland-adequate"),
+    pytest.param(
+        _transfer("BY", "adequacy"),
+        [("transfer-without-safeguard", "transfers[t1].safeguard")],
+        id="adequacy-claimed-for-belarus",
+    ),
+    pytest.param(_transfer("BY", "scc"), [], id="belarus-scc"),
+    pytest.param(_transfer("AR", "adequacy"), [], id="argentina-adequacy"),
+    pytest.param(
+        _transfer("GB", "dpf"),
+        [("transfer-without-safeguard", "transfers[t1].safeguard")],
+        id="dpf-outside-us",
+    ),
+    pytest.param(
+        lambda d: d.update(storage_locations=["IE", "US"]),
+        [("transfer-without-safeguard", "storage_locations[1]")],
+        id="storage-in-us",
+    ),
+    pytest.param(
+        lambda d: (
+            d["channels"][0]["categories"].append("name")
+            or d["purposes"][0].update(categories=["email"])
+        ),
+        [
+            ("category-unused", "channels[customers].categories[1]"),
+            ("category-unused", "channels[customers].categories[2]"),
+        ],
+        id="category-unused",
+    ),
+    pytest.param(
+        lambda d: d["channels"][0].update(purposes=[]),
+        [
+            ("category-unused", "channels[customers].purposes"),
+            ("purpose-unused", "purposes[contract]"),
+        ],
+        id="channel-without-purpose",
+    ),
+    pytest.param(
+        lambda d: _tracker(d, "analytics", "legitimate_interest"),
+        [("tracker-without-consent", "processors[mailer].tracker.legal_basis")],
+        id="analytics-on-legitimate-interest",
+    ),
+    pytest.param(
+        lambda d: (
+            _tracker(d, "advertising", None)
+            or d["processors"][0].update(roles=["advertising"])
+            or d["automated_decisions"].update(profiling=True)
+        ),
+        [("tracker-without-consent", "processors[mailer].tracker.legal_basis")],
+        id="advertising-without-basis",
+    ),
+    pytest.param(lambda d: _tracker(d, "analytics", "consent"), [], id="tracker-on-consent"),
+    pytest.param(lambda d: _tracker(d, "necessary", None), [], id="necessary-cookie"),
+    pytest.param(
+        _add_purpose(
+            data_use="analytics.reporting",
+            legal_basis="legitimate_interest",
+            legitimate_interest="Statistics",
+        ),
+        [],
+        id="analytics-purpose-without-cookies",
+    ),
+    pytest.param(
+        lambda d: d["automated_decisions"].update(used=True),
+        [
+            (
+                "automated-decisions-without-safeguards",
+                "automated_decisions.safeguards",
+            )
+        ],
+        id="art-22",
+    ),
+    pytest.param(
+        lambda d: d["automated_decisions"].update(used=True, safeguards=["human review"]),
+        [],
+        id="art-22-with-safeguards",
+    ),
+    pytest.param(
+        lambda d: d["processors"][0].update(roles=["advertising"]),
+        [("profiling-denied-but-advertising", "automated_decisions.profiling")],
+        id="profiling-denied",
+    ),
+    pytest.param(
+        lambda d: d.update(dpo=None),
+        [("missing-dpo-contact", "dpo")],
+        id="no-dpo",
+    ),
+    pytest.param(
+        lambda d: d["entities"][0].update(address=None, contact={}),
+        [("controller-without-contact", "entities[example-as]")],
+        id="controller-without-contact",
+    ),
+    pytest.param(
+        lambda d: d["channels"][0].update(recipients=[], processors=[]),
+        [("recipients-unspecified", "channels[customers].recipients")],
+        id="recipients-unspecified",
+    ),
+    pytest.param(
+        lambda d: d.update(security_measures=[]),
+        [("no-security-measures", "security_measures")],
+        id="no-security",
+    ),
+    pytest.param(
+        lambda d: d["rights"].update(offered=d["rights"]["offered"][:-1]),
+        [("right-not-offered", "rights.offered")],
+        id="no-complaint-right",
+    ),
+    pytest.param(
+        lambda d: d["data_categories"][1].update(special=True),
+        [("special-category-without-condition", "data_categories[name].special")],
+        id="special-category",
+    ),
+    pytest.param(
+        _add_purpose(
+            data_use="marketing.communications.email",
+            legal_basis="legitimate_interest",
+            legitimate_interest="Selling more",
+            direct_marketing=True,
+        ),
+        [],
+        id="soft-opt-in-for-customers",
+    ),
+    pytest.param(
+        lambda d: (
+            _add_purpose(
+                data_use="marketing.communications.email",
+                legal_basis="legitimate_interest",
+                legitimate_interest="Selling more",
+                direct_marketing=True,
+            )(d)
+            or d["data_subjects"].append({"id": "prospect", "name": "Prospects"})
+            or d["channels"][0]["data_subjects"].append("prospect")
+        ),
+        [("marketing-email-without-consent", "purposes[extra].legal_basis")],
+        id="marketing-email-to-prospects",
+    ),
+    pytest.param(
+        _add_purpose(data_use="essential.service", legal_basis="legitimate_interest"),
+        [("legitimate-interest-not-stated", "purposes[extra].legitimate_interest")],
+        id="interest-not-stated",
+    ),
+    pytest.param(
+        lambda d: d["channels"][0].update(
+            notes=[{"section": "6.4", "text": "says A and B", "kind": "contradiction"}]
+        ),
+        [("policy-contradicts-itself", "channels[customers].notes[0]")],
+        id="contradiction-note",
+    ),
+    pytest.param(
+        lambda d: d["channels"][0].update(notes=[{"section": "6.4", "text": "unclear"}]),
+        [],
+        id="vague-note-is-not-a-finding",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), CASES)
+def test_each_rule_fires_on_its_mistake_only(
+    change: Change, expected: list[tuple[str, str]]
+) -> None:
+    data = minimal_manifest_data()
+    change(data)
+    assert sorted(_lint(data)) == sorted(expected)
+
+
+def test_every_rule_is_exercised_by_a_case() -> None:
+    fired = {rule for case in CASES for rule, _ in case.values[1]}
+    assert fired == set(RULES)
+
+
+def test_rules_explain_themselves() -> None:
+    for rule_id, rule in RULES.items():
+        assert rule.id == rule_id
+        assert rule_id in repr(rule)
+        assert "Art." in rule.article
+        assert rule.severity in set(Severity)
+
+
+def test_findings_carry_reason_article_and_file_position(tmp_path: Path) -> None:
+    data = minimal_manifest_data()
+    data["purposes"][0].update(legal_basis="consent", consent_mechanism="implied_by_submission")
+    text = yaml.safe_dump(data, sort_keys=False)
+    path = tmp_path / "m.yaml"
+    path.write_text(text)
+    (finding,) = lint_manifest(load_manifest(path))
+    assert finding.article == "GDPR Art. 7(1), 4(11)"
+    assert "clear affirmative act" in finding.reason
+    line = text[: text.index("implied_by_submission")].count("\n") + 1
+    assert (finding.file, finding.line) == (str(path), line)
+    assert finding.location.startswith(f"{path}:{line}:")
+
+
+runner = CliRunner()
+
+
+def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
+    clean = tmp_path / "clean.yaml"
+    clean.write_text(yaml.safe_dump(minimal_manifest_data()))
+    result = runner.invoke(app, ["policy", "lint", str(clean)])
+    assert result.exit_code == 0, result.output
+    assert "clean" in result.output
+
+    data = minimal_manifest_data()
+    data["channels"][0]["retention"] = None
+    dirty = tmp_path / "dirty.yaml"
+    dirty.write_text(yaml.safe_dump(data))
+    result = runner.invoke(app, ["policy", "lint", str(dirty), "--format", "json"])
+    assert result.exit_code == 1
+    body = json.loads(result.output)
+    assert body["count"] == 1
+    (finding,) = body["findings"]
+    assert finding["rule"] == "channel-without-retention"
+    assert finding["article"] == "GDPR Art. 5(1)(e), 13(2)(a)"
+    assert finding["severity"] == "error"
+    assert finding["file"] == str(dirty)
+    assert finding["line"] >= 1

@@ -1,0 +1,58 @@
+"""Sealing (AES-GCM), key wrapping and blind indexes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from privacyops.store import DecryptionError, KeyRing, new_key, open_sealed, seal
+
+
+@given(plaintext=st.binary(max_size=4096), aad=st.binary(max_size=64))
+def test_seal_round_trips(plaintext: bytes, aad: bytes) -> None:
+    key = new_key()
+    sealed = seal(key, plaintext, aad)
+    assert len(plaintext) < 16 or plaintext not in sealed
+    assert open_sealed(key, sealed, aad) == plaintext
+
+
+def test_wrong_key_owner_or_tampering_does_not_decrypt() -> None:
+    key = new_key()
+    sealed = seal(key, b"ada@example.com", b"record:a")
+    with pytest.raises(DecryptionError):
+        open_sealed(new_key(), sealed, b"record:a")
+    with pytest.raises(DecryptionError):
+        open_sealed(key, sealed, b"record:b")
+    flipped = bytearray(sealed)
+    flipped[-1] ^= 1
+    with pytest.raises(DecryptionError):
+        open_sealed(key, bytes(flipped), b"record:a")
+    with pytest.raises(DecryptionError):
+        open_sealed(key, b"garbage", b"record:a")
+
+
+def test_same_value_seals_differently_each_time() -> None:
+    key = new_key()
+    assert seal(key, b"x", b"") != seal(key, b"x", b"")
+
+
+@given(data_key=st.binary(min_size=32, max_size=32), public_id=st.text(min_size=1, max_size=32))
+def test_wrapped_key_unwraps_only_for_its_subject(data_key: bytes, public_id: str) -> None:
+    ring = KeyRing(b"m" * 32)
+    wrapped = ring.wrap(public_id, data_key)
+    assert ring.unwrap(public_id, wrapped) == data_key
+    with pytest.raises(DecryptionError):
+        ring.unwrap(public_id + "x", wrapped)
+    with pytest.raises(DecryptionError):
+        KeyRing(b"n" * 32).unwrap(public_id, wrapped)
+
+
+def test_blind_index_is_keyed_and_kind_separated() -> None:
+    ring, other = KeyRing(b"m" * 32), KeyRing(b"n" * 32)
+    index = ring.blind_index("email", "ada@example.com")
+    assert len(index) == 32
+    assert index == ring.blind_index("email", "ada@example.com")
+    assert index != other.blind_index("email", "ada@example.com")
+    assert index != ring.blind_index("skype", "ada@example.com")
+    assert b"ada" not in index
