@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -119,9 +120,13 @@ def _json(value: Any) -> Any:
         return value.model_dump(mode="json", exclude_defaults=False)
     if isinstance(value, list):
         return [_json(v) for v in value]
-    if hasattr(value, "value") and isinstance(value.value, str):  # StrEnum
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, Enum):
         return value.value
-    return value
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)  # URLs, dates
 
 
 def _fmt(value: Any) -> str:

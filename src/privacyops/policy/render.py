@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from privacyops.errors import InvalidInput
 from privacyops.policy.schema import (
@@ -201,7 +201,12 @@ def _context(m: Manifest, include_notes: bool) -> dict[str, Any]:
     channels = [_channel_view(m, c, i) for i, c in enumerate(m.channels, start=2)]
     storage = [m.processor(pid).name for pid in m.storage_processors]
     third_party_retention = sorted(
-        {m.processor(pid).name for c in m.channels if c.retention for pid in c.retention.processors_own_retention}
+        {
+            m.processor(pid).name
+            for c in m.channels
+            if c.retention
+            for pid in c.retention.processors_own_retention
+        }
         | {p.name for p in m.processors if p.own_retention}
     )
     offices = []
@@ -255,10 +260,11 @@ def _and_list(items: list[str]) -> str:
     return items[0] if items else ""
 
 
-def _environment(fmt: str) -> Environment:
+def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("privacyops.policy", "templates"),
-        autoescape=fmt == "html",
+        # HTML templates escape every value; Markdown is plain text.
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -281,7 +287,7 @@ def render_policy(manifest: Manifest, fmt: str = "html", *, include_notes: bool 
     """
     if fmt not in FORMATS:
         raise InvalidInput(f"unknown format '{fmt}': use one of {', '.join(FORMATS)}")
-    template = _environment(fmt).get_template(f"policy.{fmt}.j2")
+    template = _environment().get_template(f"policy.{fmt}.j2")
     text = template.render(**_context(manifest, include_notes))
     if fmt == "md":
         # One blank line before each heading and between blocks, never more.
