@@ -93,6 +93,31 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="Largest request body accepted."
     )
+    session_max_age_seconds: int = Field(
+        default=8 * 3600, ge=60, description="A staff login lasts at most this long."
+    )
+    session_idle_seconds: int = Field(
+        default=3600, ge=60, description="A staff session ends after this long without use."
+    )
+    form_token_ttl_seconds: int = Field(
+        default=2 * 3600, ge=60, description="Lifetime of a form's CSRF token."
+    )
+    login_attempts_per_minute: int = Field(
+        default=10, ge=1, description="Login attempts allowed per client address per minute."
+    )
+    public_form_posts_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="Privacy-center form submissions allowed per client address per minute.",
+    )
+    initial_admin_email: str = Field(
+        default="admin@localhost",
+        description="E-mail of the admin `serve` creates on first start (when no staff exist).",
+    )
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics at /metrics (to admins and metrics:read tokens).",
+    )
 
     # --- mail ----------------------------------------------------------------------------
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server for outgoing mail.")
@@ -115,6 +140,33 @@ class Settings(BaseSettings):
     )
     export_link_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=60, description="Lifetime of an export download link."
+    )
+    export_pdf: bool = Field(
+        default=True,
+        description="Access answers as an AES-256 password-protected PDF (JSON and CSV "
+        "attached); false: a ZIP of JSON and CSV.",
+    )
+    otp_max_sends: int = Field(
+        default=3, ge=1, description="One-time codes sent per request and factor, at most."
+    )
+    phone_sender: str = Field(
+        default="file",
+        description="How texts to phones are sent: 'file' (<data_dir>/phone-outbox.jsonl, for "
+        "development) or 'package.module:ClassName' of a PhoneSender.",
+    )
+    rights_submit_per_hour: int = Field(
+        default=20, ge=1, description="Requests one client address may submit per hour."
+    )
+    rights_failures_per_hour: int = Field(
+        default=20,
+        ge=1,
+        description="Wrong codes or tokens one client address may send per hour.",
+    )
+    rights_repeat_threshold: int = Field(
+        default=3,
+        ge=2,
+        description="Requests of one type by one person within a year that flag it as "
+        "repeated (GDPR Art. 12(5)) for a staff decision on a fee or refusal.",
     )
 
     # --- consent -------------------------------------------------------------------------
@@ -139,6 +191,27 @@ class Settings(BaseSettings):
         ge=512,
         le=1_000_000,
         description="Largest body the public consent endpoint accepts (then 413).",
+    )
+
+    # --- intake --------------------------------------------------------------------------
+    intake_public_channels: list[str] = Field(
+        default_factory=lambda: ["web_form", "chatbot"],
+        description="Channels anyone may submit to over HTTP without logging in; the others "
+        "need a staff login.",
+    )
+    intake_max_payload_bytes: int = Field(
+        default=65_536, ge=1024, description="Largest accepted intake submission (JSON bytes)."
+    )
+    intake_rate_limit_per_minute: int = Field(
+        default=20, ge=1, description="Public intake submissions accepted per client IP a minute."
+    )
+    intake_phone_region: str | None = Field(
+        default=None,
+        description="ISO country whose national phone format intake accepts (e.g. NO); unset: "
+        "numbers must be international (+...).",
+    )
+    intake_batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="Rows per transaction of a bulk import."
     )
 
     # --- background work -----------------------------------------------------------------

@@ -83,6 +83,18 @@ from privacyops.cli import dataset as _dataset  # noqa: E402  (registered after 
 
 app.add_typer(_dataset.app, name="dataset")
 
+from privacyops.cli import admin as _admin  # noqa: E402  (registered after app exists)
+
+app.add_typer(_admin.app, name="admin")
+
 from privacyops.cli import policy as _policy  # noqa: E402  (registered after app exists)
 
 app.add_typer(_policy.app, name="policy")
+
+from privacyops.cli import intake as _intake  # noqa: E402  (registered after app exists)
+
+app.add_typer(_intake.app, name="intake")
+
+from privacyops.cli import spam as _spam  # noqa: E402  (registered after app exists)
+
+app.add_typer(_spam.app, name="spam")

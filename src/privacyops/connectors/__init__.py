@@ -23,7 +23,9 @@ from privacyops.connectors.dataset import (
     parse_dataset,
 )
 from privacyops.connectors.generate import generate_dataset, guess_category
+from privacyops.connectors.http import HTTPConnector, HTTPConnectorSpec
 from privacyops.connectors.lint import LintProblem, lint_dataset, raise_for_problems
+from privacyops.connectors.loader import load_connector_file, load_connectors
 from privacyops.connectors.sql import SQLConnector, make_engine
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "ConnectorResult",
     "Dataset",
     "DatasetField",
+    "HTTPConnector",
+    "HTTPConnectorSpec",
     "Identities",
     "LintProblem",
     "Masking",
@@ -41,6 +45,8 @@ __all__ = [
     "generate_dataset",
     "guess_category",
     "lint_dataset",
+    "load_connector_file",
+    "load_connectors",
     "load_dataset",
     "make_engine",
     "normalise_identities",

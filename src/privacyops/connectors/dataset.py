@@ -19,6 +19,7 @@ from privacyops.connectors._yaml import Located, read_located
 
 __all__ = [
     "Collection",
+    "Connection",
     "Dataset",
     "DatasetField",
     "Masking",
@@ -164,11 +165,20 @@ class Collection(_Model):
         return self.deletes_rows or bool(self.masked_fields)
 
 
+class Connection(_Model):
+    """Where the database is: ``url_env`` names an environment variable holding the URL (so
+    passwords stay out of files); ``url`` is for password-less URLs (SQLite files)."""
+
+    url: str | None = None
+    url_env: str | None = None
+
+
 class Dataset(_Model):
     """A dataset file's ``dataset:`` block."""
 
     name: str
     description: str | None = None
+    connection: Connection | None = None
     system: str | None = Field(
         default=None, description="The policy's name for the system this database belongs to."
     )

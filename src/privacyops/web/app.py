@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from privacyops import __version__
 from privacyops.settings import Settings, get_settings
+from privacyops.store import Database
+from privacyops.web import metrics
 from privacyops.web.errors import install_error_handlers
-from privacyops.web.routes import consent
+from privacyops.web.pages import STATIC_DIR
+from privacyops.web.routes import account, consent
+from privacyops.web.security import RateLimiter, SecurityMiddleware
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the FastAPI application for ``settings`` (default: the process settings)."""
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
+    """Build the FastAPI application for ``settings`` (default: the process settings).
+
+    Args:
+        settings: configuration; default the process settings.
+        db: an open database to use; default the one the settings name, opened (and migrated)
+            on first use.
+    """
     settings = settings or get_settings()
     app = FastAPI(
         title="privacyops",
@@ -21,7 +32,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter()
+    if db is not None:
+        app.state.db = db
     install_error_handlers(app)
+    app.add_middleware(metrics.MetricsMiddleware)
+    app.add_middleware(
+        SecurityMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        https=settings.base_url.startswith("https://"),
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:
@@ -29,5 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     # Routers register here, one line each.
+    app.include_router(account.router)
     app.include_router(consent.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
     return app

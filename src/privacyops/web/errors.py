@@ -4,19 +4,26 @@ Every error the application can answer with goes through :func:`install_error_ha
 domain errors keep their status and code; request validation becomes 422 ``invalid_input``
 with one item per problem (never echoing the rejected value, which may be personal data);
 anything unexpected becomes a 500 with no exception text.
+
+Pages (any path outside ``/api/``, ``/openapi.json``, ``/healthz``, ``/metrics``) get the same
+information as an HTML page instead; an anonymous ``GET`` of a staff page is redirected to
+``/login?next=...``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from privacyops.errors import PrivacyOpsError, RateLimited
+from privacyops.errors import AuthenticationRequired, PrivacyOpsError, RateLimited
+from privacyops.web.pages import render
 
 log = logging.getLogger(__name__)
 
@@ -52,33 +59,100 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+_JSON_PREFIXES = ("/api/", "/openapi.json", "/healthz", "/metrics", "/static/")
+_TITLES = {
+    400: "This did not work",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Not possible now",
+    413: "Too large",
+    422: "Please check what you entered",
+    429: "Too many attempts",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+def is_page_request(request: Request) -> bool:
+    """True when the caller is a browser on a page (answer in HTML, not JSON)."""
+    path = request.url.path
+    if path.startswith(_JSON_PREFIXES) or path.endswith(".js"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _answer(
+    request: Request,
+    status: int,
+    body: dict[str, Any],
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    if not is_page_request(request):
+        return JSONResponse(body, status_code=status, headers=headers)
+    if status == 401 and request.method in ("GET", "HEAD"):
+        expired = getattr(request.state, "session_expired", False)
+        target = f"/login?next={quote(request.url.path)}" + ("&expired=1" if expired else "")
+        redirect = RedirectResponse(target, status_code=303)
+        if expired:
+            redirect.delete_cookie("privacyops_session", path="/")
+        return redirect
+    error = body["error"]
+    details = [
+        f"{'.'.join(str(p) for p in d.get('loc', [])[1:]) or 'input'}: {d.get('msg', '')}"
+        for d in error.get("details", [])
+    ]
+    try:
+        response: Response = render(
+            request,
+            "error.html",
+            {
+                "title": _TITLES.get(status, "Error"),
+                "message": error["message"],
+                "details": details,
+                "back": "/login" if status == 401 else None,
+            },
+            status_code=status,
+        )
+    except Exception:  # the error page itself failed (database down): plain text
+        log.exception("error page failed")
+        response = HTMLResponse(
+            "<!doctype html><title>Error</title><p>Something went wrong.</p>", status_code=status
+        )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers that give every error the same shape."""
+    """Register the handlers that give every error the same shape (JSON, or a page)."""
 
     @app.exception_handler(PrivacyOpsError)
-    async def _domain(_: Request, exc: PrivacyOpsError) -> JSONResponse:
+    async def _domain(request: Request, exc: PrivacyOpsError) -> Response:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+        if isinstance(exc, AuthenticationRequired):
+            headers = {"WWW-Authenticate": "Bearer"}
+        return _answer(request, exc.status, exc.to_dict(), headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return _answer(
+            request,
+            422,
             error_body("invalid_input", "The request is not valid.", _validation_details(exc)),
-            status_code=422,
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return JSONResponse(
-            error_body(code, message), status_code=exc.status_code, headers=exc.headers
-        )
+        return _answer(request, exc.status_code, error_body(code, message), exc.headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.error("unhandled %s", type(exc).__name__, exc_info=exc)
-        return JSONResponse(
+        return _answer(
+            request,
+            500,
             error_body("internal_error", "Something went wrong; it has been logged."),
-            status_code=500,
         )

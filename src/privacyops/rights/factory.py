@@ -1,0 +1,37 @@
+"""Building the rights service from the settings (the embedded default needs none)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from privacyops.connectors import Connector
+from privacyops.policy import load_configured_policy
+from privacyops.rights.identity import EmailSender, PhoneSender, SmtpEmailSender, load_phone_sender
+from privacyops.rights.registry_adapter import StoreRegistry
+from privacyops.rights.service import RightsService
+from privacyops.settings import Settings
+from privacyops.store import Database, open_database
+from privacyops.store.registry import Registry
+
+__all__ = ["build_service"]
+
+
+def build_service(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    email: EmailSender | None = None,
+    phone: PhoneSender | None = None,
+    connectors: Sequence[Connector] = (),
+) -> RightsService:
+    """The rights service on the configured database, policy, SMTP server and phone sender."""
+    db = db or open_database(settings)
+    return RightsService(
+        db,
+        settings,
+        load_configured_policy(settings),
+        email=email or SmtpEmailSender(settings),
+        phone=phone or load_phone_sender(settings),
+        registry=StoreRegistry(Registry(db)),
+        connectors=connectors,
+    )

@@ -1,0 +1,175 @@
+"""Tables of the data-subject request workflow.
+
+Nothing here holds personal data in plaintext. A request's contact details and parameters are
+sealed with a key of the request's own (wrapped by the master key, destroyed when the request
+is purged); the requester's identity is found through its blind index (keyed HMAC); one-time
+codes and download tokens are kept as keyed hashes only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from privacyops.store import Base, BigIntPK, UTCDateTime, utcnow
+
+__all__ = [
+    "Challenge",
+    "Export",
+    "OutboxMessage",
+    "RateBucket",
+    "RightsRequest",
+    "StaffTask",
+    "StepRecord",
+]
+
+
+class RightsRequest(Base):
+    """One data-subject request and where it stands (see :class:`~.workflow.RequestState`)."""
+
+    __tablename__ = "rights_requests"
+    __table_args__ = (sa.Index(None, "state", "lease_until"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    #: The reference given to the person and to staff (random, no meaning).
+    public_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    #: Keyed hash of the bearer token that lets the requester follow the request.
+    token_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
+    type: Mapped[str] = mapped_column(sa.String(32))
+    state: Mapped[str] = mapped_column(sa.String(32), index=True)
+    #: Blind index of the requester's e-mail (same HMAC as the registry's identities).
+    identity_index: Mapped[bytes] = mapped_column(sa.LargeBinary(32), index=True)
+    #: The request's own data key, wrapped by the master key; ``None`` once purged.
+    wrapped_key: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
+    #: Sealed JSON: e-mail, phone, parameters of the request (changes, ground, country...).
+    details_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
+    #: The registry subject found after verification (``None``: unknown or not yet looked up).
+    subject_ref: Mapped[str | None] = mapped_column(sa.String(32), default=None)
+    policy_version: Mapped[str] = mapped_column(sa.String(64))
+    channel: Mapped[str] = mapped_column(sa.String(16), default="api")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: GDPR Art. 12(3) extension: reason told to the person, and when it was told.
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    extension_reason: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    #: Why the request was refused (shown to the person with the further actions).
+    refusal_reason: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    #: Art. 12(5): flagged as manifestly unfounded/excessive or repeated; staff decide.
+    flagged: Mapped[str | None] = mapped_column(sa.String(32), default=None)
+    #: Non-personal outcome shown in the answer (kept records with reasons, authority...).
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, default=None)
+    #: Runner lease: the worker holding the request and until when (crash recovery).
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class StepRecord(Base):
+    """A step of a request that has run to completion; the key (request, step) makes each step
+    happen once, whatever crashes and restarts come between."""
+
+    __tablename__ = "rights_steps"
+    __table_args__ = (sa.UniqueConstraint("request_id", "step"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True
+    )
+    step: Mapped[str] = mapped_column(sa.String(48))
+    result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, default=None)
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    worker: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+
+
+class Challenge(Base):
+    """A one-time code sent to one of the requester's identities (e-mail, or the second
+    factor's phone). Only a keyed hash of the code is kept."""
+
+    __tablename__ = "rights_challenges"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True
+    )
+    factor: Mapped[str] = mapped_column(sa.String(16))  # "email" | "second"
+    code_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Export(Base):
+    """An export made for an access or portability request; the download token is kept as a
+    keyed hash, works once and expires."""
+
+    __tablename__ = "rights_exports"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32), unique=True)
+    filename: Mapped[str] = mapped_column(sa.String(128))
+    path: Mapped[str] = mapped_column(sa.String(512))
+    media_type: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class StaffTask(Base):
+    """A decision the workflow waits for: document review (second factor), the balancing test
+    of an objection to legitimate-interest processing (Art. 21(1)), a fee or refusal for a
+    manifestly excessive request (Art. 12(5)), lifting a restriction (Art. 18(3))."""
+
+    __tablename__ = "rights_staff_tasks"
+    __table_args__ = (sa.UniqueConstraint("request_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decision: Mapped[str | None] = mapped_column(sa.String(32), default=None)
+    reason: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    decided_by: Mapped[str | None] = mapped_column(sa.String(128), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class OutboxMessage(Base):
+    """A message to the requester, written in the same transaction as the step that decides to
+    send it and delivered afterwards (transactional outbox: a crash never loses or doubles the
+    decision to write; the recipient and body are sealed with the request's key)."""
+
+    __tablename__ = "rights_outbox"
+    __table_args__ = (sa.UniqueConstraint("request_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True
+    )
+    #: What the message is for, unique per request ("code:email:1", "answer", "password"...).
+    purpose: Mapped[str] = mapped_column(sa.String(48))
+    channel: Mapped[str] = mapped_column(sa.String(16))  # "email" | "phone"
+    sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class RateBucket(Base):
+    """A fixed-window counter for rate limits (per client address, identity or request), kept
+    in the database so every process and worker shares it. The key is a keyed hash."""
+
+    __tablename__ = "rights_rate_buckets"
+
+    key: Mapped[bytes] = mapped_column(sa.LargeBinary(32), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(sa.Integer, default=0)

@@ -1,0 +1,83 @@
+"""What the rights engine needs from the personal-data registry, as a small interface.
+
+:class:`SubjectRegistry` names the operations fulfilment uses; the store's registry provides
+them (``privacyops.rights.registry_adapter`` fits it to this interface). Keeping the interface
+here makes the steps readable on their own and lets another registry be plugged in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+__all__ = ["HoldView", "RecordView", "SubjectRegistry"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    """One registry record of a person, decrypted, with what the manifest needs to explain it."""
+
+    id: int
+    channel: str
+    data_categories: Sequence[str]
+    purposes: Sequence[str]
+    legal_basis: str
+    policy_version: str
+    collected_at: datetime
+    source_system: str | None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldView:
+    """An active legal hold on a person (its reason carries no personal data)."""
+
+    id: int
+    reason: str
+
+
+class SubjectRegistry(Protocol):
+    """The registry operations the rights steps call, each inside the caller's ``session``."""
+
+    def find_subject(self, session: Session, kind: str, value: str) -> str | None:
+        """The ``public_id`` of the living subject with this identity, or ``None``."""
+        ...
+
+    def records_for(self, session: Session, subject_ref: str) -> list[RecordView]:
+        """Every record of the subject, decrypted."""
+        ...
+
+    def update_record(
+        self, session: Session, subject_ref: str, record_id: int, changes: Mapping[str, Any]
+    ) -> None:
+        """Replace fields of one record's data (rectification)."""
+        ...
+
+    def restrict(self, session: Session, subject_ref: str, ground: str, note: str | None) -> int:
+        """Mark the subject's processing restricted on ``ground``; returns the restriction id."""
+        ...
+
+    def lift_restriction(self, session: Session, subject_ref: str, restriction_id: int) -> None:
+        """End a restriction."""
+        ...
+
+    def active_holds(self, session: Session, subject_ref: str) -> list[HoldView]:
+        """The legal holds in force on the subject."""
+        ...
+
+    def suppress_email(self, session: Session, email: str, reason: str) -> None:
+        """Put an e-mail address on the marketing suppression list (idempotent)."""
+        ...
+
+    def delete_records(self, session: Session, subject_ref: str, record_ids: Sequence[int]) -> int:
+        """Delete some records of the subject; returns how many were deleted."""
+        ...
+
+    def shred_subject(self, session: Session, subject_ref: str) -> int:
+        """Destroy the subject's key and delete its records and identities; returns how many
+        records were deleted."""
+        ...

@@ -1,0 +1,96 @@
+"""The store's :class:`~privacyops.store.registry.Registry` seen through the rights interface
+(:class:`privacyops.rights.ports.SubjectRegistry`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from privacyops.rights.ports import HoldView, RecordView
+from privacyops.store.models import DataSubject, PersonalDataRecord
+from privacyops.store.registry import Registry, Subject
+
+__all__ = ["StoreRegistry"]
+
+
+class StoreRegistry:
+    """Adapts :class:`Registry` (which takes :class:`Subject` objects) to public ids."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def __repr__(self) -> str:
+        return f"StoreRegistry({self.registry!r})"
+
+    def _subject(self, session: Session, subject_ref: str) -> Subject:
+        return self.registry.get_subject(subject_ref, session=session)
+
+    def find_subject(self, session: Session, kind: str, value: str) -> str | None:
+        found = self.registry.find_subject(kind, value, session=session)
+        if found is None or found.erased_at is not None:
+            return None
+        return found.public_id
+
+    def records_for(self, session: Session, subject_ref: str) -> list[RecordView]:
+        subject = self._subject(session, subject_ref)
+        return [
+            RecordView(
+                id=r.id,
+                channel=r.channel,
+                data_categories=r.data_categories,
+                purposes=r.purposes,
+                legal_basis=r.legal_basis,
+                policy_version=r.policy_version,
+                collected_at=r.collected_at,
+                source_system=r.source_system,
+                data=r.payload or {},
+            )
+            for r in self.registry.records_for(subject, session=session)
+        ]
+
+    def update_record(
+        self, session: Session, subject_ref: str, record_id: int, changes: Mapping[str, Any]
+    ) -> None:
+        current = self.registry.get_record(record_id, session=session)
+        if current.subject_public_id != subject_ref:
+            return  # never touch another person's record
+        payload = dict(current.payload or {})
+        payload.update(changes)
+        self.registry.update_record(record_id, payload=payload, session=session)
+
+    def restrict(self, session: Session, subject_ref: str, ground: str, note: str | None) -> int:
+        return self.registry.restrict(
+            self._subject(session, subject_ref), ground, note=note, session=session
+        )
+
+    def lift_restriction(self, session: Session, subject_ref: str, restriction_id: int) -> None:
+        self.registry.lift_restriction(restriction_id, session=session)
+
+    def active_holds(self, session: Session, subject_ref: str) -> list[HoldView]:
+        subject = self._subject(session, subject_ref)
+        return [
+            HoldView(h.id, h.reason) for h in self.registry.legal_holds(subject, session=session)
+        ]
+
+    def suppress_email(self, session: Session, email: str, reason: str) -> None:
+        self.registry.suppress(email, reason=reason, session=session)
+
+    def delete_records(self, session: Session, subject_ref: str, record_ids: Sequence[int]) -> int:
+        # only this subject's records, whatever ids the caller passes
+        owned = list(
+            session.scalars(
+                sa.select(PersonalDataRecord.id)
+                .join(DataSubject, DataSubject.id == PersonalDataRecord.subject_id)
+                .where(DataSubject.public_id == subject_ref, PersonalDataRecord.id.in_(record_ids))
+            )
+        )
+        return self.registry.delete_records(owned, session=session)
+
+    def shred_subject(self, session: Session, subject_ref: str) -> int:
+        subject = self._subject(session, subject_ref)
+        count = len(self.registry.records_for(subject, session=session))
+        self.registry.shred_subject(subject, session=session)
+        return count

@@ -1,0 +1,545 @@
+"""Running a request's steps: once each, resumable after a crash.
+
+:func:`process` claims a request with a lease (so two workers never run it at once; a dead
+worker's lease expires and another takes over), then runs the steps of its type
+(:data:`~privacyops.rights.workflow.PLANS`) in order. Each step runs in one transaction with
+the record ``(request, step)`` that marks it done, its audit event and the messages it decides
+to send (outbox): a crash before the commit undoes all of it, a crash after it leaves it done,
+so a restarted worker does each step exactly once. The same functions run in the in-process
+background thread (``privacyops.jobs``) and in Celery tasks (``privacyops.jobs.celery_app``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from privacyops.connectors import ConnectorResult
+from privacyops.errors import PrivacyOpsError
+from privacyops.rights.authorities import answer_complaint
+from privacyops.rights.exports import (
+    ExportBundle,
+    describe_record,
+    encrypted_pdf,
+    new_password,
+    portable,
+    zip_bundle,
+)
+from privacyops.rights.identity import Message, new_token
+from privacyops.rights.models import Export, RightsRequest, StaffTask, StepRecord
+from privacyops.rights.service import RequestContext, RightsService
+from privacyops.rights.workflow import (
+    OBJECTION_KINDS,
+    PLANS,
+    RESTRICTION_GROUNDS,
+    RequestState,
+    RequestType,
+    TaskKind,
+)
+from privacyops.store import utcnow
+
+__all__ = [
+    "LEASE",
+    "STEPS",
+    "StepHook",
+    "Wait",
+    "build_bundle",
+    "open_export",
+    "process",
+    "runnable",
+    "tick",
+    "worker_id",
+]
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+
+#: Called inside each step's transaction, after its work and before the commit (progress
+#: reporting; tests use it to stop a worker at an exact point).
+StepHook = Callable[[str, str], None]
+
+
+def worker_id() -> str:
+    """A name for this worker process (host and pid)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+class Wait(Exception):
+    """Raised by a step that needs a staff decision first; the request waits for review."""
+
+    def __init__(self, task: TaskKind) -> None:
+        super().__init__(task.value)
+        self.task = task
+
+
+class Step:
+    """What a step function gets: the service, the open session and the request."""
+
+    def __init__(self, service: RightsService, session: Session, ctx: RequestContext) -> None:
+        self.service = service
+        self.session = session
+        self.ctx = ctx
+        self.row = ctx.row
+
+    def decision(self, kind: TaskKind) -> StaffTask:
+        """The decided task of ``kind``; opens it and raises :class:`Wait` when undecided."""
+        task = self.session.scalar(
+            sa.select(StaffTask).where(
+                StaffTask.request_id == self.row.id, StaffTask.kind == kind.value
+            )
+        )
+        if task is not None and task.decision is not None:
+            return task
+        raise Wait(kind)
+
+    def say(self, purpose: str, subject: str, body: str, *, channel: str = "email") -> None:
+        to = self.ctx.details["phone"] if channel == "phone" else self.ctx.details["email"]
+        self.service.queue_message(
+            self.session, self.row, purpose, channel, Message(to, subject, body)
+        )
+
+
+# --- the steps -------------------------------------------------------------------------
+
+
+def _resolve(step: Step) -> dict[str, Any]:
+    """Find the person in the registry by the confirmed e-mail; with a phone second factor,
+    the phone must be an identity of the same person, else a staff review decides."""
+    service, session, details = step.service, step.session, step.ctx.details
+    subject = service.registry.find_subject(session, "email", details["email"])
+    step.row.subject_ref = subject
+    if (
+        subject is not None
+        and step.row.second_factor_at is not None
+        and service.settings.second_factor == "phone_code"
+        and details.get("phone")
+    ):
+        by_phone = service.registry.find_subject(session, "phone", details["phone"])
+        if by_phone != subject:
+            step.decision(TaskKind.IDENTITY_DOCUMENT)
+    return {"known": subject is not None}
+
+
+def _connector_results(step: Step, action: str) -> list[ConnectorResult]:
+    identities = {"email": step.ctx.details["email"]}
+    if step.ctx.details.get("phone"):
+        identities["phone"] = step.ctx.details["phone"]
+    results = []
+    for connector in step.service.connectors:
+        try:
+            if action == "access":
+                results.append(connector.access(identities))
+            else:
+                results.append(connector.erase(identities))
+        except PrivacyOpsError as exc:
+            results.append(
+                ConnectorResult(
+                    connector=connector.name,
+                    kind=connector.kind,
+                    action="access" if action == "access" else "erasure",
+                    status="failed",
+                    note=exc.message,
+                )
+            )
+    return results
+
+
+def build_bundle(step: Step) -> ExportBundle:
+    """Everything an access or portability export holds."""
+    service, row = step.service, step.row
+    records = service.registry.records_for(step.session, row.subject_ref) if row.subject_ref else []
+    kind = RequestType(row.type)
+    if kind is RequestType.PORTABILITY:
+        records = portable(records)
+    return ExportBundle(
+        controller=service.policy.current.organization,
+        request_ref=row.public_id,
+        kind=kind.value,
+        generated_at=utcnow(),
+        parts=[describe_record(service.policy, r) for r in records],
+        connectors=_connector_results(step, "access") if kind is RequestType.ACCESS else [],
+    )
+
+
+def _export(step: Step) -> dict[str, Any]:
+    """Render the export, store it, and send the link and (separately) the password."""
+    service, row = step.service, step.row
+    bundle = build_bundle(step)
+    folder = service.settings.data_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    pdf = RequestType(row.type) is RequestType.ACCESS and service.settings.export_pdf
+    password = new_password() if pdf else None
+    if password is not None:
+        content, name, media = (
+            encrypted_pdf(bundle, password),
+            "personal-data.pdf",
+            "application/pdf",
+        )
+    else:
+        content, name, media = zip_bundle(bundle), "personal-data.zip", "application/zip"
+    path = folder / f"{row.public_id}-{name}"
+    tmp = path.with_suffix(".part")
+    tmp.write_bytes(content)
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    token = new_token()
+    expires = utcnow() + timedelta(seconds=service.settings.export_link_ttl_seconds)
+    step.session.add(
+        Export(
+            request_id=row.id,
+            token_hash=service._hash("download", token),
+            filename=name,
+            path=str(path),
+            media_type=media,
+            expires_at=expires,
+        )
+    )
+    base = service.settings.base_url.rstrip("/")
+    step.say(
+        "answer",
+        f"Your request {row.public_id}: your data is ready",
+        f"Your {row.type} request {row.public_id} is answered. Download your data once, "
+        f"before {expires:%Y-%m-%d %H:%M} UTC:\n\n{base}/api/v1/rights/exports/{token}\n\n"
+        + (
+            "The file is protected by a password that we send you separately."
+            if password
+            else "The file holds your data as JSON and CSV."
+        ),
+    )
+    if password is not None:
+        channel = "phone" if step.ctx.details.get("phone") else "email"
+        step.say(
+            "password",
+            f"Your request {row.public_id}: password",
+            f"The password of the file for request {row.public_id} is: {password}",
+            channel=channel,
+        )
+    return {"parts": len(bundle.parts), "format": media, "bytes": len(content)}
+
+
+def _erase(step: Step) -> dict[str, Any]:
+    """Crypto-shred and delete, except what a legal hold or legal obligation keeps."""
+    service, session, row = step.service, step.session, step.row
+    results = _connector_results(step, "erase")
+    other = [{"system": r.connector, "status": r.status, "erased": r.total} for r in results]
+    if row.subject_ref is None:
+        row.outcome = {"erased": 0, "kept": [], "other_systems": other}
+        return {"erased": 0, "kept": 0}
+    holds = service.registry.active_holds(session, row.subject_ref)
+    records = service.registry.records_for(session, row.subject_ref)
+    kept: list[dict[str, Any]] = []
+    if holds:
+        reasons = "; ".join(h.reason for h in holds)
+        kept = [
+            {
+                "record": r.id,
+                "channel": r.channel,
+                "reason": f"legal hold: {reasons} (GDPR Art. 17(3)(e))",
+            }
+            for r in records
+        ]
+    else:
+        kept = [
+            {
+                "record": r.id,
+                "channel": r.channel,
+                "reason": "kept to comply with a legal obligation (GDPR Art. 17(3)(b))",
+            }
+            for r in records
+            if r.legal_basis == "legal_obligation"
+        ]
+    if not kept:
+        erased = service.registry.shred_subject(session, row.subject_ref)
+        method = "crypto-shred"
+    else:
+        keep_ids = {k["record"] for k in kept}
+        erased = service.registry.delete_records(
+            session, row.subject_ref, [r.id for r in records if r.id not in keep_ids]
+        )
+        method = "delete"
+    row.outcome = {"erased": erased, "method": method, "kept": kept, "other_systems": other}
+    return {"erased": erased, "kept": len(kept), "method": method}
+
+
+def _rectify(step: Step) -> dict[str, Any]:
+    service, session, row = step.service, step.session, step.row
+    changes: dict[str, str] = step.ctx.details["changes"]
+    applied: list[str] = []
+    if row.subject_ref is not None:
+        for record in service.registry.records_for(session, row.subject_ref):
+            fields = {k: v for k, v in changes.items() if k in record.data}
+            if fields:
+                service.registry.update_record(session, row.subject_ref, record.id, fields)
+                applied.extend(fields)
+    not_held = sorted(set(changes) - set(applied))
+    row.outcome = {"corrected": sorted(set(applied)), "not_held": not_held}
+    return {"corrected": sorted(set(applied)), "records": len(applied)}
+
+
+def _restrict(step: Step) -> dict[str, Any]:
+    service, session, row = step.service, step.session, step.row
+    ground = step.ctx.details["ground"]
+    restriction = None
+    if row.subject_ref is not None:
+        restriction = service.registry.restrict(session, row.subject_ref, ground, row.public_id)
+    row.outcome = {"restricted": restriction is not None, "ground": RESTRICTION_GROUNDS[ground]}
+    return {"restriction": restriction}
+
+
+def _object(step: Step) -> dict[str, Any]:
+    """Direct marketing stops at once (Art. 21(3): the suppression list is consulted by every
+    sender); an objection to legitimate-interest processing restricts it while staff weigh it
+    (Art. 18(1)(d)), decided in the ``balance`` step."""
+    service, session, row = step.service, step.session, step.row
+    kind = step.ctx.details.get("objection", "direct_marketing")
+    if kind == "direct_marketing":
+        service.registry.suppress_email(session, step.ctx.details["email"], "objection")
+        row.outcome = {"objection": OBJECTION_KINDS[kind], "result": "direct marketing stopped"}
+        return {"suppressed": True}
+    restriction = None
+    if row.subject_ref is not None:
+        restriction = service.registry.restrict(
+            session, row.subject_ref, "objection_pending", row.public_id
+        )
+    row.outcome = {"objection": OBJECTION_KINDS[kind], "restriction": restriction}
+    return {"restriction": restriction}
+
+
+def _balance(step: Step) -> dict[str, Any]:
+    """Art. 21(1): staff record whether compelling legitimate grounds override the person's
+    (``override``: the interim restriction is lifted) or not (``uphold``: it stays)."""
+    service, session, row = step.service, step.session, step.row
+    if step.ctx.details.get("objection", "direct_marketing") != "legitimate_interest":
+        return {}
+    task = step.decision(TaskKind.BALANCING)
+    outcome = dict(row.outcome or {})
+    restriction = outcome.pop("restriction", None)
+    if task.decision == "override" and restriction is not None and row.subject_ref:
+        service.registry.lift_restriction(session, row.subject_ref, restriction)
+    outcome.update({"decision": task.decision, "reason": task.reason})
+    row.outcome = outcome
+    return {"decision": task.decision}
+
+
+def _withdraw(step: Step) -> dict[str, Any]:
+    """Withdraw every consent (Art. 7(3)): consent-based marketing stops at once."""
+    service, session, row = step.service, step.session, step.row
+    purposes: set[str] = set()
+    if row.subject_ref is not None:
+        for record in service.registry.records_for(session, row.subject_ref):
+            if record.legal_basis == "consent":
+                purposes.update(record.purposes)
+    service.registry.suppress_email(session, step.ctx.details["email"], "consent_withdrawn")
+    names = []
+    for pid in sorted(purposes):
+        try:
+            names.append(service.policy.current.purpose(pid).name)
+        except KeyError:
+            names.append(pid)
+    row.outcome = {"withdrawn": names or ["marketing communications"]}
+    return {"purposes": len(names)}
+
+
+def _complaint(step: Step) -> dict[str, Any]:
+    country = step.ctx.details.get("country")
+    answer = answer_complaint(country, step.service.policy.current.contact_point.country)
+    step.row.outcome = {"complaint": answer.as_dict()}
+    return {"authority": answer.authority.country}
+
+
+def _answer(step: Step) -> dict[str, Any]:
+    row = step.row
+    if RequestType(row.type) not in (RequestType.ACCESS, RequestType.PORTABILITY):
+        lines = [f"Your {row.type.replace('_', ' ')} request {row.public_id} is answered."]
+        outcome = row.outcome or {}
+        for key, value in outcome.items():
+            lines.append(f"{key.replace('_', ' ')}: {value}")
+        step.say("answer", f"Your request {row.public_id}: answered", "\n".join(lines))
+    row.completed_at = utcnow()
+    return {}
+
+
+STEPS: dict[str, Callable[[Step], dict[str, Any]]] = {
+    "resolve": _resolve,
+    "export": _export,
+    "erase": _erase,
+    "rectify": _rectify,
+    "restrict": _restrict,
+    "object": _object,
+    "balance": _balance,
+    "withdraw": _withdraw,
+    "complaint": _complaint,
+    "answer": _answer,
+}
+
+
+# --- running ---------------------------------------------------------------------------
+
+RUNNABLE = (RequestState.VERIFIED.value, RequestState.IN_PROGRESS.value)
+
+
+def _claim(service: RightsService, request_id: int, worker: str, now: datetime) -> bool:
+    with service.db.session() as session:
+        claimed = cast(
+            sa.CursorResult[Any],
+            session.execute(
+                sa.update(RightsRequest)
+                .where(
+                    RightsRequest.id == request_id,
+                    RightsRequest.state.in_(RUNNABLE),
+                    sa.or_(
+                        RightsRequest.lease_until.is_(None),
+                        RightsRequest.lease_until < now,
+                        RightsRequest.lease_owner == worker,
+                    ),
+                )
+                .values(lease_owner=worker, lease_until=now + LEASE)
+            ),
+        ).rowcount
+    return bool(claimed)
+
+
+def process(
+    service: RightsService,
+    request_id: int,
+    *,
+    worker: str | None = None,
+    hook: StepHook | None = None,
+) -> str:
+    """Run the remaining steps of one request; returns its state afterwards.
+
+    Safe to call from several workers at once and again after a crash: the lease lets one
+    worker in, and each step's record makes it run once.
+    """
+    worker = worker or worker_id()
+    if not _claim(service, request_id, worker, utcnow()):
+        with service.db.session() as session:
+            row = session.get(RightsRequest, request_id)
+            return row.state if row else "missing"
+    with service.db.session() as session:
+        row = session.get(RightsRequest, request_id)
+        assert row is not None
+        if row.state == RequestState.VERIFIED.value:
+            service._move(session, row, RequestState.IN_PROGRESS, actor=f"job:{worker}")
+        plan = PLANS[RequestType(row.type)]
+    state = RequestState.IN_PROGRESS.value
+    for name in plan:
+        with service.db.session() as session:
+            done = session.scalar(
+                sa.select(StepRecord.id).where(
+                    StepRecord.request_id == request_id, StepRecord.step == name
+                )
+            )
+            if done is not None:
+                continue
+            row = session.get(RightsRequest, request_id, with_for_update=True)
+            assert row is not None
+            if row.state != RequestState.IN_PROGRESS.value or row.lease_owner != worker:
+                return row.state  # refused or taken over meanwhile
+            step = Step(service, session, service.context(row))
+            try:
+                result = STEPS[name](step)
+            except Wait as wait:
+                session.rollback()
+                _wait(service, request_id, wait.task, worker)
+                return RequestState.AWAITING_REVIEW.value
+            session.add(StepRecord(request_id=request_id, step=name, result=result, worker=worker))
+            service.record(session, f"rights.step.{name}", row, actor=f"job:{worker}", **result)
+            if name == plan[-1]:
+                service._move(session, row, RequestState.COMPLETED, actor=f"job:{worker}")
+                row.lease_owner = None
+                row.lease_until = None
+                state = RequestState.COMPLETED.value
+            else:
+                row.lease_until = utcnow() + LEASE
+            if hook is not None:
+                hook(row.public_id, name)
+    service.deliver_outbox(request_id=request_id)
+    return state
+
+
+def _wait(service: RightsService, request_id: int, task: TaskKind, worker: str) -> None:
+    with service.db.session() as session:
+        row = session.get(RightsRequest, request_id, with_for_update=True)
+        assert row is not None
+        # effects a waiting step made before asking (an interim restriction) are redone
+        # idempotently when it runs again; only the task and the state change are kept here
+        service._open_task(session, row, task)
+        service._move(session, row, RequestState.AWAITING_REVIEW, actor=f"job:{worker}")
+        row.lease_owner = None
+        row.lease_until = None
+    service.deliver_outbox(request_id=request_id)
+
+
+def runnable(service: RightsService, *, limit: int = 50, now: datetime | None = None) -> list[int]:
+    """Ids of requests a worker may take now: verified, or in progress with no live lease."""
+    now = now or utcnow()
+    with service.db.session() as session:
+        return list(
+            session.scalars(
+                sa.select(RightsRequest.id)
+                .where(
+                    RightsRequest.state.in_(RUNNABLE),
+                    sa.or_(RightsRequest.lease_until.is_(None), RightsRequest.lease_until < now),
+                )
+                .order_by(RightsRequest.id)
+                .limit(limit)
+            )
+        )
+
+
+def tick(service: RightsService, *, worker: str | None = None, limit: int = 50) -> int:
+    """One pass of the runner: run what is runnable, send what is queued. Returns how many
+    requests it ran."""
+    ran = 0
+    for request_id in runnable(service, limit=limit):
+        try:
+            process(service, request_id, worker=worker)
+            ran += 1
+        except PrivacyOpsError as exc:  # one bad request must not stop the others
+            log.warning("request %s: %s", request_id, exc.code)
+    service.deliver_outbox()
+    return ran
+
+
+def open_export(
+    service: RightsService, token: str, *, client: str = "local", now: datetime | None = None
+) -> tuple[str, str, bytes]:
+    """The export a download token opens, once: ``(filename, media type, content)``.
+
+    Raises:
+        VerificationFailed: unknown, used or expired token (one message for all).
+        RateLimited: too many failures from this client.
+    """
+    from privacyops.errors import VerificationFailed
+    from privacyops.rights.service import BAD_CODE
+
+    now = now or utcnow()
+    with service.db.session() as session:
+        found = None
+        if isinstance(token, str) and 10 <= len(token) <= 100:
+            found = session.scalar(
+                sa.select(Export)
+                .where(Export.token_hash == service._hash("download", token))
+                .with_for_update()
+            )
+        if found is not None and found.downloaded_at is None and found.expires_at > now:
+            found.downloaded_at = now
+            row = session.get(RightsRequest, found.request_id)
+            assert row is not None
+            service.record(session, "rights.export.downloaded", row, actor="subject")
+            path = Path(found.path)
+            content = path.read_bytes()
+            path.unlink(missing_ok=True)  # one download: the file goes with the token
+            return found.filename, found.media_type, content
+    service._failure(client, now)
+    raise VerificationFailed(BAD_CODE)

@@ -1,0 +1,68 @@
+"""Helpers for the web tests: an app on a fresh database, staff of each role, logging in."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from privacyops.accounts import create_user, service
+from privacyops.settings import Settings
+from privacyops.store import Database, open_database
+from privacyops.web.app import create_app
+
+PASSWORD = "correct horse battery staple"
+ROLES = ("admin", "dpo", "operator", "auditor")
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def make_app(tmp_path: Path, db_url: str | None = None, **overrides: object) -> FastAPI:
+    """An app on its own data dir and database, with one staff user per role."""
+    # Cheap argon2 parameters: the tests check behaviour, not the cost of a guess.
+    service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=db_url or f"sqlite:///{tmp_path / 'web.sqlite'}",
+        **overrides,  # type: ignore[arg-type]
+    )
+    db = open_database(settings)
+    with db.session() as session:
+        for role in ROLES:
+            create_user(session, f"{role}@example.com", PASSWORD, role)
+    return create_app(settings, db=db)
+
+
+def database(app: FastAPI) -> Database:
+    db: Database = app.state.db
+    return db
+
+
+def csrf(html: str) -> str:
+    """The first CSRF token in a page."""
+    match = _CSRF.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def login(client: TestClient, role: str) -> None:
+    """Log ``client`` in as the staff user of ``role``."""
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={
+            "email": f"{role}@example.com",
+            "password": PASSWORD,
+            "csrf_token": csrf(page.text),
+            "next": "/dashboard",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+def browser(app: FastAPI, **kwargs: object) -> TestClient:
+    """A test client that asks for pages the way a browser does (``Accept: text/html``)."""
+    return TestClient(app, headers={"accept": "text/html,*/*;q=0.8"}, **kwargs)  # type: ignore[arg-type]
