@@ -27,6 +27,7 @@ from privacyops.policy import (
 from privacyops.policy.diff import diff_manifests
 from privacyops.policy.lint import Finding, Severity, lint_book
 from privacyops.policy.render import render_policy
+from privacyops.policy.ropa import build_ropa, ropa_csv, ropa_json, write_ropa_xlsx
 from privacyops.settings import get_settings
 
 app = typer.Typer(help="The policy manifest: lint, records of processing, render, diff.")
@@ -178,3 +179,48 @@ def diff(
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(result.to_text())
+
+
+class RopaFormat(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+    JSON = "json"
+
+
+@app.command()
+def ropa(
+    version: str | None = typer.Option(
+        None, "--version", help="Version id (default: the current version)."
+    ),
+    output_format: RopaFormat = typer.Option(RopaFormat.CSV, "--format", help="csv, xlsx or json."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="File to write (default: stdout; required for xlsx)."
+    ),
+) -> None:
+    """GDPR Art. 30(1) records of processing: one row per channel and purpose."""
+    book = load_book(None)
+    if version is None:
+        manifest = book.current
+    else:
+        try:
+            manifest = book.get(version)
+        except KeyError:
+            known = ", ".join(m.version.id for m in book.versions)
+            raise typer.BadParameter(
+                f"no version {version!r}; known: {known}", param_hint="--version"
+            ) from None
+    rows = build_ropa(manifest)
+    if output_format is RopaFormat.XLSX:
+        if output is None:
+            raise typer.BadParameter("xlsx is binary: give a file", param_hint="--output")
+        write_ropa_xlsx(rows, output)
+    else:
+        text = ropa_csv(rows) if output_format is RopaFormat.CSV else ropa_json(rows) + "\n"
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+    if output is not None:
+        typer.echo(
+            f"{len(rows)} processing activities of {manifest.version.id} -> {output}", err=True
+        )
