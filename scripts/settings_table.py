@@ -5,6 +5,7 @@ python scripts/settings_table.py     # paste over the table in README.md
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from privacyops.settings import Settings
@@ -32,5 +33,21 @@ def table() -> str:
     return "\n".join(rows)
 
 
+def write(readme: Path) -> None:
+    """Replace the table under "## Settings" in ``readme``."""
+    text = readme.read_text(encoding="utf-8")
+    start = text.index("| variable | default | meaning |", text.index("## Settings\n"))
+    lines = text[start:].split("\n")
+    end = next(
+        i
+        for i, line in enumerate(lines)
+        if not line.startswith(("|", "<<<<<<<", "=======", ">>>>>>>"))
+    )
+    readme.write_text(text[:start] + table() + "\n" + "\n".join(lines[end:]), encoding="utf-8")
+
+
 if __name__ == "__main__":
-    print(table())
+    if "--write" in sys.argv:
+        write(Path(__file__).resolve().parents[1] / "README.md")
+    else:
+        print(table())
