@@ -90,3 +90,7 @@ app.add_typer(_admin.app, name="admin")
 from privacyops.cli import policy as _policy  # noqa: E402  (registered after app exists)
 
 app.add_typer(_policy.app, name="policy")
+
+from privacyops.cli import request as _request  # noqa: E402  (registered after app exists)
+
+app.add_typer(_request.app, name="request")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from privacyops import __version__
+from privacyops import __version__, jobs
 from privacyops.settings import Settings, get_settings
 from privacyops.store import Database
 from privacyops.web import metrics
 from privacyops.web.errors import install_error_handlers
 from privacyops.web.pages import STATIC_DIR
-from privacyops.web.routes import account, consent
+from privacyops.web.routes import account, consent, rights
 from privacyops.web.security import RateLimiter, SecurityMiddleware
 
 
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         openapi_url="/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        lifespan=jobs.lifespan,
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter()
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     # Routers register here, one line each.
     app.include_router(account.router)
     app.include_router(consent.router)
+    app.include_router(rights.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
     return app
