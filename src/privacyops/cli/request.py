@@ -134,16 +134,17 @@ def list_(
     if as_json:
         _print(rows, True)
         return
-    table = Table("request", "type", "state", "received", "deadline", "open tasks")
+    table = Table("type", "state", "received", "deadline", "open tasks")
+    table.add_column("request", no_wrap=True, min_width=25)
     for row in rows:
         open_tasks = ", ".join(t["kind"] for t in row["tasks"] if t["decision"] is None)
         table.add_row(
-            row["request_id"],
             row["type"],
             row["state"],
             row["received_at"][:10],
             str(row["clock"]["deadline"] or "paused"),
             open_tasks,
+            row["request_id"],
         )
     console.print(table)
 
