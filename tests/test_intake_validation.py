@@ -14,7 +14,7 @@ from privacyops.errors import (
     PayloadTooLarge,
     UndeclaredData,
 )
-from privacyops.intake.fields import FieldProblem, normalise_identity, validate_value
+from privacyops.intake.fields import FieldProblem, validate_value
 from privacyops.intake.submission import validate_submission
 from privacyops.policy import default_policy_book
 
@@ -51,6 +51,7 @@ def test_web_form_is_normalised_with_purposes_basis_version_and_clock() -> None:
     assert sub.purposes[0] == "answer-request"
     assert "marketing-updates" not in sub.purposes
     assert sub.legal_basis == "contract"
+    assert sub.last_contact_at == NOW
     assert sub.collected_at == NOW
     assert sub.marketing_consent is False
 
@@ -269,10 +270,3 @@ def test_national_phone_numbers_need_a_region() -> None:
     with pytest.raises(FieldProblem, match="international"):
         validate_value("phone", "21 92 93 00")
     assert validate_value("phone", "21 92 93 00", phone_region="NO") == "+4721929300"
-
-
-def test_identity_normal_forms() -> None:
-    assert normalise_identity("email", "Ann@Example.com") == "ann@example.com"
-    assert normalise_identity("linkedin", "https://www.LinkedIn.com/in/Bo/") == normalise_identity(
-        "linkedin", "linkedin.com/in/bo"
-    )

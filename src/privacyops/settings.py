@@ -199,6 +199,27 @@ class Settings(BaseSettings):
         description="Largest body the public consent endpoint accepts (then 413).",
     )
 
+    # --- intake --------------------------------------------------------------------------
+    intake_public_channels: list[str] = Field(
+        default_factory=lambda: ["web_form", "chatbot"],
+        description="Channels anyone may submit to over HTTP without logging in; the others "
+        "need a staff login.",
+    )
+    intake_max_payload_bytes: int = Field(
+        default=65_536, ge=1024, description="Largest accepted intake submission (JSON bytes)."
+    )
+    intake_rate_limit_per_minute: int = Field(
+        default=20, ge=1, description="Public intake submissions accepted per client IP a minute."
+    )
+    intake_phone_region: str | None = Field(
+        default=None,
+        description="ISO country whose national phone format intake accepts (e.g. NO); unset: "
+        "numbers must be international (+...).",
+    )
+    intake_batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="Rows per transaction of a bulk import."
+    )
+
     # --- background work -----------------------------------------------------------------
     runner_enabled: bool = Field(
         default=True, description="Run request steps and the daily retention sweep in-process."

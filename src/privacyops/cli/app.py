@@ -91,6 +91,14 @@ from privacyops.cli import policy as _policy  # noqa: E402  (registered after ap
 
 app.add_typer(_policy.app, name="policy")
 
+from privacyops.cli import intake as _intake  # noqa: E402  (registered after app exists)
+
+app.add_typer(_intake.app, name="intake")
+
+from privacyops.cli import spam as _spam  # noqa: E402  (registered after app exists)
+
+app.add_typer(_spam.app, name="spam")
+
 from privacyops.cli import request as _request  # noqa: E402  (registered after app exists)
 
 app.add_typer(_request.app, name="request")

@@ -2,9 +2,9 @@
 
 Public API::
 
-    from privacyops.intake import validate_submission, Submission
+    from privacyops.intake import validate_submission, CheckedSubmission
 """
 
-from privacyops.intake.submission import Submission, validate_submission
+from privacyops.intake.submission import CheckedSubmission, validate_submission
 
-__all__ = ["Submission", "validate_submission"]
+__all__ = ["CheckedSubmission", "validate_submission"]

@@ -26,7 +26,6 @@ from email_validator import EmailNotValidError, validate_email
 __all__ = [
     "FIELD_CAPS",
     "FieldProblem",
-    "normalise_identity",
     "parse_date",
     "parse_datetime",
     "validate_value",
@@ -242,21 +241,3 @@ def validate_value(field_type: str, value: Any, *, phone_region: str | None = No
         return _phone(value, phone_region)
     validator: Callable[[Any], Any] = _VALIDATORS.get(field_type, _text)
     return validator(value)
-
-
-def normalise_identity(kind: str, value: str) -> str:
-    """The form of an identity value that its blind index is computed from.
-
-    E-mail addresses compare case-insensitively, LinkedIn URLs without scheme, ``www.`` and a
-    trailing slash; other kinds compare case-insensitively with inner spaces collapsed.
-    """
-    text = value.strip()
-    if kind == "email":
-        return text.lower()
-    if kind == "phone":
-        return text
-    if kind == "linkedin":
-        parts = urlsplit(text if "://" in text else "https://" + text)
-        host = (parts.hostname or "").lower().removeprefix("www.")
-        return f"{host}{parts.path.rstrip('/')}".lower()
-    return " ".join(text.split()).casefold()

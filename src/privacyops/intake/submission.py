@@ -8,7 +8,8 @@ below. Nothing else is accepted: a key the channel does not declare is refused b
 Control fields (never stored as personal data themselves):
 
 ``marketing_consent``  true when the person opted in to marketing; adds the channel's
-                       consent-based direct-marketing purposes to the record.
+                       consent-based purposes (direct marketing…) to the record. Without it
+                       they are left out: a submission alone is not consent.
 ``age``, ``birth_date`` checked by the age gate (policy §12) and then dropped: only the fact
                        that the person is old enough matters.
 ``collected_at``, ``last_contact_at``, ``last_event_registration_at``,
@@ -43,7 +44,7 @@ __all__ = [
     "CONTROL_FIELDS",
     "MAX_FIELDS",
     "STAFF_ONLY_FIELDS",
-    "Submission",
+    "CheckedSubmission",
     "check_age",
     "validate_submission",
 ]
@@ -69,7 +70,7 @@ _FUTURE_SLACK = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
-class Submission:
+class CheckedSubmission:
     """A payload that passed every check, normalised, with what the manifest says about it.
 
     Attributes:
@@ -158,31 +159,34 @@ def check_age(payload: dict[str, Any], *, age_limit: int, on: dt.date) -> list[d
 
 
 def _purposes(
-    manifest: Manifest, channel: Channel, marketing: bool
+    manifest: Manifest, channel: Channel, consent: bool
 ) -> tuple[list[str], str, list[str]]:
+    """The record's purposes, its legal basis, and the consent-based purposes of the channel.
+
+    A purpose whose basis is consent applies only when the person opted in (GDPR Art. 6(1)(a),
+    7(1)): a submission alone is not consent, whatever a policy text implies.
+    """
     base: list[str] = []
     basis: str | None = None
-    marketing_ids: list[str] = []
+    consent_ids: list[str] = []
     for pid in channel.purposes:
         purpose = manifest.purpose(pid)
-        if purpose.direct_marketing and purpose.legal_basis == LegalBasis.CONSENT:
-            # Consent-based marketing applies only when the person opted in (GDPR Art. 6(1)(a),
-            # 7(1)); a submission alone is not consent, whatever a policy text implies.
-            marketing_ids.append(pid)
+        if purpose.legal_basis == LegalBasis.CONSENT:
+            consent_ids.append(pid)
             continue
         base.append(pid)
         if basis is None and purpose.legal_basis is not None:
             basis = purpose.legal_basis.value
     if basis is None:
-        if marketing and marketing_ids:
+        if consent and consent_ids:
             basis = LegalBasis.CONSENT.value
         else:
             raise ConfigurationError(
-                f"Channel '{channel.id}' has no purpose with a legal basis in policy version "
-                f"{manifest.version.id}; nothing can be collected through it."
+                f"Channel '{channel.id}' has no purpose with a legal basis other than consent "
+                f"in policy version {manifest.version.id}; without an opt-in nothing can be "
+                "collected through it."
             )
-    purposes = base + (marketing_ids if marketing else [])
-    return purposes, basis, marketing_ids
+    return base + (consent_ids if consent else []), basis, consent_ids
 
 
 def payload_size(payload: Any) -> int:
@@ -199,7 +203,7 @@ def validate_submission(
     now: dt.datetime | None = None,
     max_bytes: int = 65_536,
     phone_region: str | None = None,
-) -> Submission:
+) -> CheckedSubmission:
     """Check a payload against the policy version in force and return it normalised.
 
     The version is the one in force at ``collected_at`` when the payload carries it (an import
@@ -302,7 +306,7 @@ def validate_submission(
     # together with the company, as "name + company" (GDPR Art. 4(1) "identifiable").
     strong = [(k, v) for k, v in identities if k not in WEAK_IDENTITY_KINDS]
     if isinstance(data.get("name"), str) and isinstance(data.get("company"), str):
-        strong.append(("name", f"{data['name']} | {data['company']}"))
+        strong.append(("name_company", f"{data['name']} | {data['company']}"))
     identities = strong
 
     marketing = False
@@ -369,17 +373,18 @@ def validate_submission(
     if problems:
         raise InvalidInput("The submission is not valid.", details=problems)
 
-    # The event the channel's retention clock starts from is this submission itself unless the
-    # sender says otherwise (an import keeps the original timestamps).
+    # A submission is a contact by the person, and the event the channel's retention clock
+    # starts from is this submission itself, unless the sender says otherwise (an import keeps
+    # the original timestamps).
     start = channel.retention.starts_from if channel.retention else RetentionStart.COLLECTION
     for name, event in CLOCK_FIELDS.items():
-        if event == start and clocks[name] is None:
+        if clocks[name] is None and (event == start or event == RetentionStart.LAST_CONTACT):
             clocks[name] = collected_at
     if contract_event and contract_event["kind"] == "service_delivered":
         clocks["last_service_delivery_at"] = clocks["last_service_delivery_at"] or collected_at
 
     purposes, basis, marketing_ids = _purposes(manifest, channel, marketing)
-    return Submission(
+    return CheckedSubmission(
         channel=channel.id,
         policy_version=manifest.version.id,
         data=data,
