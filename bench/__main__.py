@@ -9,7 +9,9 @@ import time
 
 # name -> module; each module has run(quick: bool) -> list[tuple[str, float, str]]
 SCENARIOS: dict[str, str] = {
+    "audit": "bench.scenario_audit",
     "connectors": "bench.scenario_connectors",
+    "intake": "bench.scenario_intake",
 }
 
 

@@ -243,6 +243,15 @@ class Settings(BaseSettings):
     connector_retries: int = Field(
         default=3, ge=0, le=10, description="Retries of an HTTP connector call that failed."
     )
+    notice_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the HMAC-SHA256 signature of Art. 19 notice webhooks.",
+    )
+    notice_reminder_days: int = Field(
+        default=7,
+        ge=1,
+        description="Days before an unanswered notice or processor e-mail is sent again.",
+    )
     connector_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Time an HTTP connector call may take."
     )

@@ -26,6 +26,24 @@ from privacyops.connectors.generate import generate_dataset, guess_category
 from privacyops.connectors.http import HTTPConnector, HTTPConnectorSpec
 from privacyops.connectors.lint import LintProblem, lint_dataset, raise_for_problems
 from privacyops.connectors.loader import load_connector_file, load_connectors
+from privacyops.connectors.manual import (
+    ManualConnector,
+    ManualConnectorSpec,
+    cancel_tasks,
+    complete_task,
+    list_tasks,
+    remind_tasks,
+)
+from privacyops.connectors.notices import (
+    NoticeStatus,
+    NoticeTarget,
+    acknowledge_notice,
+    notices_for_request,
+    notify_recipients,
+    remind_notices,
+    sign_webhook,
+    targets_from_manifest,
+)
 from privacyops.connectors.sql import SQLConnector, make_engine
 
 __all__ = [
@@ -38,18 +56,32 @@ __all__ = [
     "HTTPConnectorSpec",
     "Identities",
     "LintProblem",
+    "ManualConnector",
+    "ManualConnectorSpec",
     "Masking",
+    "NoticeStatus",
+    "NoticeTarget",
     "ParsedDataset",
     "Reference",
     "SQLConnector",
+    "acknowledge_notice",
+    "cancel_tasks",
+    "complete_task",
     "generate_dataset",
     "guess_category",
     "lint_dataset",
+    "list_tasks",
     "load_connector_file",
     "load_connectors",
     "load_dataset",
     "make_engine",
     "normalise_identities",
+    "notices_for_request",
+    "notify_recipients",
     "parse_dataset",
     "raise_for_problems",
+    "remind_notices",
+    "remind_tasks",
+    "sign_webhook",
+    "targets_from_manifest",
 ]

@@ -11,9 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-__all__ = ["Connector", "ConnectorResult", "Identities", "normalise_identities"]
+__all__ = ["Action", "Connector", "ConnectorResult", "Identities", "normalise_identities"]
 
 Identities = Mapping[str, str | Sequence[str]]
+
+Action = Literal["access", "erasure", "rectification", "restriction"]
 
 Status = Literal["done", "pending", "failed"]
 """done: the system answered and the act is complete; pending: waiting for a person or a
@@ -38,7 +40,7 @@ class ConnectorResult:
 
     connector: str
     kind: str
-    action: Literal["access", "erasure"]
+    action: Action
     status: Status = "done"
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     affected: dict[str, int] = field(default_factory=dict)
@@ -69,11 +71,24 @@ class Connector(Protocol):
     name: str
     kind: str
 
-    def access(self, identities: Identities) -> ConnectorResult:
-        """Return every record of the person found from ``identities``."""
+    def access(
+        self,
+        identities: Identities,
+        *,
+        request_ref: str | None = None,
+        subject_ref: str | None = None,
+    ) -> ConnectorResult:
+        """Return every record of the person found from ``identities``. ``request_ref`` and
+        ``subject_ref`` (pseudonymous) let task-based connectors track the request."""
         ...
 
-    def erase(self, identities: Identities) -> ConnectorResult:
+    def erase(
+        self,
+        identities: Identities,
+        *,
+        request_ref: str | None = None,
+        subject_ref: str | None = None,
+    ) -> ConnectorResult:
         """Mask or delete every record of the person, as the connector's file says."""
         ...
 

@@ -356,7 +356,13 @@ class HTTPConnector:
 
     # --- public API ---------------------------------------------------------------------
 
-    def access(self, identities: Identities) -> ConnectorResult:
+    def access(
+        self,
+        identities: Identities,
+        *,
+        request_ref: str | None = None,
+        subject_ref: str | None = None,
+    ) -> ConnectorResult:
         """Every record of the person the API's search endpoints return."""
         with self._client() as client:
             found = self._collect(client, identities)
@@ -370,7 +376,13 @@ class HTTPConnector:
             note=f"{total} record(s) from {len(records)} resource(s).",
         )
 
-    def erase(self, identities: Identities) -> ConnectorResult:
+    def erase(
+        self,
+        identities: Identities,
+        *,
+        request_ref: str | None = None,
+        subject_ref: str | None = None,
+    ) -> ConnectorResult:
         """Call each resource's erase endpoint for each record found, children first."""
         affected: dict[str, int] = {}
         with self._client() as client:

@@ -11,16 +11,18 @@ from privacyops.connectors.base import Connector
 from privacyops.connectors.dataset import parse_dataset
 from privacyops.connectors.http import HTTPConnector, HTTPConnectorFile
 from privacyops.connectors.lint import lint_dataset, raise_for_problems
+from privacyops.connectors.manual import ManualConnector, ManualConnectorFile
 from privacyops.connectors.sql import SQLConnector
 from privacyops.errors import ConfigurationError, InvalidInput
 from privacyops.settings import Settings
+from privacyops.store import Database
 
 __all__ = ["KINDS", "load_connector_file", "load_connectors"]
 
-KINDS = ("http",)
+KINDS = ("http", "manual", "email")
 
 
-def load_connector_file(path: Path, settings: Settings) -> Connector:
+def load_connector_file(path: Path, settings: Settings, db: Database | None = None) -> Connector:
     """The connector a file describes (SQL datasets are linted first: an error stops here).
 
     Raises:
@@ -49,6 +51,13 @@ def load_connector_file(path: Path, settings: Settings) -> Connector:
                 timeout=settings.connector_timeout_seconds,
                 retries=settings.connector_retries,
             )
+        if kind in ("manual", "email"):
+            manual = doc.validate(ManualConnectorFile, what="Connector file").connector
+            if db is None:
+                raise ConfigurationError(
+                    f"{path}: {kind} connectors keep their tasks in the database; open it first."
+                )
+            return ManualConnector(manual, db, settings)
         raise InvalidInput(
             f"{path}: connector type {kind!r} is not one of {', '.join(KINDS)}.",
             details=[problem(doc, ("connector", "type"), "unknown connector type")],
@@ -56,10 +65,10 @@ def load_connector_file(path: Path, settings: Settings) -> Connector:
     raise InvalidInput(f"{path} is neither a dataset: nor a connector: file.")
 
 
-def load_connectors(settings: Settings) -> list[Connector]:
+def load_connectors(settings: Settings, db: Database | None = None) -> list[Connector]:
     """Every connector of ``PRIVACYOPS_CONNECTORS_DIR`` (*.yml, *.yaml), sorted by file name."""
     folder = settings.connectors_dir
     if folder is None:
         return []
     files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
-    return [load_connector_file(p, settings) for p in files]
+    return [load_connector_file(p, settings, db) for p in files]

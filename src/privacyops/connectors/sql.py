@@ -123,7 +123,13 @@ class SQLConnector:
 
     # --- public API ---------------------------------------------------------------------
 
-    def access(self, identities: Identities) -> ConnectorResult:
+    def access(
+        self,
+        identities: Identities,
+        *,
+        request_ref: str | None = None,
+        subject_ref: str | None = None,
+    ) -> ConnectorResult:
         """Every declared field of every row reachable from ``identities``."""
         with self._connect() as conn:
             found = self._traverse(conn, identities)
@@ -141,7 +147,13 @@ class SQLConnector:
             note=f"{total} record(s) in {len(records)} table(s).",
         )
 
-    def erase(self, identities: Identities) -> ConnectorResult:
+    def erase(
+        self,
+        identities: Identities,
+        *,
+        request_ref: str | None = None,
+        subject_ref: str | None = None,
+    ) -> ConnectorResult:
         """Mask or delete, in one transaction, the rows reachable from ``identities``."""
         affected: dict[str, int] = {}
         with self._connect(begin=True) as conn:

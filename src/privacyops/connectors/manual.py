@@ -1,0 +1,366 @@
+"""Manual and e-mail connectors, for systems with no API (Gmail, Skype, Trello…).
+
+A ``manual`` connector opens a task with a checklist for staff; an ``email`` connector also
+writes to the processor. Either is tracked in ``connector_tasks`` until someone records the
+answer (``complete_task``): until then the connector answers ``status="pending"`` and the
+request waits, visibly, instead of being reported done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from privacyops.audit import AuditLog
+from privacyops.connectors.base import Action, ConnectorResult, Identities, normalise_identities
+from privacyops.connectors.mail import send_mail
+from privacyops.connectors.models import ConnectorTask
+from privacyops.errors import DependencyUnavailable, InvalidInput, InvalidTransition, NotFound
+from privacyops.settings import Settings
+from privacyops.store import Database, utcnow
+
+__all__ = [
+    "ManualConnector",
+    "ManualConnectorFile",
+    "ManualConnectorSpec",
+    "cancel_tasks",
+    "complete_task",
+    "list_tasks",
+    "remind_tasks",
+]
+
+_DEFAULT_CHECKLIST: dict[str, list[str]] = {
+    "access": [
+        "Search the system for each identity of the request",
+        "Export every record found, or note that none was found",
+        "Record the outcome on the task",
+    ],
+    "erasure": [
+        "Search the system for each identity of the request",
+        "Delete or anonymise every record found (keep only what a legal hold requires)",
+        "Empty the system's trash/archive of those records",
+        "Record the outcome on the task",
+    ],
+}
+
+
+class ManualConnectorSpec(BaseModel):
+    """A connector file's ``connector:`` block with ``type: manual`` or ``type: email``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    type: Literal["manual", "email"]
+    system: str | None = None
+    processor: str | None = Field(default=None, description="The manifest's processor id.")
+    to: EmailStr | None = Field(default=None, description="The processor's privacy address.")
+    checklist: dict[str, list[str]] = Field(
+        default_factory=dict, description="Per action (access, erasure…), the steps for staff."
+    )
+
+
+class ManualConnectorFile(BaseModel):
+    """A connector file holding a manual or e-mail connector."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    connector: ManualConnectorSpec
+
+
+def _email_body(
+    task: ConnectorTask, settings: Settings, ids: dict[str, list[str]], reminder: bool
+) -> str:
+    what = {
+        "access": "send us a copy of all personal data you process on our behalf about",
+        "erasure": "erase all personal data you process on our behalf about",
+        "rectification": "rectify the personal data you process on our behalf about",
+        "restriction": "restrict the processing of the personal data you hold about",
+    }.get(task.action, f"act ({task.action}) on the personal data you hold about")
+    lines = [
+        "Hello,",
+        "",
+        ("This is a reminder of our earlier request. " if reminder else "")
+        + f"Under GDPR Art. 28(3)(e), please {what} the data subject identified below, "
+        f"as our processor for {task.system}.",
+        "",
+    ]
+    if ids:
+        lines += [f"  {kind}: {value}" for kind, values in sorted(ids.items()) for value in values]
+    else:
+        lines.append("  (identities as given in our first message)")
+    lines += [
+        "",
+        f"Reference: {task.request_ref}/{task.id}",
+        "Please answer this e-mail, quoting the reference, once done.",
+        "",
+        settings.mail_from,
+    ]
+    return "\n".join(lines)
+
+
+class ManualConnector:
+    """Opens (once per request and action) a staff task or a processor e-mail.
+
+    Args:
+        spec: the validated connector file.
+        db: the privacyops database (tasks are rows there).
+        settings: SMTP settings for ``email`` connectors.
+    """
+
+    def __init__(self, spec: ManualConnectorSpec, db: Database, settings: Settings) -> None:
+        if spec.type == "email" and spec.to is None:
+            raise InvalidInput(f"E-mail connector {spec.name} names no 'to' address.")
+        self.spec = spec
+        self.db = db
+        self.settings = settings
+        self.name = spec.system or spec.name
+        self.kind: str = spec.type
+
+    def __repr__(self) -> str:
+        return f"<ManualConnector {self.spec.name} {self.spec.type}>"
+
+    def access(
+        self,
+        identities: Identities,
+        *,
+        request_ref: str | None = None,
+        subject_ref: str | None = None,
+    ) -> ConnectorResult:
+        """Open the access task (or e-mail); ``pending`` until its answer is recorded."""
+        return self._run("access", identities, request_ref, subject_ref)
+
+    def erase(
+        self,
+        identities: Identities,
+        *,
+        request_ref: str | None = None,
+        subject_ref: str | None = None,
+    ) -> ConnectorResult:
+        """Open the erasure task (or e-mail); ``pending`` until its answer is recorded."""
+        return self._run("erasure", identities, request_ref, subject_ref)
+
+    def act(
+        self,
+        action: Action,
+        identities: Identities,
+        *,
+        request_ref: str,
+        subject_ref: str | None = None,
+    ) -> ConnectorResult:
+        """Any other action (rectification, restriction) the rights engine asks of staff."""
+        return self._run(action, identities, request_ref, subject_ref)
+
+    def _run(
+        self,
+        action: Action,
+        identities: Identities,
+        request_ref: str | None,
+        subject_ref: str | None,
+    ) -> ConnectorResult:
+        if not request_ref:
+            raise InvalidInput(f"{self.name} is a {self.kind} connector: it needs a request_ref.")
+        ids = normalise_identities(identities)
+        with self.db.session() as session:
+            task = session.scalar(
+                sa.select(ConnectorTask).where(
+                    ConnectorTask.request_ref == request_ref,
+                    ConnectorTask.connector == self.spec.name,
+                    ConnectorTask.action == action,
+                )
+            )
+            if task is None:
+                steps = self.spec.checklist.get(action) or _DEFAULT_CHECKLIST.get(
+                    action, ["Act on the request", "Record the outcome on the task"]
+                )
+                task = ConnectorTask(
+                    connector=self.spec.name,
+                    system=self.name,
+                    kind=self.spec.type,
+                    action=action,
+                    request_ref=request_ref,
+                    subject_ref=subject_ref,
+                    status="open",
+                    checklist=[{"step": s, "done": False} for s in steps],
+                    to_address=str(self.spec.to) if self.spec.to else None,
+                    reminders=0,
+                )
+                session.add(task)
+                session.flush()
+                AuditLog(self.db).append(
+                    "connector.task_opened",
+                    actor=f"connector:{self.spec.name}",
+                    subject_ref=subject_ref,
+                    details={
+                        "task": task.id,
+                        "action": action,
+                        "kind": self.spec.type,
+                        "request": request_ref,
+                    },
+                    session=session,
+                )
+            if task.kind == "email" and task.status == "open":
+                self._send(session, task, ids, reminder=False)
+            return self._result(task, action)
+
+    def _send(
+        self,
+        session: sa.orm.Session,
+        task: ConnectorTask,
+        ids: dict[str, list[str]],
+        *,
+        reminder: bool,
+    ) -> None:
+        subject = f"[{task.request_ref}] Data-subject request: {task.action} ({task.system})"
+        if reminder:
+            subject = "Reminder: " + subject
+        try:
+            message_id = send_mail(
+                self.settings,
+                str(task.to_address),
+                subject,
+                _email_body(task, self.settings, ids, reminder),
+            )
+        except DependencyUnavailable:
+            return  # stays open/sent; the next run or reminder tries again
+        now = utcnow()
+        if reminder:
+            task.reminders += 1
+            task.last_reminder_at = now
+        else:
+            task.status = "sent"
+            task.sent_at = now
+            task.message_id = message_id
+        AuditLog(self.db).append(
+            "connector.task_reminded" if reminder else "connector.task_sent",
+            actor=f"connector:{task.connector}",
+            subject_ref=task.subject_ref,
+            details={"task": task.id, "action": task.action, "request": task.request_ref},
+            session=session,
+        )
+
+    def _result(self, task: ConnectorTask, action: Action) -> ConnectorResult:
+        done = task.status == "done"
+        note = (
+            f"task #{task.id} done: {task.outcome}"
+            if done
+            else f"task #{task.id} {task.status}: waiting for "
+            + ("the processor's answer" if task.kind == "email" else "staff")
+        )
+        return ConnectorResult(
+            connector=self.name,
+            kind=self.kind,
+            action=action,
+            status="done" if done else "pending",
+            note=note,
+        )
+
+
+def list_tasks(
+    db: Database, *, status: Sequence[str] | None = None, request_ref: str | None = None
+) -> list[ConnectorTask]:
+    """Tasks, oldest first, filtered by status and/or request."""
+    stmt = sa.select(ConnectorTask).order_by(ConnectorTask.id)
+    if status:
+        stmt = stmt.where(ConnectorTask.status.in_(list(status)))
+    if request_ref:
+        stmt = stmt.where(ConnectorTask.request_ref == request_ref)
+    with db.session() as session:
+        tasks = list(session.scalars(stmt))
+        session.expunge_all()
+    return tasks
+
+
+def complete_task(db: Database, task_id: int, *, outcome: str, actor: str) -> ConnectorTask:
+    """Record the answer of a task (what was found or done); the connector then reports done.
+
+    Raises:
+        NotFound: no such task.
+        InvalidTransition: the task is already done or cancelled.
+    """
+    if not outcome.strip():
+        raise InvalidInput("Say what was found or done (outcome).")
+    with db.session() as session:
+        task = session.get(ConnectorTask, task_id)
+        if task is None:
+            raise NotFound(f"No connector task {task_id}.")
+        if task.status in ("done", "cancelled"):
+            raise InvalidTransition(f"Task {task_id} is already {task.status}.")
+        task.status = "done"
+        task.outcome = outcome.strip()
+        task.done_at = utcnow()
+        task.checklist = [{**item, "done": True} for item in task.checklist]
+        AuditLog(db).append(
+            "connector.task_done",
+            actor=actor,
+            subject_ref=task.subject_ref,
+            details={"task": task.id, "action": task.action, "request": task.request_ref},
+            session=session,
+        )
+        session.flush()
+        session.expunge(task)
+    return task
+
+
+def cancel_tasks(db: Database, request_ref: str, *, actor: str) -> int:
+    """Cancel the open tasks of a withdrawn request; returns how many."""
+    with db.session() as session:
+        tasks = list(
+            session.scalars(
+                sa.select(ConnectorTask).where(
+                    ConnectorTask.request_ref == request_ref,
+                    ConnectorTask.status.in_(["open", "sent"]),
+                )
+            )
+        )
+        for task in tasks:
+            task.status = "cancelled"
+            AuditLog(db).append(
+                "connector.task_cancelled",
+                actor=actor,
+                subject_ref=task.subject_ref,
+                details={"task": task.id, "request": request_ref},
+                session=session,
+            )
+    return len(tasks)
+
+
+def remind_tasks(
+    db: Database,
+    settings: Settings,
+    specs: Sequence[ManualConnectorSpec],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """E-mail again every processor whose task has waited ``notice_reminder_days`` since the
+    e-mail or the last reminder, and retry e-mails that could not be sent; returns how many
+    went."""
+    now = now or utcnow()
+    due = now - timedelta(days=settings.notice_reminder_days)
+    by_name = {s.name: s for s in specs}
+    sent = 0
+    with db.session() as session:
+        tasks = list(
+            session.scalars(
+                sa.select(ConnectorTask).where(
+                    ConnectorTask.kind == "email", ConnectorTask.status.in_(["open", "sent"])
+                )
+            )
+        )
+        for task in tasks:
+            spec = by_name.get(task.connector)
+            if spec is None:
+                continue
+            connector = ManualConnector(spec, db, settings)
+            if task.status == "open":
+                connector._send(session, task, {}, reminder=False)
+                sent += task.status == "sent"
+                continue
+            last = task.last_reminder_at or task.sent_at or task.created_at
+            if last <= due:
+                before = task.reminders
+                connector._send(session, task, {}, reminder=True)
+                sent += task.reminders > before
+    return sent
