@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from privacyops import __version__, jobs
+from privacyops import __version__
 from privacyops.settings import Settings, get_settings
 from privacyops.store import Database
 from privacyops.web import metrics
@@ -30,7 +30,6 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         openapi_url="/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
-        lifespan=jobs.lifespan,
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter()
