@@ -6,23 +6,35 @@ Public (called from the company's website, CORS limited to ``Settings.site_origi
 - ``GET /api/v1/consent/config``: what the banner shows (categories, vendors, texts).
 - ``GET /.well-known/gpc.json``: Global Privacy Control support (W3C GPC §3.5).
 - ``GET /api/v1/consent/receipt-key``: the public key that signs consent receipts.
+- ``POST /api/v1/consent``: record a choice (rate limited per address, body capped, strictly
+  validated; nothing is stored when anything is wrong).
+- ``GET /api/v1/consent/state``: a visitor's current choice (``PO-Visitor-Id`` header: the id
+  stays out of URLs and logs).
 """
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from privacyops.consent.banner import asset
 from privacyops.consent.gpc import gpc_signal
+from privacyops.consent.records import ChoiceIn, RequestContext
 from privacyops.consent.service import ConsentService
-from privacyops.errors import PermissionDenied
+from privacyops.errors import InvalidChoice, InvalidInput, PayloadTooLarge, PermissionDenied
+from privacyops.web.deps import app_database, get_policy
 
 __all__ = ["consent_service", "router"]
 
 router = APIRouter(tags=["consent"])
 
-_CORS_HEADERS = "Content-Type"
+_CORS_HEADERS = "Content-Type, PO-Visitor-Id"
+VISITOR_HEADER = "po-visitor-id"
+_VISITOR = re.compile(r"^[A-Za-z0-9_-]{16,56}$")
 _CORS_METHODS = "GET, POST, OPTIONS"
 
 
@@ -31,7 +43,9 @@ def consent_service(request: Request) -> ConsentService:
     state = request.app.state
     service: ConsentService | None = getattr(state, "consent", None)
     if service is None:
-        service = ConsentService(state.settings)
+        service = ConsentService(
+            state.settings, book=get_policy(request), db=app_database(request.app)
+        )
         state.consent = service
     return service
 
@@ -116,3 +130,85 @@ def receipt_key(request: Request) -> dict[str, str]:
     """The public Ed25519 key that signs consent receipts (base64url of the raw 32 bytes)."""
     key = consent_service(request).signing_key
     return {"alg": "Ed25519", "key_id": key.id, "public_key": key.public_b64}
+
+
+async def _capped_body(request: Request, limit: int) -> bytes:
+    """The request body, refused (413) past ``limit`` bytes before it is all read."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    return bytes(body)
+
+
+def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    # Never echo the rejected value: it may be personal data.
+    return [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+
+
+@router.post("/api/v1/consent", name="record_consent", status_code=201)
+async def record_consent(request: Request) -> JSONResponse:
+    """Record a visitor's choice; answers once it is durably stored.
+
+    Refused, with nothing stored: a foreign or missing ``Origin`` (403), more than
+    ``consent_rate_limit`` calls a minute from one address (429), a body over
+    ``consent_max_body_bytes`` (413), anything but JSON (400), an unknown category or vendor
+    or a contradiction (422), a stale banner or policy version (409).
+    """
+    service = consent_service(request)
+    response_headers = Response()
+    if request.headers.get("origin") is None:
+        raise PermissionDenied("The consent API answers the site's pages only (Origin missing).")
+    _cors(request, service, response_headers)
+    client = request.client.host if request.client else "unknown"
+    service.limiter.hit(client)
+    body = await _capped_body(request, service.settings.consent_max_body_bytes)
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise InvalidInput("Send the choice as application/json.")
+    try:
+        choice = ChoiceIn.model_validate_json(body)
+    except ValidationError as exc:
+        raise InvalidChoice("The choice is not valid.", details=_validation_details(exc)) from None
+    context = RequestContext(
+        ip=client,
+        user_agent=request.headers.get("user-agent"),
+        gpc_header=gpc_signal(request.headers),
+        allowed_origins=service.allowed_origins,
+    )
+    stored = await service.record_async(choice, context)
+    return JSONResponse(
+        {
+            "record_id": stored.record_id,
+            "created_at": stored.created_at.isoformat().replace("+00:00", "Z"),
+            "expires_at": stored.expires_at.isoformat().replace("+00:00", "Z"),
+            "previous_record_id": stored.previous_record_id,
+        },
+        status_code=201,
+        headers=dict(response_headers.headers),
+    )
+
+
+@router.get("/api/v1/consent/state")
+def consent_state(request: Request) -> JSONResponse:
+    """A visitor's current choice, and whether the banner must ask again (and why).
+
+    The visitor id travels in the ``PO-Visitor-Id`` header, not in the URL.
+    """
+    service = consent_service(request)
+    response = JSONResponse({})
+    _cors(request, service, response)
+    visitor = request.headers.get(VISITOR_HEADER, "")
+    if not _VISITOR.match(visitor):
+        raise InvalidInput(
+            "Send the visitor id in the PO-Visitor-Id header.",
+            details=[{"loc": ["header", "PO-Visitor-Id"], "msg": "16-56 of A-Z a-z 0-9 _ -"}],
+        )
+    return JSONResponse(
+        service.state(visitor),
+        headers={**dict(response.headers), "Cache-Control": "no-store"},
+    )
