@@ -89,6 +89,10 @@ from privacyops.cli import policy as _policy  # noqa: E402  (registered after ap
 
 app.add_typer(_policy.app, name="policy")
 
+from privacyops.cli import serve as _serve  # noqa: E402  (registered after app exists)
+
+app.command("serve")(_serve.serve)
+
 from privacyops.cli import intake as _intake  # noqa: E402  (registered after app exists)
 
 app.add_typer(_intake.app, name="intake")

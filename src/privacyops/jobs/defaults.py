@@ -1,0 +1,47 @@
+"""The jobs ``privacyops serve`` runs in its background thread.
+
+Each capability that has background work contributes one builder here: a function of the
+:class:`JobContext` that returns its :class:`~privacyops.jobs.runner.Job` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from privacyops.accounts.service import purge_expired
+from privacyops.jobs.runner import Job
+from privacyops.policy.schema import PolicyBook
+from privacyops.settings import Settings
+from privacyops.store import Database
+
+__all__ = ["BUILDERS", "JobContext", "default_jobs"]
+
+
+@dataclass
+class JobContext:
+    """What a job builder gets: the settings, the open database and the policy book."""
+
+    settings: Settings
+    db: Database
+    policy: PolicyBook
+
+
+def _session_cleanup(ctx: JobContext) -> list[Job]:
+    def run() -> int:
+        with ctx.db.session() as session:
+            return purge_expired(session, max_age_seconds=ctx.settings.form_token_ttl_seconds)
+
+    return [Job("staff-session-cleanup", run, every_seconds=3600)]
+
+
+#: Builders of the default jobs, in order; a capability appends its own.
+BUILDERS: list[Callable[[JobContext], list[Job]]] = [_session_cleanup]
+
+
+def default_jobs(ctx: JobContext) -> list[Job]:
+    """Every default job for this service."""
+    jobs: list[Job] = []
+    for build in BUILDERS:
+        jobs.extend(build(ctx))
+    return jobs
