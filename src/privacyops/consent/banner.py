@@ -33,6 +33,7 @@ __all__ = [
     "available_languages",
     "build_banner",
     "canonical_json",
+    "demo_asset",
     "load_texts",
 ]
 
@@ -95,6 +96,13 @@ def asset(name: str) -> bytes:
     if name not in ("banner.js", "banner.css"):
         raise KeyError(name)
     return (_STATIC / name).read_bytes()
+
+
+def demo_asset(name: str) -> bytes:
+    """A file of the demo page (``static/demo``): a page with blocked tags to try the banner."""
+    if name not in ("index.html", "analytics.js", "widget.html"):
+        raise KeyError(name)
+    return (_STATIC / "demo" / name).read_bytes()
 
 
 def available_languages() -> tuple[str, ...]:

@@ -21,11 +21,17 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from privacyops.consent.banner import asset
+from privacyops.consent.banner import asset, demo_asset
 from privacyops.consent.gpc import gpc_signal
 from privacyops.consent.records import ChoiceIn, RequestContext
 from privacyops.consent.service import ConsentService
-from privacyops.errors import InvalidChoice, InvalidInput, PayloadTooLarge, PermissionDenied
+from privacyops.errors import (
+    InvalidChoice,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+)
 from privacyops.web.deps import app_database, get_policy
 
 __all__ = ["consent_service", "router"]
@@ -65,6 +71,15 @@ def _cors(request: Request, service: ConsentService, response: Response) -> None
     response.headers["Access-Control-Max-Age"] = "600"
 
 
+def _cors_headers(response: Response) -> dict[str, str]:
+    """The CORS headers :func:`_cors` put on a scratch response, to copy onto the real one."""
+    return {
+        k: v
+        for k, v in response.headers.items()
+        if k.lower().startswith("access-control-") or k.lower() == "vary"
+    }
+
+
 @router.get("/consent/banner.js", include_in_schema=False)
 def banner_js(request: Request) -> Response:
     """The banner script (plain JavaScript)."""
@@ -84,6 +99,31 @@ def _asset(request: Request, name: str, media_type: str) -> Response:
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(asset(name), media_type=media_type, headers=headers)
+
+
+_DEMO_FILES = {
+    "": ("index.html", "text/html; charset=utf-8"),
+    "analytics.js": ("analytics.js", "text/javascript; charset=utf-8"),
+    "widget.html": ("widget.html", "text/html; charset=utf-8"),
+}
+# A transparent 1x1 GIF: stands for an advertising pixel.
+_PIXEL = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
+)
+
+
+@router.get("/consent/demo", include_in_schema=False)
+@router.get("/consent/demo/{name}", include_in_schema=False)
+def demo(name: str = "") -> Response:
+    """A page with blocked tags to try the banner on (and the browser tests' page)."""
+    if name == "pixel.gif":
+        return Response(_PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store"})
+    found = _DEMO_FILES.get(name)
+    if found is None:
+        raise NotFound("No such demo file.")
+    return Response(
+        demo_asset(found[0]), media_type=found[1], headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.options("/api/v1/consent", include_in_schema=False)
@@ -189,7 +229,7 @@ async def record_consent(request: Request) -> JSONResponse:
             "previous_record_id": stored.previous_record_id,
         },
         status_code=201,
-        headers=dict(response_headers.headers),
+        headers=_cors_headers(response_headers),
     )
 
 
@@ -210,5 +250,5 @@ def consent_state(request: Request) -> JSONResponse:
         )
     return JSONResponse(
         service.state(visitor),
-        headers={**dict(response.headers), "Cache-Control": "no-store"},
+        headers={**_cors_headers(response), "Cache-Control": "no-store"},
     )
