@@ -39,7 +39,7 @@ def test_an_earlier_version_is_marked_as_not_in_force(client: TestClient) -> Non
 def test_changes_between_versions_are_listed(client: TestClient) -> None:
     page = client.get("/privacy/changes")
     assert page.status_code == 200
-    assert "From <a href=\"/privacy/versions/v2\">v2</a> to" in page.text
+    assert 'From <a href="/privacy/versions/v2">v2</a> to' in page.text
     assert "added" in page.text
 
 
@@ -60,9 +60,10 @@ def test_complaints_page_names_the_authority(client: TestClient) -> None:
     assert "CNIL" in french.text or "Commission nationale" in french.text
     odd = client.get("/privacy/complaints?country=<b>")
     assert odd.status_code == 200
-    assert "<b>" not in odd.text.split("<main>", 1)[1].split("</main>", 1)[0].replace(
-        "<b>", "", 0
-    ) or "&lt;b&gt;" not in odd.text
+    assert (
+        "<b>" not in odd.text.split("<main>", 1)[1].split("</main>", 1)[0].replace("<b>", "", 0)
+        or "&lt;b&gt;" not in odd.text
+    )
 
 
 def test_pages_carry_the_security_headers(client: TestClient) -> None:

@@ -11,7 +11,16 @@ from privacyops.store import Database
 from privacyops.web import metrics
 from privacyops.web.errors import install_error_handlers
 from privacyops.web.pages import STATIC_DIR
-from privacyops.web.routes import account, consent, dashboard, intake, privacy, rights
+from privacyops.web.routes import (
+    account,
+    consent,
+    dashboard,
+    dashboard_requests,
+    intake,
+    privacy,
+    privacy_requests,
+    rights,
+)
 from privacyops.web.security import RateLimiter, SecurityMiddleware
 
 
@@ -52,7 +61,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     # Routers register here, one line each.
     app.include_router(account.router)
     app.include_router(privacy.router)
+    app.include_router(privacy_requests.router)
     app.include_router(dashboard.router)
+    app.include_router(dashboard_requests.router)
     app.include_router(consent.router)
     app.include_router(intake.router)
     app.include_router(rights.router)
