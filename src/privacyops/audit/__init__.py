@@ -8,8 +8,11 @@ Public API (stable)::
     log.append("record.collect", actor="intake:web_form", subject_ref=subject.public_id)
     log.append_many([NewEvent("retention.expire", subject_ref=p) for p in ids])
     result = log.verify()      # result.ok, result.first_broken_seq, result.problem
+
+Action names live in :mod:`privacyops.audit.actions` (``actions.SUBJECT_ERASE`` ...).
 """
 
+from privacyops.audit import actions
 from privacyops.audit.log import (
     GENESIS_HASH,
     AuditLog,
@@ -27,6 +30,7 @@ __all__ = [
     "AuditLog",
     "NewEvent",
     "VerifyResult",
+    "actions",
     "chain_hash",
     "format_ts",
 ]

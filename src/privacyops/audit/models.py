@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from privacyops.store.base import Base
+from privacyops.store.base import Base, BigIntPK
 
 __all__ = ["AuditEvent", "AuditHead"]
 
@@ -22,10 +22,11 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
 
-    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    # SQLite's INTEGER PRIMARY KEY is the rowid: ordered scans by seq read the table itself.
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
     ts: Mapped[str] = mapped_column(sa.String(27), index=True)
     actor: Mapped[str] = mapped_column(sa.String(128))
-    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    action: Mapped[str] = mapped_column(sa.String(64))
     subject_ref: Mapped[str | None] = mapped_column(sa.String(64), index=True, default=None)
     reason: Mapped[str | None] = mapped_column(sa.Text, default=None)
     details: Mapped[str] = mapped_column(sa.Text, default="{}")

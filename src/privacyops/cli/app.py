@@ -62,14 +62,12 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as exc:  # the last line of defence: no traceback for a user
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
-            raise SystemExit(2) from None
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
+        # Click's errors (usage: exit 2): Typer >= 0.20 raises those of its vendored copy of
+        # Click, which are not click.ClickException, so recognise them by their interface.
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            raise SystemExit(code) from None
         err_console.print(f"[red]internal error:[/red] {type(exc).__name__}", highlight=False)
         raise SystemExit(70) from None
     raise SystemExit(rv if isinstance(rv, int) else 0)

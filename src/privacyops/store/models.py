@@ -76,7 +76,8 @@ class PersonalDataRecord(Base):
     """
 
     __tablename__ = "personal_data_records"
-    __table_args__ = (sa.Index(None, "channel", "policy_version"),)
+    # Retention sweeps walk one (channel, policy version) group in id order, in chunks.
+    __table_args__ = (sa.Index(None, "channel", "policy_version", "id"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     subject_id: Mapped[int] = mapped_column(
@@ -94,6 +95,9 @@ class PersonalDataRecord(Base):
     source_system: Mapped[str | None] = mapped_column(sa.String(128), default=None)
     payload_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set when retention anonymised the record: payload and source gone, clocks coarsened to
+    #: the month, the subject erased; what remains is statistics.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class ProcessingRestriction(Base):

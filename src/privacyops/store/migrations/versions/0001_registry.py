@@ -25,7 +25,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "audit_events",
-        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("seq", _BIGINT_PK, autoincrement=False, nullable=False),
         sa.Column("ts", sa.String(length=27), nullable=False),
         sa.Column("actor", sa.String(length=128), nullable=False),
         sa.Column("action", sa.String(length=64), nullable=False),
@@ -37,7 +37,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_events")),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_audit_events_action"), ["action"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_audit_events_subject_ref"), ["subject_ref"], unique=False
         )
@@ -128,6 +127,7 @@ def upgrade() -> None:
         sa.Column("source_system", sa.String(length=128), nullable=True),
         sa.Column("payload_sealed", sa.LargeBinary(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("anonymised_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["subject_id"],
             ["data_subjects.id"],
@@ -138,8 +138,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("personal_data_records", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_personal_data_records_channel_policy_version"),
-            ["channel", "policy_version"],
+            batch_op.f("ix_personal_data_records_channel_policy_version_id"),
+            ["channel", "policy_version", "id"],
             unique=False,
         )
         batch_op.create_index(
@@ -175,7 +175,7 @@ def downgrade() -> None:
     op.drop_table("processing_restrictions")
     with op.batch_alter_table("personal_data_records", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_personal_data_records_subject_id"))
-        batch_op.drop_index(batch_op.f("ix_personal_data_records_channel_policy_version"))
+        batch_op.drop_index(batch_op.f("ix_personal_data_records_channel_policy_version_id"))
 
     op.drop_table("personal_data_records")
     with op.batch_alter_table("legal_holds", schema=None) as batch_op:
@@ -192,6 +192,5 @@ def downgrade() -> None:
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_events_ts"))
         batch_op.drop_index(batch_op.f("ix_audit_events_subject_ref"))
-        batch_op.drop_index(batch_op.f("ix_audit_events_action"))
 
     op.drop_table("audit_events")

@@ -1,0 +1,40 @@
+"""The names of audit actions, so every package records the same act the same way.
+
+``retention replay`` finds erasures by these names after a restore: use :data:`SUBJECT_ERASE`
+when a data subject is erased for any reason. Add names here rather than spelling new ones
+inline.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CONFIG_CHANGE",
+    "CONSENT_CHANGE",
+    "HOLD_ADD",
+    "HOLD_LIFT",
+    "RECORD_COLLECT",
+    "RECORD_EXPORT",
+    "RECORD_READ",
+    "RECORD_UPDATE",
+    "RESTRICTION_ADD",
+    "RESTRICTION_LIFT",
+    "RETENTION_BATCH",
+    "RETENTION_RUN",
+    "SUBJECT_ERASE",
+    "SUPPRESSION_ADD",
+]
+
+RECORD_COLLECT = "record.collect"  #: a channel stored personal data
+RECORD_READ = "record.read"  #: staff or a process read personal data
+RECORD_EXPORT = "record.export"  #: personal data left the system (access, portability)
+RECORD_UPDATE = "record.update"  #: rectification (Art. 16) or a clock event
+SUBJECT_ERASE = "subject.erase"  #: a subject was crypto-shredded (Art. 17, retention, age gate)
+CONSENT_CHANGE = "consent.change"  #: consent given, refused or withdrawn
+RESTRICTION_ADD = "restriction.add"  #: Art. 18 restriction started
+RESTRICTION_LIFT = "restriction.lift"
+HOLD_ADD = "hold.add"  #: legal hold placed
+HOLD_LIFT = "hold.lift"
+SUPPRESSION_ADD = "suppression.add"  #: address put on the marketing suppression list
+RETENTION_BATCH = "retention.batch"  #: one chunk of a retention sweep
+RETENTION_RUN = "retention.run"  #: a retention run started or finished
+CONFIG_CHANGE = "config.change"  #: settings, policy version or keys changed
