@@ -100,3 +100,7 @@ app.add_typer(_intake.app, name="intake")
 from privacyops.cli import spam as _spam  # noqa: E402  (registered after app exists)
 
 app.add_typer(_spam.app, name="spam")
+
+from privacyops.cli import consent as _consent  # noqa: E402  (registered after app exists)
+
+app.add_typer(_consent.app, name="consent")
