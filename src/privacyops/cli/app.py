@@ -100,3 +100,7 @@ app.add_typer(_intake.app, name="intake")
 from privacyops.cli import spam as _spam  # noqa: E402  (registered after app exists)
 
 app.add_typer(_spam.app, name="spam")
+
+from privacyops.cli import request as _request  # noqa: E402  (registered after app exists)
+
+app.add_typer(_request.app, name="request")
