@@ -104,3 +104,7 @@ app.add_typer(_spam.app, name="spam")
 from privacyops.cli import consent as _consent  # noqa: E402  (registered after app exists)
 
 app.add_typer(_consent.app, name="consent")
+
+from privacyops.cli import request as _request  # noqa: E402  (registered after app exists)
+
+app.add_typer(_request.app, name="request")

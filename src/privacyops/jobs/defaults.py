@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from privacyops.accounts.service import purge_expired
 from privacyops.jobs.runner import Job
 from privacyops.policy.schema import PolicyBook
+from privacyops.rights.factory import build_service
+from privacyops.rights.runner import tick
 from privacyops.settings import Settings
 from privacyops.store import Database
 
@@ -35,8 +37,14 @@ def _session_cleanup(ctx: JobContext) -> list[Job]:
     return [Job("staff-session-cleanup", run, every_seconds=3600)]
 
 
+def _rights(ctx: JobContext) -> list[Job]:
+    # Data-subject requests: run runnable steps, send queued messages (privacyops.rights).
+    service = build_service(ctx.settings, db=ctx.db)
+    return [Job("rights-requests", lambda: tick(service), every_seconds=2)]
+
+
 #: Builders of the default jobs, in order; a capability appends its own.
-BUILDERS: list[Callable[[JobContext], list[Job]]] = [_session_cleanup]
+BUILDERS: list[Callable[[JobContext], list[Job]]] = [_session_cleanup, _rights]
 
 
 def default_jobs(ctx: JobContext) -> list[Job]:
