@@ -10,6 +10,7 @@ import time
 # name -> module; each module has run(quick: bool) -> list[tuple[str, float, str]]
 SCENARIOS: dict[str, str] = {
     "audit": "bench.scenario_audit",
+    "registry": "bench.scenario_registry",
     "connectors": "bench.scenario_connectors",
 }
 
