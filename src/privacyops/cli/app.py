@@ -98,3 +98,7 @@ app.add_typer(_intake.app, name="intake")
 from privacyops.cli import spam as _spam  # noqa: E402  (registered after app exists)
 
 app.add_typer(_spam.app, name="spam")
+
+from privacyops.cli import retention as _retention  # noqa: E402  (registered after app exists)
+
+app.add_typer(_retention.app, name="retention")
