@@ -12,6 +12,7 @@ SCENARIOS: dict[str, str] = {
     "audit": "bench.scenario_audit",
     "registry": "bench.scenario_registry",
     "connectors": "bench.scenario_connectors",
+    "intake": "bench.scenario_intake",
 }
 
 

@@ -16,10 +16,12 @@ from privacyops.policy.generate import minimal_manifest_data
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 # Each command reads the configured policy (PRIVACYOPS_POLICY_PATH) when given no path.
-COMMANDS = [
-    pytest.param(["policy", "lint"], id="lint"),
-    pytest.param(["policy", "lint", "--format", "json"], id="lint-json"),
-]
+COMMANDS = {
+    "lint": ["policy", "lint"],
+    "lint-json": ["policy", "lint", "--format", "json"],
+    "ropa": ["policy", "ropa"],
+    "ropa-xlsx": ["policy", "ropa", "--format", "xlsx", "--output", "out.xlsx"],
+}
 
 
 def _run(args: list[str], policy_path: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -101,11 +103,24 @@ KINDS = [
 ]
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-@pytest.mark.parametrize("kind", KINDS)
-def test_bad_manifest_exits_2_with_one_message(
-    command: list[str], kind: str, tmp_path: Path
-) -> None:
+# Every kind through lint; a sample of kinds through the other commands (each run is a new
+# interpreter: keep the count down). All commands share one loader.
+CASES = [("lint", kind) for kind in KINDS] + [
+    ("lint-json", "malformed"),
+    ("lint-json", "undeclared"),
+    ("lint-json", "huge"),
+    ("ropa", "malformed"),
+    ("ropa", "unknown-field"),
+    ("ropa", "undeclared"),
+    ("ropa", "directory"),
+    ("ropa", "huge"),
+    ("ropa-xlsx", "duplicate-id"),
+]
+
+
+@pytest.mark.parametrize(("name", "kind"), CASES)
+def test_bad_manifest_exits_2_with_one_message(name: str, kind: str, tmp_path: Path) -> None:
+    command = COMMANDS[name]
     path, expected = _bad(tmp_path, kind)
     result = _run(command, path, tmp_path)
     assert result.returncode == 2, (result.stdout, result.stderr)

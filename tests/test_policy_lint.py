@@ -155,6 +155,30 @@ CASES: list[Any] = [
         id="category-unused",
     ),
     pytest.param(
+        lambda d: (
+            d["data_categories"].append({"id": "phone", "name": "Phone"})
+            or d["purposes"][0].update(categories=["email", "name", "phone"])
+        ),
+        [("purpose-uses-unlisted-category", "channels[customers].purposes[0]")],
+        id="purpose-uses-unlisted-category",
+    ),
+    pytest.param(
+        lambda d: (
+            d["processors"].extend(
+                [
+                    {"id": f"p{i}", "name": f"P{i}", "country": "US", "roles": ["crm"]}
+                    for i in range(3)
+                ]
+            )
+            or [p.update(transfer_safeguard="processor_terms") for p in d["processors"][1:3]]
+        ),
+        [
+            ("transfer-without-safeguard", "processors[p0].transfer_safeguard"),
+            ("transfer-without-safeguard", "processors[p2].transfer_safeguard"),
+        ],
+        id="processors-grouped-by-problem",
+    ),
+    pytest.param(
         lambda d: d["channels"][0].update(purposes=[]),
         [
             ("category-unused", "channels[customers].purposes"),
@@ -206,6 +230,35 @@ CASES: list[Any] = [
         lambda d: d["processors"][0].update(roles=["advertising"]),
         [("profiling-denied-but-advertising", "automated_decisions.profiling")],
         id="profiling-denied",
+    ),
+    pytest.param(
+        lambda d: d["entities"].append(
+            {
+                "id": "example-inc",
+                "legal_name": "Example Inc.",
+                "country": "CH",
+                "address": "Bahnhofstrasse 1, Zürich",
+                "roles": ["controller"],
+            }
+        ),
+        [("joint-controllers-without-arrangement", "entities")],
+        id="joint-controllers",
+    ),
+    pytest.param(
+        lambda d: (
+            d["entities"].append(
+                {
+                    "id": "example-inc",
+                    "legal_name": "Example Inc.",
+                    "country": "CH",
+                    "address": "Bahnhofstrasse 1, Zürich",
+                    "roles": ["controller"],
+                }
+            )
+            or d.update(joint_controller_arrangement="Example AS answers every request.")
+        ),
+        [],
+        id="joint-controllers-with-arrangement",
     ),
     pytest.param(
         lambda d: d.update(dpo=None),

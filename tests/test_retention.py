@@ -355,3 +355,16 @@ def test_a_killed_run_resumes_where_it_stopped(settings: Settings) -> None:
     assert Registry(db).find_subject("email", "p7@example.com") is None
     assert Registry(db).find_subject("email", "q7@example.com") is not None
     db.dispose()
+
+
+def test_the_service_runs_the_sweep_daily(settings: Settings) -> None:
+    from privacyops.jobs.defaults import JobContext, default_jobs
+
+    db = open_database(settings)
+    Registry(db).ingest(submission("a@example.com", collected_at=at(2001)))
+    jobs = {j.name: j for j in default_jobs(JobContext(settings, db, BOOK))}
+    job = jobs["retention-sweep"]
+    assert job.daily_at_hour == settings.retention_sweep_hour
+    assert job.run() == 1
+    assert job.run() == 0
+    db.dispose()

@@ -62,14 +62,12 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as exc:  # the last line of defence: no traceback for a user
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
-            raise SystemExit(2) from None
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
+        # Click's errors (usage: exit 2): Typer >= 0.20 raises those of its vendored copy of
+        # Click, which are not click.ClickException, so recognise them by their interface.
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            raise SystemExit(code) from None
         err_console.print(f"[red]internal error:[/red] {type(exc).__name__}", highlight=False)
         raise SystemExit(70) from None
     raise SystemExit(rv if isinstance(rv, int) else 0)
@@ -91,6 +89,10 @@ from privacyops.cli import policy as _policy  # noqa: E402  (registered after ap
 
 app.add_typer(_policy.app, name="policy")
 
+from privacyops.cli import serve as _serve  # noqa: E402  (registered after app exists)
+
+app.command("serve")(_serve.serve)
+
 from privacyops.cli import intake as _intake  # noqa: E402  (registered after app exists)
 
 app.add_typer(_intake.app, name="intake")
@@ -102,3 +104,7 @@ app.add_typer(_spam.app, name="spam")
 from privacyops.cli import retention as _retention  # noqa: E402  (registered after app exists)
 
 app.add_typer(_retention.app, name="retention")
+
+from privacyops.cli import request as _request  # noqa: E402  (registered after app exists)
+
+app.add_typer(_request.app, name="request")

@@ -14,6 +14,7 @@ parameter or escaped on output.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -192,6 +193,8 @@ def _duration(value: Any) -> int:
     if isinstance(value, bool):
         raise FieldProblem("expected a duration, got a boolean")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise FieldProblem("is not a duration")
         seconds = round(value)
     else:
         text = _string(value, "duration")

@@ -45,7 +45,8 @@ class InvalidatedDecision:
 
     def cite(self) -> str:
         return (
-            f"{self.name} ({self.decision}) was invalidated by {self.invalidated_by} on {self.date}"
+            f"the {self.name} ({self.decision}), which {self.invalidated_by} invalidated on "
+            f"{self.date}"
         )
 
 

@@ -243,10 +243,11 @@ class TrackersWithoutConsent(Rule):
             )
             yield Hit(
                 ("processors", i, "tracker", "legal_basis"),
-                f"{p.name} sets or reads {_KIND[t.consent_category]} cookies or identifiers on "
-                f"{basis}; storing or accessing information on a user's device that is not "
-                "strictly necessary needs prior consent, and a browser setting or an "
-                f"opt-out is not consent{extra}",
+                f"{p.name} is a {_KIND[t.consent_category]} tracker on the website, run on "
+                f"{basis}; storing or reading information on a user's device (cookies, "
+                "identifiers, scripts that make the browser send data: EDPB Guidelines "
+                "2/2023) when not strictly necessary needs prior consent, and a browser "
+                f"setting or an opt-out is not consent{extra}",
             )
         # A tracking purpose on the website claimed on legitimate interest.
         cookie_channels = {c.id for c in m.channels if any("cookie" in cat for cat in c.categories)}
@@ -305,13 +306,14 @@ class RetentionLeftToProcessors(Rule):
                     "must state the period itself, and a processor keeps data only as the "
                     "controller instructs (Art. 28(3)(g))",
                 )
-        loose = [(i, p) for i, p in enumerate(m.processors) if p.own_retention]
-        loose = [(i, p) for i, p in loose if p.id not in covered]
-        for i, p in loose:
+        loose = [(i, p.name) for i, p in enumerate(m.processors) if p.own_retention]
+        loose = [(i, name) for i, name in loose if m.processors[i].id not in covered]
+        if loose:
+            names = [name for _, name in loose]
             yield Hit(
-                ("processors", i, "own_retention"),
-                f"the retention of data {p.name} collects is left to its own privacy policy; the "
-                "policy states no period for it",
+                ("processors", loose[0][0], "own_retention"),
+                f"the retention of data held by {_names(names, 8)} is left to their own "
+                "privacy policies; the policy states no period for it",
             )
 
 
@@ -346,6 +348,28 @@ class CategoryUnused(Rule):
                         ("channels", i, "categories", j),
                         f"channel '{c.name}' collects '{m.category(cat).name}' but none of its "
                         "purposes uses it: collect only what a stated purpose needs",
+                    )
+
+
+@register
+class PurposeUsesUnlistedCategory(Rule):
+    id = "purpose-uses-unlisted-category"
+    title = "a purpose uses data its channel does not say it collects"
+    article = "GDPR Art. 5(1)(a), 13(1)(c), 30(1)(c)"
+    severity = Severity.WARNING
+
+    def check(self, m: Manifest) -> Iterator[Hit]:
+        for i, c in enumerate(m.channels):
+            for j, pid in enumerate(c.purposes):
+                p = m.purpose(pid)
+                unlisted = [cat for cat in p.categories if cat not in c.categories]
+                if unlisted:
+                    names = [m.category(x).name for x in unlisted]
+                    yield Hit(
+                        ("channels", i, "purposes", j),
+                        f"on channel '{c.name}' the purpose '{p.name}' uses {_names(names)}, "
+                        "which the channel does not list among the data it collects: the "
+                        "data subject is not told that it is collected",
                     )
 
 
@@ -388,8 +412,8 @@ class SpecialCategoryWithoutCondition(Rule):
 _NO_SAFEGUARD = {Safeguard.NONE, Safeguard.UNKNOWN, Safeguard.PROCESSOR_TERMS}
 
 
-def _safeguard_problem(destination: str, safeguard: Safeguard | None, who: str) -> str | None:
-    """Why ``safeguard`` does not cover a transfer of ``who``'s data to ``destination``."""
+def _safeguard_problem(destination: str, safeguard: Safeguard | None) -> str | None:
+    """Why ``safeguard`` does not cover a transfer to ``destination`` (None: it does)."""
     data = adequacy()
     if data.in_eea(destination):
         return None
@@ -399,26 +423,32 @@ def _safeguard_problem(destination: str, safeguard: Safeguard | None, who: str) 
             return None  # Art. 45(1): an adequacy decision needs no further safeguard
         if decision is not None:
             return (
-                f"{who} in {destination}: no safeguard stated, and the adequacy decision "
-                f"covers certified organisations only ({decision.cite()})"
+                "no safeguard is stated, and the adequacy decision covers certified "
+                f"organisations only ({decision.cite()})"
             )
-        return f"{who} in {destination}: no safeguard stated and no adequacy decision"
+        return "no safeguard is stated and there is no adequacy decision"
     invalid = data.invalidated_safeguard(safeguard.value)
     if invalid is not None:
-        return f"{who} in {destination} relies on {invalid.cite()}; it is no safeguard"
-    if safeguard in _NO_SAFEGUARD:
-        said = {
-            Safeguard.NONE: "no safeguard",
-            Safeguard.UNKNOWN: "an unknown safeguard",
-            Safeguard.PROCESSOR_TERMS: "the recipient's own terms and privacy policy, which "
-            "are not an Art. 46 safeguard",
-        }[safeguard]
-        return f"{who} in {destination} relies on {said}"
+        return f"the safeguard named is {invalid.cite()}"
+    if safeguard is Safeguard.NONE:
+        return "the policy states that there is no safeguard"
+    if safeguard is Safeguard.UNKNOWN:
+        return "the policy does not say which safeguard applies"
+    if safeguard is Safeguard.PROCESSOR_TERMS:
+        return (
+            "the safeguard stated is the recipient's own terms and privacy policy, which is "
+            "not an Art. 46 safeguard"
+        )
     if safeguard is Safeguard.ADEQUACY and decision is None:
-        return f"{who} in {destination}: adequacy claimed, but there is no adequacy decision"
+        return "an adequacy decision is claimed, but there is none for this destination"
     if safeguard is Safeguard.DPF and destination != "US":
-        return f"{who} in {destination}: the Data Privacy Framework covers the US only"
+        return "the Data Privacy Framework covers transfers to the US only"
     return None
+
+
+_TRANSFER_TAIL = (
+    "; a transfer needs an adequacy decision (Art. 45), or SCCs, BCRs or another Art. 46 safeguard"
+)
 
 
 @register
@@ -428,34 +458,49 @@ class TransferWithoutSafeguard(Rule):
     article = "GDPR Art. 44-46; CJEU C-311/18 Schrems II"
 
     def check(self, m: Manifest) -> Iterator[Hit]:
-        tail = "; a transfer needs an adequacy decision, SCCs, BCRs or another Art. 46 safeguard"
         covered: set[str] = set()
         for i, t in enumerate(m.transfers):
-            who = f"'{t.id}'"
+            who = f"transfer '{t.id}'"
             if t.importer_processor:
                 covered.add(t.importer_processor)
-                who = m.processor(t.importer_processor).name
+                who = f"transfer to {m.processor(t.importer_processor).name}"
             elif t.importer_entity:
-                who = next(e.legal_name for e in m.entities if e.id == t.importer_entity)
-            problem = _safeguard_problem(t.destination, t.safeguard, f"transfer to {who}")
+                entity = next(e.legal_name for e in m.entities if e.id == t.importer_entity)
+                who = f"transfer to {entity}"
+            problem = _safeguard_problem(t.destination, t.safeguard)
             if problem:
-                yield Hit(("transfers", i, "safeguard"), problem + tail)
+                yield Hit(
+                    ("transfers", i, "safeguard"),
+                    f"{who} ({t.destination}): {problem}{_TRANSFER_TAIL}",
+                )
+        # Processors with the same problem come from one statement of the policy (e.g. "these
+        # transfers fall under the terms and privacy policies of these providers"): one
+        # finding per problem, naming them all, placed at the first.
+        groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
         for i, p in enumerate(m.processors):
             if p.id in covered:
                 continue
-            places = [p.country] if p.country else []
-            places += [c for c in p.data_locations if c not in places]
-            for place in places:
-                problem = _safeguard_problem(place, p.transfer_safeguard, p.name)
+            for place in dict.fromkeys(x for x in (p.country, *p.data_locations) if x):
+                problem = _safeguard_problem(place, p.transfer_safeguard)
                 if problem:
-                    yield Hit(("processors", i, "transfer_safeguard"), problem + tail)
+                    groups.setdefault((place, problem), []).append((i, p.name))
+        for (place, problem), members in groups.items():
+            names = [name for _, name in members]
+            who = names[0] if len(names) == 1 else f"{len(names)} processors ({_names(names, 8)})"
+            yield Hit(
+                ("processors", members[0][0], "transfer_safeguard"),
+                f"{who} in {place}: {problem}{_TRANSFER_TAIL}",
+            )
         destinations = {t.destination for t in m.transfers}
         for i, country in enumerate(m.storage_locations):
             if country in destinations:
                 continue
-            problem = _safeguard_problem(country, None, "storage of the collected data")
+            problem = _safeguard_problem(country, None)
             if problem:
-                yield Hit(("storage_locations", i), problem + tail)
+                yield Hit(
+                    ("storage_locations", i),
+                    f"storage of the collected data in {country}: {problem}{_TRANSFER_TAIL}",
+                )
 
 
 # --- transparency (Art. 12-14) -------------------------------------------------------------
@@ -480,6 +525,25 @@ class ControllerWithoutContact(Rule):
                     f"{e.legal_name} is named as a controller, but the policy gives no address "
                     "or other contact details for it",
                 )
+
+
+@register
+class JointControllersWithoutArrangement(Rule):
+    id = "joint-controllers-without-arrangement"
+    title = "several controllers, no joint-controller arrangement described"
+    article = "GDPR Art. 26(1)-(2)"
+    severity = Severity.WARNING
+
+    def check(self, m: Manifest) -> Iterator[Hit]:
+        roles = {EntityRole.CONTROLLER, EntityRole.JOINT_CONTROLLER}
+        controllers = [e.legal_name for e in m.entities if roles & set(e.roles)]
+        if len(controllers) > 1 and not m.joint_controller_arrangement:
+            yield Hit(
+                ("entities",),
+                f"{_names(controllers)} are named as controllers of the same information, but "
+                "the policy does not describe their arrangement (who answers which "
+                "obligation), whose essence must be made available to data subjects",
+            )
 
 
 @register
@@ -634,9 +698,10 @@ class MarketingEmailWithoutConsent(Rule):
                     ("purposes", i, "legal_basis"),
                     f"purpose '{p.name}' sends marketing by electronic mail on "
                     f"{p.legal_basis.value.replace('_', ' ') if p.legal_basis else 'no basis'} "
-                    f"to people reached through {_names(others)} who are not (only) customers; "
-                    "e-mail marketing needs prior consent, the soft opt-in covering only "
-                    "existing customers for similar products",
+                    f"to people reached through {_names(others)}, not only customers; "
+                    "e-mail marketing to natural persons needs their prior consent (Art. "
+                    "13(1)), the soft opt-in of Art. 13(2) covering only existing customers "
+                    "for similar products",
                 )
 
 

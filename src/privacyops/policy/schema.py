@@ -516,6 +516,11 @@ class Manifest(StrictModel):
     services_description: str | None = None
     entities: list[Entity] = Field(min_length=1)
     dpo: Dpo | None = None
+    joint_controller_arrangement: str | None = Field(
+        default=None,
+        description="The essence of the arrangement between joint controllers, as made "
+        "available to data subjects (GDPR Art. 26(2)); empty when the policy describes none.",
+    )
     scope: Scope = Field(default_factory=Scope)
     data_subjects: list[DataSubjectType] = Field(default_factory=list)
     data_categories: list[DataCategory] = Field(min_length=1)

@@ -6,23 +6,41 @@ Public (called from the company's website, CORS limited to ``Settings.site_origi
 - ``GET /api/v1/consent/config``: what the banner shows (categories, vendors, texts).
 - ``GET /.well-known/gpc.json``: Global Privacy Control support (W3C GPC §3.5).
 - ``GET /api/v1/consent/receipt-key``: the public key that signs consent receipts.
+- ``POST /api/v1/consent``: record a choice (rate limited per address, body capped, strictly
+  validated; nothing is stored when anything is wrong).
+- ``GET /api/v1/consent/state``: a visitor's current choice (``PO-Visitor-Id`` header: the id
+  stays out of URLs and logs).
 """
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
-from privacyops.consent.banner import asset
+from privacyops.consent.banner import asset, demo_asset
 from privacyops.consent.gpc import gpc_signal
+from privacyops.consent.records import ChoiceIn, RequestContext
 from privacyops.consent.service import ConsentService
-from privacyops.errors import PermissionDenied
+from privacyops.errors import (
+    InvalidChoice,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+)
+from privacyops.web.deps import app_database, get_policy
 
 __all__ = ["consent_service", "router"]
 
 router = APIRouter(tags=["consent"])
 
-_CORS_HEADERS = "Content-Type"
+_CORS_HEADERS = "Content-Type, PO-Visitor-Id"
+VISITOR_HEADER = "po-visitor-id"
+_VISITOR = re.compile(r"^[A-Za-z0-9_-]{16,56}$")
 _CORS_METHODS = "GET, POST, OPTIONS"
 
 
@@ -31,7 +49,9 @@ def consent_service(request: Request) -> ConsentService:
     state = request.app.state
     service: ConsentService | None = getattr(state, "consent", None)
     if service is None:
-        service = ConsentService(state.settings)
+        service = ConsentService(
+            state.settings, book=get_policy(request), db=app_database(request.app)
+        )
         state.consent = service
     return service
 
@@ -49,6 +69,15 @@ def _cors(request: Request, service: ConsentService, response: Response) -> None
         raise PermissionDenied("This origin may not call the consent API.")
     response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Access-Control-Max-Age"] = "600"
+
+
+def _cors_headers(response: Response) -> dict[str, str]:
+    """The CORS headers :func:`_cors` put on a scratch response, to copy onto the real one."""
+    return {
+        k: v
+        for k, v in response.headers.items()
+        if k.lower().startswith("access-control-") or k.lower() == "vary"
+    }
 
 
 @router.get("/consent/banner.js", include_in_schema=False)
@@ -70,6 +99,31 @@ def _asset(request: Request, name: str, media_type: str) -> Response:
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(asset(name), media_type=media_type, headers=headers)
+
+
+_DEMO_FILES = {
+    "": ("index.html", "text/html; charset=utf-8"),
+    "analytics.js": ("analytics.js", "text/javascript; charset=utf-8"),
+    "widget.html": ("widget.html", "text/html; charset=utf-8"),
+}
+# A transparent 1x1 GIF: stands for an advertising pixel.
+_PIXEL = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
+)
+
+
+@router.get("/consent/demo", include_in_schema=False)
+@router.get("/consent/demo/{name}", include_in_schema=False)
+def demo(name: str = "") -> Response:
+    """A page with blocked tags to try the banner on (and the browser tests' page)."""
+    if name == "pixel.gif":
+        return Response(_PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store"})
+    found = _DEMO_FILES.get(name)
+    if found is None:
+        raise NotFound("No such demo file.")
+    return Response(
+        demo_asset(found[0]), media_type=found[1], headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.options("/api/v1/consent", include_in_schema=False)
@@ -116,3 +170,85 @@ def receipt_key(request: Request) -> dict[str, str]:
     """The public Ed25519 key that signs consent receipts (base64url of the raw 32 bytes)."""
     key = consent_service(request).signing_key
     return {"alg": "Ed25519", "key_id": key.id, "public_key": key.public_b64}
+
+
+async def _capped_body(request: Request, limit: int) -> bytes:
+    """The request body, refused (413) past ``limit`` bytes before it is all read."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    return bytes(body)
+
+
+def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    # Never echo the rejected value: it may be personal data.
+    return [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+
+
+@router.post("/api/v1/consent", name="record_consent", status_code=201)
+async def record_consent(request: Request) -> JSONResponse:
+    """Record a visitor's choice; answers once it is durably stored.
+
+    Refused, with nothing stored: a foreign or missing ``Origin`` (403), more than
+    ``consent_rate_limit`` calls a minute from one address (429), a body over
+    ``consent_max_body_bytes`` (413), anything but JSON (400), an unknown category or vendor
+    or a contradiction (422), a stale banner or policy version (409).
+    """
+    service = consent_service(request)
+    response_headers = Response()
+    if request.headers.get("origin") is None:
+        raise PermissionDenied("The consent API answers the site's pages only (Origin missing).")
+    _cors(request, service, response_headers)
+    client = request.client.host if request.client else "unknown"
+    service.limiter.hit(client)
+    body = await _capped_body(request, service.settings.consent_max_body_bytes)
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise InvalidInput("Send the choice as application/json.")
+    try:
+        choice = ChoiceIn.model_validate_json(body)
+    except ValidationError as exc:
+        raise InvalidChoice("The choice is not valid.", details=_validation_details(exc)) from None
+    context = RequestContext(
+        ip=client,
+        user_agent=request.headers.get("user-agent"),
+        gpc_header=gpc_signal(request.headers),
+        allowed_origins=service.allowed_origins,
+    )
+    stored = await service.record_async(choice, context)
+    return JSONResponse(
+        {
+            "record_id": stored.record_id,
+            "created_at": stored.created_at.isoformat().replace("+00:00", "Z"),
+            "expires_at": stored.expires_at.isoformat().replace("+00:00", "Z"),
+            "previous_record_id": stored.previous_record_id,
+        },
+        status_code=201,
+        headers=_cors_headers(response_headers),
+    )
+
+
+@router.get("/api/v1/consent/state")
+def consent_state(request: Request) -> JSONResponse:
+    """A visitor's current choice, and whether the banner must ask again (and why).
+
+    The visitor id travels in the ``PO-Visitor-Id`` header, not in the URL.
+    """
+    service = consent_service(request)
+    response = JSONResponse({})
+    _cors(request, service, response)
+    visitor = request.headers.get(VISITOR_HEADER, "")
+    if not _VISITOR.match(visitor):
+        raise InvalidInput(
+            "Send the visitor id in the PO-Visitor-Id header.",
+            details=[{"loc": ["header", "PO-Visitor-Id"], "msg": "16-56 of A-Z a-z 0-9 _ -"}],
+        )
+    return JSONResponse(
+        service.state(visitor),
+        headers={**_cors_headers(response), "Cache-Control": "no-store"},
+    )
