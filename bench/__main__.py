@@ -11,6 +11,7 @@ import time
 SCENARIOS: dict[str, str] = {
     "audit": "bench.scenario_audit",
     "registry": "bench.scenario_registry",
+    "retention": "bench.scenario_retention",
     "connectors": "bench.scenario_connectors",
     "intake": "bench.scenario_intake",
 }

@@ -11,12 +11,14 @@ and repeats nothing: the next run resumes after the last committed chunk.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from privacyops.audit import AuditLog, NewEvent
 from privacyops.audit import actions as audit_actions
@@ -143,6 +145,15 @@ def check_as_of(as_of: datetime | None) -> datetime:
             details=[{"loc": ["as_of"], "msg": "within 100 years from today"}],
         )
     return as_of
+
+
+def _among(db: Database, column: sa.ColumnElement[Any], ids: list[int]) -> sa.ColumnElement[bool]:
+    """``column IN ids`` as ONE bound parameter (a chunk has thousands of ids): a PostgreSQL
+    array, or a JSON list SQLite unpacks with ``json_each``."""
+    if db.dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(ids), type_=ARRAY(sa.BigInteger)))
+    values = sa.func.json_each(sa.bindparam(None, json.dumps(list(ids)), type_=sa.Text))
+    return column.in_(sa.select(values.table_valued("value").c.value))
 
 
 def _active_holds(moment: datetime) -> sa.Select[Any]:
@@ -411,12 +422,12 @@ class _Sweep:
     ) -> list[str]:
         """Delete or anonymise the records, then erase the subjects left without any."""
         if rule.deletes:
-            s.execute(sa.delete(_records).where(_records.c.id.in_(ids)))
+            s.execute(sa.delete(_records).where(_among(self.db, _records.c.id, ids)))
         else:
             # Anonymise: what identified the person (payload, source) goes, the statistics stay.
             s.execute(
                 sa.update(_records)
-                .where(_records.c.id.in_(ids))
+                .where(_among(self.db, _records.c.id, ids))
                 .values(
                     payload_sealed=None,
                     source_system=None,
@@ -432,7 +443,10 @@ class _Sweep:
             row[0]
             for row in s.execute(
                 sa.select(_records.c.subject_id)
-                .where(_records.c.subject_id.in_(candidates), _records.c.anonymised_at.is_(None))
+                .where(
+                    _among(self.db, _records.c.subject_id, candidates),
+                    _records.c.anonymised_at.is_(None),
+                )
                 .distinct()
             )
         }
@@ -442,7 +456,7 @@ class _Sweep:
         found = (
             s.execute(
                 sa.select(_subjects.c.public_id).where(
-                    _subjects.c.id.in_(orphaned), _subjects.c.erased_at.is_(None)
+                    _among(self.db, _subjects.c.id, orphaned), _subjects.c.erased_at.is_(None)
                 )
             )
             .scalars()
@@ -451,10 +465,10 @@ class _Sweep:
         public_ids = [str(p) for p in found]
         # Crypto-shredding: the keys go first; from here every copy of their data is ciphertext.
         self.db.key_store.destroy(public_ids, purge=False)
-        s.execute(sa.delete(_identities).where(_identities.c.subject_id.in_(orphaned)))
+        s.execute(sa.delete(_identities).where(_among(self.db, _identities.c.subject_id, orphaned)))
         s.execute(
             sa.update(_subjects)
-            .where(_subjects.c.id.in_(orphaned), _subjects.c.erased_at.is_(None))
+            .where(_among(self.db, _subjects.c.id, orphaned), _subjects.c.erased_at.is_(None))
             .values(erased_at=self.now)
         )
         return public_ids
