@@ -14,6 +14,7 @@ from privacyops.connectors import ManualConnector, load_connectors, remind_notic
 from privacyops.connectors.opendsr import process_pending
 from privacyops.jobs.runner import Job
 from privacyops.policy.schema import PolicyBook
+from privacyops.retention import sweep
 from privacyops.rights.factory import build_service
 from privacyops.rights.runner import tick
 from privacyops.settings import Settings
@@ -63,8 +64,22 @@ def _connectors(ctx: JobContext) -> list[Job]:
     ]
 
 
+def _retention(ctx: JobContext) -> list[Job]:
+    # The daily retention sweep (privacyops.retention): resumes an interrupted run first.
+    def run() -> int:
+        report = sweep(ctx.db, ctx.policy, actor="job:retention")
+        return report.total("deleted") + report.total("anonymised")
+
+    return [Job("retention-sweep", run, daily_at_hour=ctx.settings.retention_sweep_hour)]
+
+
 #: Builders of the default jobs, in order; a capability appends its own.
-BUILDERS: list[Callable[[JobContext], list[Job]]] = [_session_cleanup, _rights, _connectors]
+BUILDERS: list[Callable[[JobContext], list[Job]]] = [
+    _session_cleanup,
+    _rights,
+    _retention,
+    _connectors,
+]
 
 
 def default_jobs(ctx: JobContext) -> list[Job]:
