@@ -11,6 +11,7 @@ import time
 SCENARIOS: dict[str, str] = {
     "audit": "bench.scenario_audit",
     "connectors": "bench.scenario_connectors",
+    "consent": "bench.scenario_consent",
     "intake": "bench.scenario_intake",
 }
 
