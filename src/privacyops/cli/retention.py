@@ -53,7 +53,7 @@ def _print_report(report: RetentionReport) -> None:
         table.add_row(
             f"{g.channel} ({g.policy_version})",
             g.rule.split(": ", 1)[1] if g.rule else f"[red]none: {g.problem}[/red]",
-            f"{g.records:,}",
+            "-" if g.records is None else f"{g.records:,}",
             f"{g.expired:,}",
             f"{g.deleted:,}",
             f"{g.anonymised:,}",
