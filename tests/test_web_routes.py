@@ -58,6 +58,9 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/api/v1/rights/requests/{request_id}"),
         ("GET", "/api/v1/rights/exports/{token}"),
         ("GET", "/api/v1/rights/authorities/{country}"),
+        ("GET", "/api/v1/notices/ack/{token}"),
+        ("POST", "/api/v1/notices/ack/{token}"),
+        ("GET", "/opendsr/v2/discovery"),
     }
 )
 _IGNORED = {"/docs/oauth2-redirect"}

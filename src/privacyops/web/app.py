@@ -17,6 +17,8 @@ from privacyops.web.routes import (
     dashboard,
     dashboard_requests,
     intake,
+    notices,
+    opendsr,
     privacy,
     privacy_requests,
     rights,
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(consent.router)
     app.include_router(intake.router)
     app.include_router(rights.router)
+    app.include_router(notices.router)
+    app.include_router(opendsr.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
     return app
