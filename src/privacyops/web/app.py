@@ -16,6 +16,7 @@ from privacyops.web.routes import (
     consent,
     dashboard,
     dashboard_requests,
+    dashboard_spam,
     intake,
     notices,
     opendsr,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(privacy_requests.router)
     app.include_router(dashboard.router)
     app.include_router(dashboard_requests.router)
+    app.include_router(dashboard_spam.router)
     app.include_router(consent.router)
     app.include_router(intake.router)
     app.include_router(rights.router)
