@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from _web import browser, csrf, database, login, make_app
 from privacyops.audit import AuditLog, NewEvent
+from privacyops.consent.models import ConsentRecord
 
 
 @pytest.fixture
@@ -64,3 +66,37 @@ def test_dashboard_navigation_follows_the_role(client: TestClient) -> None:
     assert 'href="/dashboard/policy"' in page.text
     assert 'href="/dashboard/audit"' not in page.text
     assert 'href="/dashboard/staff"' not in page.text
+
+
+def test_consent_statistics_chart_the_opt_in_rate(client: TestClient) -> None:
+    db = database(client.app)  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    with db.session() as session:
+        for i in range(40):
+            session.add(
+                ConsentRecord(
+                    record_id=f"r{i:031d}",
+                    visitor_id=f"v{i}",
+                    created_at=now - timedelta(days=i % 4),
+                    action="custom",
+                    analytics=i % 2 == 0,
+                    advertising=i % 4 == 0,
+                    widgets=True,
+                    vendors="{}",
+                    gpc=False,
+                    banner_version="b1",
+                    text_hash="0" * 64,
+                    language="en",
+                    policy_version="v3",
+                    expires_at=now + timedelta(days=180),
+                    source="banner",
+                )
+            )
+    login(client, "auditor")
+    page = client.get("/dashboard/consent?days=7")
+    assert page.status_code == 200
+    assert "<svg" in page.text
+    assert page.text.count("<polyline") == 3
+    assert ">40</div>banner choices" in page.text
+    assert "50.0%</div>opted in to analytics" in page.text
+    assert "25.0%</div>opted in to advertising" in page.text

@@ -15,6 +15,7 @@ from privacyops.web.routes import (
     account,
     consent,
     dashboard,
+    dashboard_consent,
     dashboard_requests,
     dashboard_spam,
     intake,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(privacy_requests.router)
     app.include_router(dashboard.router)
     app.include_router(dashboard_requests.router)
+    app.include_router(dashboard_consent.router)
     app.include_router(dashboard_spam.router)
     app.include_router(consent.router)
     app.include_router(intake.router)
