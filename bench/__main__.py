@@ -15,6 +15,7 @@ SCENARIOS: dict[str, str] = {
     "connectors": "bench.scenario_connectors",
     "consent": "bench.scenario_consent",
     "intake": "bench.scenario_intake",
+    "service": "bench.scenario_service",
 }
 
 
