@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from privacyops.accounts.service import purge_expired
+from privacyops.connectors import SQLConnector, load_connectors
 from privacyops.jobs.runner import Job
 from privacyops.policy.schema import PolicyBook
 from privacyops.retention import sweep
@@ -47,7 +48,10 @@ def _rights(ctx: JobContext) -> list[Job]:
 def _retention(ctx: JobContext) -> list[Job]:
     # The daily retention sweep (privacyops.retention): resumes an interrupted run first.
     def run() -> int:
-        report = sweep(ctx.db, ctx.policy, actor="job:retention")
+        connectors = [
+            c for c in load_connectors(ctx.settings, ctx.db) if isinstance(c, SQLConnector)
+        ]
+        report = sweep(ctx.db, ctx.policy, actor="job:retention", connectors=connectors)
         return report.total("deleted") + report.total("anonymised")
 
     return [Job("retention-sweep", run, daily_at_hour=ctx.settings.retention_sweep_hour)]
