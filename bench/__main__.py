@@ -13,6 +13,7 @@ SCENARIOS: dict[str, str] = {
     "registry": "bench.scenario_registry",
     "retention": "bench.scenario_retention",
     "connectors": "bench.scenario_connectors",
+    "consent": "bench.scenario_consent",
     "intake": "bench.scenario_intake",
 }
 
