@@ -346,6 +346,7 @@ class MarketingIn(BaseModel):
     email: str = Field(max_length=320)
     purpose: str | None = Field(default=None, max_length=80)
     language: str = Field(default="en", max_length=16)
+    visitor_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,56}$")
 
 
 @router.post("/api/v1/consent/marketing", status_code=202)
@@ -364,6 +365,7 @@ def request_marketing(body: MarketingIn, request: Request) -> JSONResponse:
         language=body.language,
         ip=client,
         user_agent=request.headers.get("user-agent"),
+        visitor_id=body.visitor_id,
     )
     return JSONResponse(
         {"status": "pending", "message": "Check your inbox to confirm."},
