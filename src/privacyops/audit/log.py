@@ -461,21 +461,19 @@ class AuditLog:
         return beyond == 0
 
     def _chunk_sql(self) -> str:
-        """One range of events as (hashed texts joined by U+001D, hashes, prev hashes, count)."""
-        sqlite = self.db.dialect == "sqlite"
-        sep = "char(31)" if sqlite else "chr(31)"
-        link = "char(30)" if sqlite else "chr(30)"
-        body = f" || {sep} || ".join(_BODY_SQL)
-        text = f"prev_hash || {link} || {body}"
-        if sqlite:
-            # an aggregate over an ordered subquery keeps its order (SQLite flattening rule 16)
+        """One range of events as (hashed texts joined by U+001D, hashes, prev hashes, count).
+
+        The hashed text is the generated column ``line`` (see
+        :data:`privacyops.audit.models.LINE_SQL`): the database keeps it equal to the columns.
+        """
+        if self.db.dialect == "sqlite":
             return (
-                "SELECT CAST(group_concat(t, char(29)) AS BLOB), group_concat(hash, ''), "
-                f"group_concat(prev_hash, ''), count(*) FROM (SELECT {text} AS t, hash, "
-                "prev_hash FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq)"
+                "SELECT CAST(group_concat(line, char(29)) AS BLOB), group_concat(hash, ''), "
+                "group_concat(prev_hash, ''), count(*) FROM audit_events "
+                "WHERE seq > ? AND seq <= ?"
             )
         return (
-            f"SELECT convert_to(string_agg({text}, chr(29) ORDER BY seq), 'UTF8'), "
+            "SELECT convert_to(string_agg(line, chr(29) ORDER BY seq), 'UTF8'), "
             "string_agg(hash, '' ORDER BY seq), string_agg(prev_hash, '' ORDER BY seq), "
             "count(*) FROM audit_events WHERE seq > %s AND seq <= %s"
         )

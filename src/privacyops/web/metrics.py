@@ -67,6 +67,10 @@ class MetricsMiddleware:
 
 
 def _route_template(scope: Scope) -> str:
+    # The router leaves the route it matched in the scope: no second matching pass.
+    matched = scope.get("route")
+    if matched is not None and hasattr(matched, "path"):
+        return str(matched.path)
     app = scope.get("app")
     for route in getattr(getattr(app, "router", None), "routes", []):
         match, _ = route.matches(scope)
