@@ -96,3 +96,37 @@ def test_erasure_reaches_registry_database_and_crm(world: Any, smtp_server: Smtp
             conn.execute(sa.text("SELECT count(*) FROM login WHERE customer_id = 1")).scalar() == 0
         )
     assert set(crm.contacts) == {4}
+
+
+def test_connectors_dir_is_the_default_and_manual_tasks_carry_the_request(
+    tmp_path: Path, db_url: str, smtp_server: SmtpSink
+) -> None:
+    from privacyops.connectors import list_tasks
+
+    folder = tmp_path / "connectors"
+    folder.mkdir()
+    (folder / "trello.yml").write_text(
+        "connector: {name: trello, type: manual, system: Trello, processor: trello}\n"
+    )
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=db_url,
+        smtp_port=smtp_server.port,
+        second_factor="phone_code",
+        connectors_dir=folder,
+    )
+    db = Database(db_url, master_key=b"k" * 32)
+    db.upgrade()
+    service = build_service(settings, db=db)  # connectors from PRIVACYOPS_CONNECTORS_DIR
+    assert [c.name for c in service.connectors] == ["Trello"]
+    ingest(service, "ada@example.com")
+    receipt = confirm(service, smtp_server, "erasure", "ada@example.com")
+    tick(service)
+    status = service.status(receipt.request_id, receipt.token)
+    assert status["outcome"]["other_systems"] == [
+        {"system": "Trello", "status": "pending", "erased": 0}
+    ]
+    (task,) = list_tasks(db)
+    assert task.request_ref == receipt.request_id
+    assert task.action == "erasure"
+    db.dispose()

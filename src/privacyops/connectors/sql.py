@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 from privacyops.connectors.base import ConnectorResult, Identities, normalise_identities
 from privacyops.connectors.dataset import Collection, Dataset
@@ -129,6 +130,7 @@ class SQLConnector:
         *,
         request_ref: str | None = None,
         subject_ref: str | None = None,
+        session: Session | None = None,
     ) -> ConnectorResult:
         """Every declared field of every row reachable from ``identities``."""
         with self._connect() as conn:
@@ -153,6 +155,7 @@ class SQLConnector:
         *,
         request_ref: str | None = None,
         subject_ref: str | None = None,
+        session: Session | None = None,
     ) -> ConnectorResult:
         """Mask or delete, in one transaction, the rows reachable from ``identities``."""
         affected: dict[str, int] = {}

@@ -10,7 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from privacyops.accounts.service import purge_expired
-from privacyops.connectors import ManualConnector, load_connectors, remind_notices, remind_tasks
+from privacyops.connectors import (
+    ManualConnector,
+    SQLConnector,
+    load_connectors,
+    remind_notices,
+    remind_tasks,
+)
 from privacyops.connectors.opendsr import process_pending
 from privacyops.jobs.runner import Job
 from privacyops.policy.schema import PolicyBook
@@ -67,7 +73,10 @@ def _connectors(ctx: JobContext) -> list[Job]:
 def _retention(ctx: JobContext) -> list[Job]:
     # The daily retention sweep (privacyops.retention): resumes an interrupted run first.
     def run() -> int:
-        report = sweep(ctx.db, ctx.policy, actor="job:retention")
+        connectors = [
+            c for c in load_connectors(ctx.settings, ctx.db) if isinstance(c, SQLConnector)
+        ]
+        report = sweep(ctx.db, ctx.policy, actor="job:retention", connectors=connectors)
         return report.total("deleted") + report.total("anonymised")
 
     return [Job("retention-sweep", run, daily_at_hour=ctx.settings.retention_sweep_hour)]

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     if db is not None:
         app.state.db = db
     install_error_handlers(app)
+    app.add_middleware(consent.ConsentFastPath)  # innermost: see its docstring
     app.add_middleware(metrics.MetricsMiddleware)
     app.add_middleware(
         SecurityMiddleware,
