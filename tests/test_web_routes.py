@@ -61,6 +61,12 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/api/v1/notices/ack/{token}"),
         ("POST", "/api/v1/notices/ack/{token}"),
         ("GET", "/opendsr/v2/discovery"),
+        ("GET", "/api/v1/consent/receipt"),
+        ("POST", "/api/v1/consent/marketing"),
+        ("GET", "/api/v1/consent/marketing/confirm"),
+        ("POST", "/api/v1/consent/marketing/confirm"),
+        ("GET", "/api/v1/consent/marketing/withdraw"),
+        ("POST", "/api/v1/consent/marketing/withdraw"),
     }
 )
 _IGNORED = {"/docs/oauth2-redirect"}
