@@ -11,6 +11,7 @@ import time
 SCENARIOS: dict[str, str] = {
     "audit": "bench.scenario_audit",
     "connectors": "bench.scenario_connectors",
+    "policy": "bench.scenario_policy",
 }
 
 
