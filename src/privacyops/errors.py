@@ -10,6 +10,8 @@ and subclasses the built-in exception a Python caller would expect.
     │   ├── ManifestInvalid              a policy manifest failed to load; 422 "manifest_invalid"
     │   ├── UndeclaredData               a field/category the policy does not declare; 422
     │   ├── AgeGateRefused               the person declared an age under the policy's limit; 422
+    │   ├── InvalidChoice                a consent choice contradicts itself or the banner it
+    │   │                                claims was shown (forged, stale texts); 422
     │   └── PayloadTooLarge              body or file over its size cap; 413 "payload_too_large"
     ├── NotFound (LookupError)           the thing asked for does not exist (never used to reveal
     │                                    whether a data subject exists); 404 "not_found"
@@ -38,6 +40,7 @@ __all__ = [
     "ConfigurationError",
     "Conflict",
     "DependencyUnavailable",
+    "InvalidChoice",
     "InvalidInput",
     "InvalidTransition",
     "ManifestInvalid",
@@ -108,6 +111,15 @@ class AgeGateRefused(InvalidInput):
 
     status = 422
     code = "age_gate_refused"
+
+
+class InvalidChoice(InvalidInput):
+    """Raised when a consent choice is malformed, contradicts itself (an "accept" refusing a
+    category, a vendor granted in a refused category) or names texts other than the banner's
+    (GDPR Art. 7(1): a record must prove what was shown)."""
+
+    status = 422
+    code = "invalid_choice"
 
 
 class PayloadTooLarge(InvalidInput):

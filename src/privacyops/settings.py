@@ -162,6 +162,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Wrong codes or tokens one client address may send per hour.",
     )
+    rights_lease_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="How long a worker holds a request between steps; after a crash another "
+        "worker resumes it once this has passed.",
+    )
     rights_repeat_threshold: int = Field(
         default=3,
         ge=2,
@@ -240,6 +246,10 @@ class Settings(BaseSettings):
     notice_webhook_secret: SecretStr | None = Field(
         default=None,
         description="Key of the HMAC-SHA256 signature of Art. 19 notice webhooks.",
+    )
+    opendsr_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the HMAC-SHA256 signature of OpenDSR responses and status callbacks.",
     )
     notice_reminder_days: int = Field(
         default=7,

@@ -36,6 +36,7 @@ __all__ = [
     "hash_secret",
     "principal_for_session",
     "principal_for_token",
+    "purge_expired",
     "revoke_api_token",
     "set_password",
     "spend_nonce",
@@ -341,3 +342,16 @@ def spend_nonce(session: Session, nonce: str, *, max_age_seconds: int) -> bool:
         )
     )
     return True
+
+
+def purge_expired(session: Session, *, max_age_seconds: int) -> int:
+    """Delete expired sessions and spent CSRF nonces too old to matter; returns how many."""
+    now = utcnow()
+    gone = session.execute(sa.delete(StaffSession).where(StaffSession.expires_at < now))
+    old = session.execute(
+        sa.delete(SpentCsrfNonce).where(
+            SpentCsrfNonce.spent_at < now - timedelta(seconds=max_age_seconds * 2)
+        )
+    )
+    # execute() is typed as Result; a DELETE gives a CursorResult, which has rowcount.
+    return int(gone.rowcount or 0) + int(old.rowcount or 0)  # type: ignore[attr-defined]

@@ -89,6 +89,10 @@ from privacyops.cli import policy as _policy  # noqa: E402  (registered after ap
 
 app.add_typer(_policy.app, name="policy")
 
+from privacyops.cli import serve as _serve  # noqa: E402  (registered after app exists)
+
+app.command("serve")(_serve.serve)
+
 from privacyops.cli import intake as _intake  # noqa: E402  (registered after app exists)
 
 app.add_typer(_intake.app, name="intake")
@@ -96,3 +100,15 @@ app.add_typer(_intake.app, name="intake")
 from privacyops.cli import spam as _spam  # noqa: E402  (registered after app exists)
 
 app.add_typer(_spam.app, name="spam")
+
+from privacyops.cli import retention as _retention  # noqa: E402  (registered after app exists)
+
+app.add_typer(_retention.app, name="retention")
+
+from privacyops.cli import consent as _consent  # noqa: E402  (registered after app exists)
+
+app.add_typer(_consent.app, name="consent")
+
+from privacyops.cli import request as _request  # noqa: E402  (registered after app exists)
+
+app.add_typer(_request.app, name="request")

@@ -16,9 +16,17 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from privacyops.errors import ManifestInvalid
-from privacyops.policy import PolicyBook, load_configured_policy, load_policy_book
+from privacyops.errors import InvalidInput, ManifestInvalid, NotFound
+from privacyops.policy import (
+    Manifest,
+    PolicyBook,
+    load_configured_policy,
+    load_manifest,
+    load_policy_book,
+)
+from privacyops.policy.diff import diff_manifests
 from privacyops.policy.lint import Finding, Severity, lint_book
+from privacyops.policy.render import render_policy
 from privacyops.policy.ropa import build_ropa, ropa_csv, ropa_json, write_ropa_xlsx
 from privacyops.settings import get_settings
 
@@ -47,9 +55,15 @@ def _json_error(exc: ManifestInvalid) -> None:
 _STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
+def _shown(location: str) -> str:
+    """A location relative to the working directory when it lies under it."""
+    cwd = str(Path.cwd()) + "/"
+    return location.removeprefix(cwd)
+
+
 def _print_finding(f: Finding) -> None:
     out_console.print(
-        f"{escape(f.location)}: [{_STYLE[f.severity]}]{f.severity.value}[/] "
+        f"{escape(_shown(f.location))}: [{_STYLE[f.severity]}]{f.severity.value}[/] "
         f"[bold]{f.rule}[/] ({escape(f.article)})"
     )
     out_console.print(f"    {escape(f.where)}: {escape(f.reason)}")
@@ -94,6 +108,85 @@ def lint(
         raise typer.Exit(1)
 
 
+# --- render and diff ---------------------------------------------------------------------------
+
+
+class RenderFormat(StrEnum):
+    HTML = "html"
+    MD = "md"
+
+
+def _version(book: PolicyBook, version: str | None) -> Manifest:
+    if version is None:
+        return book.current
+    try:
+        return book.get(version)
+    except KeyError:
+        known = ", ".join(m.version.id for m in book.versions)
+        raise NotFound(f"no policy version '{version}' (versions: {known})") from None
+
+
+def _manifest_arg(spec: str, policy: Path | None) -> Manifest:
+    """A manifest named by a path (a file, or a folder of one version) or a version id."""
+    path = Path(spec)
+    if path.exists():
+        if path.is_dir():
+            book = load_policy_book(path)
+            if len(book.versions) != 1:
+                known = ", ".join(m.version.id for m in book.versions)
+                raise InvalidInput(
+                    f"{path}: holds {len(book.versions)} versions ({known}); name one by its "
+                    "file or by its id with --policy"
+                )
+            return book.current
+        return load_manifest(path)
+    return _version(load_book(policy), spec)
+
+
+@app.command()
+def render(
+    version: str | None = typer.Option(
+        None, "--version", "-v", help="Version id to render (default: the current one)."
+    ),
+    output_format: RenderFormat = typer.Option(RenderFormat.HTML, "--format", help="html or md."),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="A manifest file or a folder of versions (default: configured)."
+    ),
+    notes: bool = typer.Option(
+        False, "--notes", help="Append the manifest's notes (vague or contradictory text)."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write to this file instead of standard output."
+    ),
+) -> None:
+    """The human-readable policy (all twelve sections and contacts) generated from the manifest."""
+    manifest = _version(load_book(policy), version)
+    text = render_policy(manifest, output_format.value, include_notes=notes)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        out_console.print(f"wrote {escape(str(output))}")
+
+
+@app.command()
+def diff(
+    old: str = typer.Argument(..., help="The older version: a manifest file or a version id."),
+    new: str = typer.Argument(..., help="The newer version: a manifest file or a version id."),
+    output_format: LintFormat = typer.Option(LintFormat.TEXT, "--format", help="text or json."),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="Book that version ids refer to (default: the configured policy)."
+    ),
+) -> None:
+    """What changed between two versions: entities and roles, processors, purposes and bases,
+    channels, retention (old and new rule), recipients, transfers, rights. Not a text diff."""
+    result = diff_manifests(_manifest_arg(old, policy), _manifest_arg(new, policy))
+    if output_format is LintFormat.JSON:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(result.to_text())
+
+
 class RopaFormat(StrEnum):
     CSV = "csv"
     XLSX = "xlsx"
@@ -103,29 +196,24 @@ class RopaFormat(StrEnum):
 @app.command()
 def ropa(
     version: str | None = typer.Option(
-        None, "--version", help="Version id (default: the current version)."
+        None, "--version", "-v", help="Version id (default: the current one)."
     ),
     output_format: RopaFormat = typer.Option(RopaFormat.CSV, "--format", help="csv, xlsx or json."),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="File to write (default: stdout; required for xlsx)."
     ),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="A manifest file or a folder of versions (default: configured)."
+    ),
 ) -> None:
-    """GDPR Art. 30(1) records of processing: one row per channel and purpose."""
-    book = load_book(None)
-    if version is None:
-        manifest = book.current
-    else:
-        try:
-            manifest = book.get(version)
-        except KeyError:
-            known = ", ".join(m.version.id for m in book.versions)
-            raise typer.BadParameter(
-                f"no version {version!r}; known: {known}", param_hint="--version"
-            ) from None
+    """GDPR Art. 30(1) records of processing: one row per channel and purpose, with the
+    controller, representative and DPO, purposes, data subjects, data categories, recipients,
+    third-country transfers and safeguards, retention and security measures."""
+    if output_format is RopaFormat.XLSX and output is None:
+        raise typer.BadParameter("xlsx is binary: give a file", param_hint="--output")
+    manifest = _version(load_book(policy), version)
     rows = build_ropa(manifest)
-    if output_format is RopaFormat.XLSX:
-        if output is None:
-            raise typer.BadParameter("xlsx is binary: give a file", param_hint="--output")
+    if output_format is RopaFormat.XLSX and output is not None:
         write_ropa_xlsx(rows, output)
     else:
         text = ropa_csv(rows) if output_format is RopaFormat.CSV else ropa_json(rows) + "\n"

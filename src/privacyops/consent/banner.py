@@ -24,6 +24,7 @@ from privacyops.settings import Settings
 
 __all__ = [
     "CATEGORIES",
+    "KNOWN_COOKIES",
     "LANGUAGES_BY_COUNTRY",
     "SCRIPT_VERSION",
     "Banner",
@@ -32,6 +33,7 @@ __all__ = [
     "available_languages",
     "build_banner",
     "canonical_json",
+    "demo_asset",
     "load_texts",
 ]
 
@@ -57,6 +59,32 @@ LANGUAGES_BY_COUNTRY: dict[str, tuple[str, ...]] = {
 }
 
 
+#: First-party cookies the best-known trackers set, used to clear them on withdrawal when the
+#: manifest lists none for a tracker (``Tracker.cookies`` wins when given). A trailing ``*``
+#: matches a prefix. Cookies on the vendor's own domain cannot be deleted by the site.
+KNOWN_COOKIES: dict[str, tuple[str, ...]] = {
+    "google-analytics": ("_ga", "_ga_*", "_gid", "_gat*", "__utm*"),
+    "google-tag-manager": ("_gcl_*",),
+    "google-adwords": ("_gcl_*", "_gac_*"),
+    "google-adwords-tools": ("_gcl_*", "_gac_*"),
+    "hotjar": ("_hj*",),
+    "hubspot": ("__hstc", "__hssc", "__hssrc", "hubspotutk", "__hs_*"),
+    "facebook-ads-conversion-tracking": ("_fbp", "_fbc"),
+    "facebook-audience-network": ("_fbp", "_fbc"),
+    "facebook-social-graph": ("_fbp", "_fbc"),
+    "bing-ads": ("_uetsid", "_uetvid", "_uetmsclkid"),
+    "linkedin-ads": ("li_fat_id", "_gcl_au"),
+    "linkedin-widgets": ("li_*",),
+    "twitter-ads": ("_twclid", "muc_ads"),
+    "onesignal": ("__OS*", "onesignal*"),
+    "sharethis": ("__sharethis_*",),
+    "addthis": ("__atuv*", "at-*"),
+    "albacross": ("_alb*",),
+    "tawk": ("__tawk*", "Tawk_*", "TawkConnectionTime"),
+    "wistia": ("wistia*",),
+}
+
+
 def canonical_json(value: Any) -> bytes:
     """The one byte form used for every hash and signature: sorted keys, no spaces, UTF-8."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -68,6 +96,13 @@ def asset(name: str) -> bytes:
     if name not in ("banner.js", "banner.css"):
         raise KeyError(name)
     return (_STATIC / name).read_bytes()
+
+
+def demo_asset(name: str) -> bytes:
+    """A file of the demo page (``static/demo``): a page with blocked tags to try the banner."""
+    if name not in ("index.html", "analytics.js", "widget.html"):
+        raise KeyError(name)
+    return (_STATIC / "demo" / name).read_bytes()
 
 
 def available_languages() -> tuple[str, ...]:
@@ -188,7 +223,7 @@ def _vendors(manifest: Manifest) -> tuple[Vendor, ...]:
                 name=p.name,
                 category=p.tracker.consent_category.value,
                 policy_url=str(p.privacy_policy_urls[0]) if p.privacy_policy_urls else None,
-                cookies=tuple(p.tracker.cookies),
+                cookies=tuple(p.tracker.cookies) or KNOWN_COOKIES.get(p.id, ()),
             )
         )
     return tuple(out)

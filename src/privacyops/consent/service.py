@@ -3,56 +3,71 @@ record writer and the rate limiter, built from the settings and the policy in fo
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from functools import cached_property
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from typing import Any
 
 from privacyops.consent.banner import Banner, build_banner
+from privacyops.consent.check import Decision, check_use
 from privacyops.consent.gpc import well_known_document
+from privacyops.consent.marketing import (
+    confirm_opt_in,
+    marketing_history,
+    request_opt_in,
+    withdraw_opt_in,
+)
+from privacyops.consent.ratelimit import RateLimiter
+from privacyops.consent.receipts import build_receipt
+from privacyops.consent.records import (
+    ChoiceIn,
+    RequestContext,
+    StoredRecord,
+    current_state,
+    history,
+    origin_of,
+    prepare_record,
+    truncate_ip,
+)
 from privacyops.consent.signing import SigningKey, load_signing_key
+from privacyops.consent.stats import DayRate, consent_rates
+from privacyops.consent.writer import ConsentWriter
 from privacyops.policy import PolicyBook, load_configured_policy
 from privacyops.settings import Settings
+from privacyops.store import Database, Registry, open_database
 
-if TYPE_CHECKING:
-    from typing import Any
-
-__all__ = ["ConsentService", "origin_of"]
-
-
-def origin_of(url: str) -> str | None:
-    """``scheme://host[:port]`` of a URL, lower-cased; None when it has no scheme or host."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    default = {"http": 80, "https": 443}[parts.scheme]
-    try:
-        port = parts.port
-    except ValueError:
-        return None
-    host = parts.hostname.lower()
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    suffix = f":{port}" if port is not None and port != default else ""
-    return f"{parts.scheme}://{host}{suffix}"
+__all__ = ["ConsentService"]
 
 
 class ConsentService:
-    """Consent for one application: what the banner shows and what the site may load.
+    """Consent for one application: what the banner shows, what was chosen, what it allows.
 
     Args:
         settings: the settings in force.
         book: the policy book (default: the configured one, see
             :func:`privacyops.policy.load_configured_policy`).
+        db: the database (default: opened from ``settings`` on first use).
     """
 
-    def __init__(self, settings: Settings, book: PolicyBook | None = None) -> None:
+    def __init__(
+        self, settings: Settings, book: PolicyBook | None = None, db: Database | None = None
+    ) -> None:
         self.settings = settings
         self.book = book or load_configured_policy(settings)
+        self._db = db
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"ConsentService(policy={self.book.current.version.id!r})"
+
+    @property
+    def db(self) -> Database:
+        """The database records are written to."""
+        if self._db is None:
+            with self._lock:
+                if self._db is None:
+                    self._db = open_database(self.settings)
+        return self._db
 
     @cached_property
     def banner(self) -> Banner:
@@ -72,6 +87,137 @@ class ConsentService:
         found = {origin_of(o) for o in [*self.settings.site_origins, self.settings.base_url]}
         return frozenset(o for o in found if o)
 
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        """Choices accepted per client address per minute."""
+        return RateLimiter(self.settings.consent_rate_limit)
+
+    @cached_property
+    def writer(self) -> ConsentWriter:
+        """The group-commit writer of consent records."""
+        return ConsentWriter(self.db)
+
     def gpc_document(self) -> dict[str, Any]:
         """``/.well-known/gpc.json``."""
         return well_known_document(self.book.current.version.effective_from)
+
+    # --- recording ------------------------------------------------------------------------
+
+    def prepare(self, choice: ChoiceIn, context: RequestContext) -> dict[str, Any]:
+        """Validate a choice and build its row (raises before anything is stored)."""
+        if not context.allowed_origins:
+            context = RequestContext(
+                ip=context.ip,
+                user_agent=context.user_agent,
+                gpc_header=context.gpc_header,
+                allowed_origins=self.allowed_origins,
+                source=context.source,
+            )
+        return prepare_record(choice, self.banner, context)
+
+    def record(self, choice: ChoiceIn, context: RequestContext) -> StoredRecord:
+        """Validate and durably store a choice; returns once it is committed."""
+        return self.writer.write(self.prepare(choice, context))
+
+    async def record_async(self, choice: ChoiceIn, context: RequestContext) -> StoredRecord:
+        """:meth:`record` for an event loop: waits for the group commit without blocking it."""
+        row = self.prepare(choice, context)
+        return await asyncio.wrap_future(self.writer.submit(row))
+
+    # --- reading --------------------------------------------------------------------------
+
+    def state(self, visitor_id: str) -> dict[str, Any]:
+        """The visitor's current choice and whether the banner must ask again."""
+        with self.db.session() as session:
+            return current_state(session, visitor_id, self.banner)
+
+    def history(
+        self, *, visitor_id: str | None = None, subject_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every record of a visitor or data subject, oldest first."""
+        with self.db.session() as session:
+            return history(session, visitor_id=visitor_id, subject_id=subject_id)
+
+    def receipt(
+        self, *, visitor_id: str | None = None, subject_id: str | None = None
+    ) -> dict[str, Any]:
+        """The signed receipt of a visitor's or data subject's consent history.
+
+        Raises:
+            NotFound: nothing is recorded for them.
+        """
+        with self.db.session() as session:
+            records = history(session, visitor_id=visitor_id, subject_id=subject_id)
+            marketing = marketing_history(session, subject_id) if subject_id else []
+        principal = f"subject:{subject_id}" if subject_id else f"visitor:{visitor_id}"
+        return build_receipt(
+            records,
+            manifest=self.book.current,
+            banner=self.banner,
+            key=self.signing_key,
+            principal=principal,
+            marketing=marketing,
+        )
+
+    def stats(self, *, days: int = 30) -> list[DayRate]:
+        """Opt-in and opt-out rates per category per day (what the dashboard charts)."""
+        with self.db.session() as session:
+            return consent_rates(session, days=days)
+
+    def check(
+        self,
+        *,
+        purpose: str | None = None,
+        vendor: str | None = None,
+        visitor_id: str | None = None,
+        subject_id: str | None = None,
+        email: str | None = None,
+    ) -> Decision:
+        """May this person's data be used for ``purpose`` / by ``vendor``? With the reason."""
+        with self.db.session() as session:
+            return check_use(
+                session,
+                manifest=self.book.current,
+                banner=self.banner,
+                registry=Registry(self.db),
+                purpose=purpose,
+                vendor=vendor,
+                visitor_id=visitor_id,
+                subject_id=subject_id,
+                email=email,
+            )
+
+    def request_marketing(
+        self,
+        email: str,
+        *,
+        purpose_id: str | None = None,
+        language: str = "en",
+        ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        """Start a double opt-in to marketing e-mail (the confirmation link is sent)."""
+        request_opt_in(
+            self.db,
+            self.settings,
+            self.book.current,
+            email,
+            purpose_id=purpose_id,
+            language=language if language in self.banner.languages else "en",
+            ip_truncated=truncate_ip(ip),
+            user_agent=user_agent,
+            policy_url=self.banner.policy_url,
+        )
+
+    def confirm_marketing(self, token: str) -> dict[str, Any]:
+        """Follow a confirmation link."""
+        return confirm_opt_in(self.db, token)
+
+    def withdraw_marketing(self, token: str) -> dict[str, Any]:
+        """Follow a withdrawal link."""
+        return withdraw_opt_in(self.db, token)
+
+    def close(self) -> None:
+        """Commit queued records and stop the writer."""
+        if "writer" in self.__dict__:
+            self.writer.close()

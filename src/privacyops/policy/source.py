@@ -47,6 +47,7 @@ class _Loader(_Base):  # type: ignore[valid-type,misc]  # a class picked at impo
                 _RESOLVED[key] = tag
         return tag
 
+
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _STR_TAG = "tag:yaml.org,2002:str"

@@ -47,11 +47,11 @@ from privacyops.rights.workflow import (
 from privacyops.store import utcnow
 
 __all__ = [
-    "LEASE",
     "STEPS",
     "StepHook",
     "Wait",
     "build_bundle",
+    "lease",
     "open_export",
     "process",
     "runnable",
@@ -61,7 +61,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+
+def lease(service: RightsService) -> timedelta:
+    """How long a worker holds a request between two steps before another may take it."""
+    return timedelta(seconds=service.settings.rights_lease_seconds)
+
 
 #: Called inside each step's transaction, after its work and before the commit (progress
 #: reporting; tests use it to stop a worker at an exact point).
@@ -402,7 +406,7 @@ def _claim(service: RightsService, request_id: int, worker: str, now: datetime) 
                         RightsRequest.lease_owner == worker,
                     ),
                 )
-                .values(lease_owner=worker, lease_until=now + LEASE)
+                .values(lease_owner=worker, lease_until=now + lease(service))
             ),
         ).rowcount
     return bool(claimed)
@@ -460,7 +464,7 @@ def process(
                 row.lease_until = None
                 state = RequestState.COMPLETED.value
             else:
-                row.lease_until = utcnow() + LEASE
+                row.lease_until = utcnow() + lease(service)
             if hook is not None:
                 hook(row.public_id, name)
     service.deliver_outbox(request_id=request_id)

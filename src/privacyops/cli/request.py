@@ -1,0 +1,210 @@
+"""``privacyops request``: submit, verify and follow data-subject requests; staff decisions;
+run the steps."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from privacyops.errors import InvalidInput
+from privacyops.rights.factory import build_service
+from privacyops.rights.runner import tick
+from privacyops.rights.service import RightsService
+from privacyops.settings import get_settings
+
+app = typer.Typer(help="Data-subject requests (GDPR Art. 15-22, 7(3), 77).", no_args_is_help=True)
+console = Console()
+
+ACTOR = "staff:cli"
+
+
+@contextmanager
+def _service() -> Iterator[RightsService]:
+    service = build_service(get_settings())
+    try:
+        yield service
+    finally:
+        service.db.dispose()
+
+
+def _print(data: Any, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, dict | list):
+                value = json.dumps(value, default=str)
+            console.print(f"[bold]{key}[/bold]: {value}", highlight=False)
+
+
+def _details(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    changes: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInput(
+                "Details are KEY=VALUE (changes as change.CATEGORY=VALUE).",
+                details=[{"loc": ["detail"], "msg": "expected KEY=VALUE"}],
+            )
+        if key.startswith("change."):
+            changes[key.removeprefix("change.")] = value
+        else:
+            out[key] = value
+    if changes:
+        out["changes"] = changes
+    return out
+
+
+JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+@app.command()
+def submit(
+    type: str = typer.Argument(
+        ...,
+        help="access, rectification, erasure, restriction, objection, portability, "
+        "consent_withdrawal or complaint.",
+    ),
+    email: str = typer.Option(..., "--email", help="The requester's e-mail (gets the code)."),
+    phone: str | None = typer.Option(None, "--phone", help="Phone for the second factor."),
+    detail: list[str] = typer.Option(
+        [],
+        "--detail",
+        "-d",
+        help="KEY=VALUE: ground=..., objection=..., country=..., change.CATEGORY=VALUE.",
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Register a request; a one-time code goes to the e-mail address."""
+    with _service() as service:
+        receipt = service.submit(type, email, phone=phone, details=_details(detail), channel="cli")
+    _print(receipt.as_dict(), as_json)
+
+
+@app.command()
+def verify(
+    request_id: str = typer.Argument(..., help="The request reference (r...)."),
+    code: str = typer.Option(..., "--code", help="The one-time code received."),
+    token: str = typer.Option(..., "--token", help="The token given at submission."),
+    second: bool = typer.Option(False, "--second", help="This is the second-factor code."),
+    as_json: bool = JSON,
+) -> None:
+    """Confirm a request with the code sent to the requester."""
+    with _service() as service:
+        status = service.verify(
+            request_id, token, code, factor="second" if second else "email", client="cli"
+        )
+    _print(status, as_json)
+
+
+@app.command()
+def status(
+    request_id: str = typer.Argument(...),
+    token: str | None = typer.Option(
+        None, "--token", help="The requester's token; without it, the staff view."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Where a request stands, with its legal clock."""
+    with _service() as service:
+        view = (
+            service.status(request_id, token, client="cli") if token else service.show(request_id)
+        )
+    _print(view, as_json)
+
+
+@app.command("list")
+def list_(
+    state: str | None = typer.Option(None, "--state", help="Only requests in this state."),
+    as_json: bool = JSON,
+) -> None:
+    """Requests, the nearest deadline first."""
+    with _service() as service:
+        rows = service.list_requests(state=state)
+    if as_json:
+        _print(rows, True)
+        return
+    table = Table("type", "state", "received", "deadline", "open tasks")
+    table.add_column("request", no_wrap=True, min_width=25)
+    for row in rows:
+        open_tasks = ", ".join(t["kind"] for t in row["tasks"] if t["decision"] is None)
+        table.add_row(
+            row["type"],
+            row["state"],
+            row["received_at"][:10],
+            str(row["clock"]["deadline"] or "paused"),
+            open_tasks,
+            row["request_id"],
+        )
+    console.print(table)
+
+
+@app.command()
+def extend(
+    request_id: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="Told to the person (Art. 12(3))."),
+    as_json: bool = JSON,
+) -> None:
+    """Extend the deadline by two months; the person is told the reason."""
+    with _service() as service:
+        _print(service.extend(request_id, reason, actor=ACTOR), as_json)
+
+
+@app.command()
+def refuse(
+    request_id: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="Told to the person with the remedies."),
+    as_json: bool = JSON,
+) -> None:
+    """Refuse a request with its reasons (Art. 12(4))."""
+    with _service() as service:
+        _print(service.refuse(request_id, reason, actor=ACTOR), as_json)
+
+
+@app.command()
+def decide(
+    request_id: str = typer.Argument(...),
+    task: str = typer.Option(..., "--task", help="identity_document, balancing or excessive."),
+    decision: str = typer.Option(
+        ...,
+        "--decision",
+        help="identity_document: accept|reject; balancing: uphold|override; "
+        "excessive: proceed|fee|refuse.",
+    ),
+    reason: str = typer.Option(..., "--reason", help="Recorded with the decision."),
+    as_json: bool = JSON,
+) -> None:
+    """Record a staff decision on a request's open task."""
+    with _service() as service:
+        _print(service.decide(request_id, task, decision, reason, actor=ACTOR), as_json)
+
+
+@app.command()
+def run(
+    loop: bool = typer.Option(False, "--loop", help="Keep running (Ctrl-C to stop)."),
+    interval: float = typer.Option(2.0, "--interval", min=0.1, help="Seconds between passes."),
+) -> None:
+    """Run the steps of every runnable request and send queued messages."""
+    with _service() as service:
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True
+        ) as bar:
+            task = bar.add_task("running requests", total=None)
+            total = 0
+            while True:
+                total += tick(service)
+                bar.update(task, description=f"ran {total} request(s)")
+                if not loop:
+                    break
+                time.sleep(interval)
+        console.print(f"ran {total} request(s)")

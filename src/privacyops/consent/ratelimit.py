@@ -1,0 +1,63 @@
+"""A per-client rate limit for the public consent endpoint (a fixed one-minute window).
+
+Kept in process memory: each worker process counts its own callers, which is enough to stop a
+flood from one address reaching the database. Addresses are held only while their window is
+open and never written anywhere.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from privacyops.errors import RateLimited
+
+__all__ = ["RateLimiter"]
+
+
+class RateLimiter:
+    """At most ``limit`` calls per ``window`` seconds per key.
+
+    Args:
+        limit: calls allowed per window.
+        window: window length in seconds.
+        clock: monotonic time source (tests pass a fake one).
+        max_keys: when more keys are tracked, expired windows are dropped.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._max_keys = max_keys
+        self._counts: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"RateLimiter(limit={self.limit}, window={self.window})"
+
+    def hit(self, key: str) -> None:
+        """Count one call of ``key``.
+
+        Raises:
+            RateLimited: over the limit; ``retry_after`` is the seconds left in the window.
+        """
+        now = self._clock()
+        with self._lock:
+            start, count = self._counts.get(key, (now, 0))
+            if now - start >= self.window:
+                start, count = now, 0
+            if count >= self.limit:
+                retry = max(1, int(self.window - (now - start)) + 1)
+                raise RateLimited(retry_after=retry)
+            self._counts[key] = (start, count + 1)
+            if len(self._counts) > self._max_keys:
+                self._counts = {k: v for k, v in self._counts.items() if now - v[0] < self.window}

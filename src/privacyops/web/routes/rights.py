@@ -1,0 +1,233 @@
+"""Data-subject requests over HTTP.
+
+Public (the person; answers never reveal whether someone is in the data):
+
+- ``POST /api/v1/rights/requests``: submit; answers the request reference and a bearer token.
+- ``POST /api/v1/rights/requests/{request_id}/verify``: the one-time code (``X-Request-Token``).
+- ``POST /api/v1/rights/requests/{request_id}/resend``: a new code.
+- ``GET /api/v1/rights/requests/{request_id}``: status and legal clock (``X-Request-Token``).
+- ``GET /api/v1/rights/exports/{token}``: the export, once, before the link expires.
+- ``GET /api/v1/rights/authorities/{country}``: the supervisory authority for a country.
+
+Staff (``requests:read`` / ``requests:write`` scope: API token or staff session):
+
+- ``GET /api/v1/rights/staff/requests[?state=]``, ``GET /api/v1/rights/staff/requests/{id}``
+- ``POST /api/v1/rights/staff/requests/{id}/extend|refuse|decide|approve``
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from pydantic import BaseModel, Field
+
+from privacyops.accounts import Principal
+from privacyops.errors import Conflict
+from privacyops.rights.authorities import authority_for
+from privacyops.rights.factory import build_service
+from privacyops.rights.runner import open_export
+from privacyops.rights.service import RightsService
+from privacyops.web.auth import require_scope
+from privacyops.web.deps import app_database
+from privacyops.web.security import client_address
+
+__all__ = ["rights_service", "router"]
+
+router = APIRouter(prefix="/api/v1/rights", tags=["rights"])
+
+
+def rights_service(request: Request) -> RightsService:
+    """The application's rights service, built on first use."""
+    state = request.app.state
+    service: RightsService | None = getattr(state, "rights", None)
+    if service is None:
+        service = build_service(state.settings, db=app_database(request.app))
+        state.rights = service
+    return service
+
+
+class SubmitBody(BaseModel):
+    """A new request."""
+
+    type: str = Field(max_length=32, description="access, rectification, erasure, ...")
+    email: str = Field(max_length=320, description="Where the one-time code goes.")
+    phone: str | None = Field(default=None, max_length=32, description="Second-factor phone.")
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="changes {category: value}; ground; objection; country; note.",
+    )
+
+
+class CodeBody(BaseModel):
+    code: str = Field(max_length=16)
+    factor: Literal["email", "second"] = "email"
+
+
+class ResendBody(BaseModel):
+    factor: Literal["email", "second"] = "email"
+
+
+class ReasonBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class DecideBody(BaseModel):
+    task: Literal["identity_document", "balancing", "excessive"]
+    decision: str = Field(max_length=16)
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+TOKEN = Header(..., alias="X-Request-Token", max_length=100, description="From the submission.")
+
+
+@router.post("/requests", status_code=202)
+def submit(
+    body: SubmitBody, request: Request, service: RightsService = Depends(rights_service)
+) -> dict[str, str]:
+    """Register a request; a one-time code goes to the e-mail address given."""
+    receipt = service.submit(
+        body.type,
+        body.email,
+        phone=body.phone,
+        details=body.details,
+        client=client_address(request),
+    )
+    return receipt.as_dict()
+
+
+@router.post("/requests/{request_id}/verify")
+def verify(
+    request_id: str,
+    body: CodeBody,
+    request: Request,
+    token: str = TOKEN,
+    service: RightsService = Depends(rights_service),
+) -> dict[str, Any]:
+    """Confirm the request with a one-time code (the e-mail's, then the second factor's)."""
+    return service.verify(
+        request_id, token, body.code, factor=body.factor, client=client_address(request)
+    )
+
+
+@router.post("/requests/{request_id}/resend")
+def resend(
+    request_id: str,
+    body: ResendBody,
+    request: Request,
+    token: str = TOKEN,
+    service: RightsService = Depends(rights_service),
+) -> dict[str, Any]:
+    """Send a new code (a few per request)."""
+    return service.resend(request_id, token, factor=body.factor, client=client_address(request))
+
+
+@router.get("/requests/{request_id}")
+def status(
+    request_id: str,
+    request: Request,
+    token: str = TOKEN,
+    service: RightsService = Depends(rights_service),
+) -> dict[str, Any]:
+    """Where the request stands, its legal clock, and the outcome once answered."""
+    return service.status(request_id, token, client=client_address(request))
+
+
+@router.get("/exports/{token}", response_class=Response)
+def download(
+    token: str, request: Request, service: RightsService = Depends(rights_service)
+) -> Response:
+    """The export this one-time link opens; a second use or an expired link is refused."""
+    filename, media, content = open_export(service, token, client=client_address(request))
+    return Response(
+        content,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/authorities/{country}")
+def authority(country: str) -> dict[str, str | None]:
+    """The supervisory authority of an EEA country (GDPR Art. 77)."""
+    return authority_for(country).as_dict()
+
+
+# --- staff -------------------------------------------------------------------------------
+
+READ = Depends(require_scope("requests:read"))
+WRITE = Depends(require_scope("requests:write"))
+
+
+def _actor(who: Principal) -> str:
+    return f"staff:{who.user_id}" if who.user_id is not None else f"token:{who.email}"[:128]
+
+
+@router.get("/staff/requests")
+def staff_list(
+    state: str | None = None,
+    who: Principal = READ,
+    service: RightsService = Depends(rights_service),
+) -> list[dict[str, Any]]:
+    """Requests, the nearest deadline first, with their open tasks."""
+    return service.list_requests(state=state)
+
+
+@router.get("/staff/requests/{request_id}")
+def staff_show(
+    request_id: str, who: Principal = READ, service: RightsService = Depends(rights_service)
+) -> dict[str, Any]:
+    """One request for staff."""
+    return service.show(request_id)
+
+
+@router.post("/staff/requests/{request_id}/extend")
+def staff_extend(
+    request_id: str,
+    body: ReasonBody,
+    who: Principal = WRITE,
+    service: RightsService = Depends(rights_service),
+) -> dict[str, Any]:
+    """Extend by two months; the reason is sent to the person (Art. 12(3))."""
+    return service.extend(request_id, body.reason, actor=_actor(who))
+
+
+@router.post("/staff/requests/{request_id}/refuse")
+def staff_refuse(
+    request_id: str,
+    body: ReasonBody,
+    who: Principal = WRITE,
+    service: RightsService = Depends(rights_service),
+) -> dict[str, Any]:
+    """Refuse with reasons; the person is told them and the remedies (Art. 12(4))."""
+    return service.refuse(request_id, body.reason, actor=_actor(who))
+
+
+@router.post("/staff/requests/{request_id}/decide")
+def staff_decide(
+    request_id: str,
+    body: DecideBody,
+    who: Principal = WRITE,
+    service: RightsService = Depends(rights_service),
+) -> dict[str, Any]:
+    """Record a decision on an open task (document review, balancing test, fee/refusal)."""
+    return service.decide(request_id, body.task, body.decision, body.reason, actor=_actor(who))
+
+
+@router.post("/staff/requests/{request_id}/approve")
+def staff_approve(
+    request_id: str,
+    body: ReasonBody,
+    who: Principal = WRITE,
+    service: RightsService = Depends(rights_service),
+) -> dict[str, Any]:
+    """Approve what the request waits for: accept the identity document, or proceed with a
+    request flagged as repeated."""
+    view = service.show(request_id)
+    open_tasks = [t["kind"] for t in view["tasks"] if t["decision"] is None]
+    for kind, decision in (("identity_document", "accept"), ("excessive", "proceed")):
+        if kind in open_tasks:
+            return service.decide(request_id, kind, decision, body.reason, actor=_actor(who))
+    raise Conflict("Nothing on this request waits for approval.")
