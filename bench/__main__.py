@@ -14,7 +14,9 @@ SCENARIOS: dict[str, str] = {
     "retention": "bench.scenario_retention",
     "connectors": "bench.scenario_connectors",
     "policy": "bench.scenario_policy",
+    "consent": "bench.scenario_consent",
     "intake": "bench.scenario_intake",
+    "service": "bench.scenario_service",
 }
 
 

@@ -12,7 +12,7 @@ and repeats nothing: the next run resumes after the last committed chunk.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -22,8 +22,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from privacyops.audit import AuditLog, NewEvent
 from privacyops.audit import actions as audit_actions
+from privacyops.connectors import SQLConnector
 from privacyops.errors import InvalidInput
 from privacyops.policy.schema import PolicyBook
+from privacyops.retention.datasets import DatasetReport, sweep_datasets
 from privacyops.retention.models import RetentionRun
 from privacyops.retention.rules import EffectiveRule, resolve_rule
 from privacyops.store.base import utcnow
@@ -65,7 +67,9 @@ class GroupReport:
     policy_version: str
     rule: str | None
     problem: str | None = None
-    records: int = 0
+    #: records of the group; counted by dry runs and for rules whose clock may be missing
+    #: (a real run of a collection-clock rule skips that scan: ``None``)
+    records: int | None = 0
     expired: int = 0
     deleted: int = 0
     anonymised: int = 0
@@ -89,13 +93,14 @@ class RetentionReport:
     resumed: bool = False
     state: str = "running"
     groups: list[GroupReport] = field(default_factory=list)
+    datasets: list[DatasetReport] = field(default_factory=list)
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
 
     def total(self, name: str) -> int:
         """Sum of one counter over the groups (``"deleted"``, ``"expired"``...)."""
-        return sum(int(getattr(g, name)) for g in self.groups)
+        return sum(int(getattr(g, name) or 0) for g in self.groups)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (stored on the run row; ``--json`` output)."""
@@ -119,6 +124,7 @@ class RetentionReport:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "totals": {name: self.total(name) for name in counters},
             "groups": [asdict(g) for g in self.groups],
+            "datasets": [d.to_dict() for d in self.datasets],
             "notes": list(self.notes),
         }
 
@@ -179,7 +185,9 @@ class _Sweep:
         actor: str,
         chunk_size: int,
         progress: Callable[[int, int], None] | None,
+        connectors: Sequence[SQLConnector] = (),
     ) -> None:
+        self.connectors = list(connectors)
         if chunk_size < 1:
             raise InvalidInput("The chunk size must be at least 1.")
         self.db = db
@@ -279,7 +287,9 @@ class _Sweep:
             self._count(report, rule)
             plans.append((report, rule))
             self.report.groups.append(report)
-        self.total = sum(r.expired - r.kept_legal_hold - r.kept_restriction for r, _ in plans)
+        self.total = sum(
+            max(r.expired - r.kept_legal_hold - r.kept_restriction, 0) for r, _ in plans
+        )
         previous = (self.run_row or {}).get("report", {}).get("groups", [])
         done_before = {f"{g['channel']}/{g['policy_version']}": g for g in previous}
         for report, _ in plans:
@@ -293,9 +303,18 @@ class _Sweep:
             for report, rule in plans:
                 if rule is not None:
                     self._sweep_group(report, rule)
+                if report.expired < 0:
+                    report.expired = (
+                        report.deleted
+                        + report.anonymised
+                        + report.kept_legal_hold
+                        + report.kept_restriction
+                    )
             self.db.key_store.purge()
+            self.report.datasets = self._datasets()
             self._finish()
         else:
+            self.report.datasets = self._datasets()
             self.report.state = "dry-run"
             self.report.finished_at = utcnow()
         if self.as_of > self.now:
@@ -325,14 +344,20 @@ class _Sweep:
                 return
             clock = self._clock(rule)
             cutoff = rule.cutoff(self.as_of)
-            row = conn.execute(
-                sa.select(
-                    sa.func.count(),
-                    sa.func.sum(sa.case((clock <= cutoff, 1), else_=0)),
-                    sa.func.sum(sa.case((clock.is_(None), 1), else_=0)),
-                ).where(*where)
-            ).one()
-            report.records, report.expired, report.undetermined = (int(v or 0) for v in row)
+            if self.dry_run or rule.clock_column != "collected_at":
+                row = conn.execute(
+                    sa.select(
+                        sa.func.count(),
+                        sa.func.sum(sa.case((clock <= cutoff, 1), else_=0)),
+                        sa.func.sum(sa.case((clock.is_(None), 1), else_=0)),
+                    ).where(*where)
+                ).one()
+                report.records, report.expired, report.undetermined = (int(v or 0) for v in row)
+            else:
+                # collected_at is never null: no age is unknown, and the sweep itself counts
+                # what expired; one scan of the group fewer
+                report.records = None
+                report.expired = -1
             expired = [*where, clock <= cutoff]
             held = _active_holds(self.as_of).distinct().subquery()
             report.kept_legal_hold = conn.execute(
@@ -505,6 +530,18 @@ class _Sweep:
                 session=s,
             )
 
+    def _datasets(self) -> list[DatasetReport]:
+        if not self.connectors:
+            return []
+        return sweep_datasets(
+            self.connectors,
+            self.book,
+            as_of=self.as_of,
+            dry_run=self.dry_run,
+            audit=None if self.dry_run else self.audit,
+            actor=self.actor,
+        )
+
     def _tick(self) -> None:
         if self.progress is not None:
             self.progress(self.done, max(self.total, self.done))
@@ -519,6 +556,7 @@ def sweep(
     actor: str = "job:retention",
     chunk_size: int = DEFAULT_CHUNK,
     progress: Callable[[int, int], None] | None = None,
+    connectors: Sequence[SQLConnector] = (),
 ) -> RetentionReport:
     """Apply the manifest's retention rules to the registry; the daily job and Celery beat call
     this.
@@ -530,6 +568,8 @@ def sweep(
         actor: who runs it, for the audit log.
         chunk_size: records per transaction.
         progress: called with (records done, records to do) after each chunk.
+        connectors: SQL connectors whose datasets' ``timestamp`` collections are swept too
+            (see :mod:`privacyops.retention.datasets`).
 
     Raises:
         InvalidInput: ``as_of`` before 1970 or more than 100 years ahead, or a bad chunk size.
@@ -542,4 +582,5 @@ def sweep(
         actor=actor,
         chunk_size=chunk_size,
         progress=progress,
+        connectors=connectors,
     ).run()
