@@ -15,6 +15,7 @@ guarantees that at checkpoints). PostgreSQL commits are durable with its default
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -118,10 +119,24 @@ def write_records(
     return [r for r in results if r is not None]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Item:
     row: dict[str, Any]
-    future: Future[StoredRecord]
+    future: Future[StoredRecord] | asyncio.Future[StoredRecord]
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+def _settle(
+    outcomes: list[tuple[asyncio.Future[StoredRecord], StoredRecord | BaseException]],
+) -> None:
+    """Resolve event-loop futures (run in their loop: one wake-up for a whole batch)."""
+    for future, outcome in outcomes:
+        if future.done():  # the caller gave up (cancelled)
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 class ConsentWriter:
@@ -147,6 +162,12 @@ class ConsentWriter:
 
     def submit(self, row: dict[str, Any]) -> Future[StoredRecord]:
         """Queue a prepared row; the future resolves once it is committed (or fails)."""
+        future: Future[StoredRecord] = Future()
+        self._start()
+        self._queue.put(_Item(row, future))
+        return future
+
+    def _start(self) -> None:
         if self._closed:
             raise DependencyUnavailable("The consent writer is shut down.")
         if self._thread is None:
@@ -156,8 +177,14 @@ class ConsentWriter:
                         target=self._run, name="consent-writer", daemon=True
                     )
                     self._thread.start()
-        future: Future[StoredRecord] = Future()
-        self._queue.put(_Item(row, future))
+
+    def submit_async(self, row: dict[str, Any]) -> asyncio.Future[StoredRecord]:
+        """:meth:`submit` for the running event loop: the future resolves in that loop, and a
+        whole committed batch wakes the loop once (not once per record)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[StoredRecord] = loop.create_future()
+        self._start()
+        self._queue.put(_Item(row, future, loop))
         return future
 
     def write(self, row: dict[str, Any], timeout: float = 30.0) -> StoredRecord:
@@ -190,21 +217,35 @@ class ConsentWriter:
             self._commit(batch)
 
     def _commit(self, batch: list[_Item]) -> None:
+        outcomes: list[StoredRecord] | BaseException
         try:
             with self.db.engine.connect() as conn:
                 make_durable(conn)
                 with conn.begin():
-                    stored = write_records(self.db, conn, [i.row for i in batch], audit=self.audit)
+                    outcomes = write_records(
+                        self.db, conn, [i.row for i in batch], audit=self.audit
+                    )
         except sa_exc.OperationalError:
             log.error("consent write failed: database unavailable")
-            error: Exception = DependencyUnavailable("The consent store is not answering.")
-            for item in batch:
-                item.future.set_exception(error)
-            return
+            outcomes = DependencyUnavailable("The consent store is not answering.")
         except Exception as exc:  # the thread must answer every waiting caller, whatever broke
             log.error("consent write failed: %s", type(exc).__name__)
-            for item in batch:
-                item.future.set_exception(exc)
-            return
-        for item, result in zip(batch, stored, strict=True):
-            item.future.set_result(result)
+            outcomes = exc
+        by_loop: dict[
+            asyncio.AbstractEventLoop,
+            list[tuple[asyncio.Future[StoredRecord], StoredRecord | BaseException]],
+        ] = {}
+        for index, item in enumerate(batch):
+            outcome = outcomes if isinstance(outcomes, BaseException) else outcomes[index]
+            if item.loop is not None:
+                future = cast("asyncio.Future[StoredRecord]", item.future)
+                by_loop.setdefault(item.loop, []).append((future, outcome))
+            elif isinstance(outcome, BaseException):
+                item.future.set_exception(outcome)
+            else:
+                cast("Future[StoredRecord]", item.future).set_result(outcome)
+        for loop, settled in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, settled)
+            except RuntimeError:  # that loop is closed: nobody is waiting any more
+                log.warning("consent writer: %d answers for a closed event loop", len(settled))
