@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -228,7 +229,7 @@ def prepare_record(
         "analytics": states["analytics"],
         "advertising": states["advertising"],
         "widgets": states["widgets"],
-        "vendors": json.dumps(vendors, sort_keys=True, separators=(",", ":")),
+        "vendors": orjson.dumps(vendors, option=orjson.OPT_SORT_KEYS).decode(),
         "gpc": gpc,
         "banner_version": banner.banner_version,
         "text_hash": choice.text_hash,

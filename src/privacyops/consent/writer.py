@@ -26,7 +26,6 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog, NewEvent
 from privacyops.consent.models import ConsentRecord
@@ -38,6 +37,16 @@ __all__ = ["ConsentWriter", "make_durable", "write_records"]
 
 log = logging.getLogger(__name__)
 _records = cast(sa.Table, ConsentRecord.__table__)
+# Statements built once: each visitor's latest record, and the insert of a batch.
+_LATEST = sa.select(_records.c.visitor_id, _records.c.id, _records.c.record_id).where(
+    _records.c.id.in_(
+        sa.select(sa.func.max(_records.c.id))
+        .where(_records.c.visitor_id.in_(sa.bindparam("visitors", expanding=True)))
+        .group_by(_records.c.visitor_id)
+        .scalar_subquery()
+    )
+)
+_INSERT = sa.insert(_records).returning(_records.c.id, sort_by_parameter_order=True)
 
 
 def make_durable(conn: sa.Connection) -> None:
@@ -72,23 +81,13 @@ def write_records(
 ) -> list[StoredRecord]:
     """Insert prepared rows in ``conn``'s transaction, each linked to its visitor's previous
     record (also one written earlier in the same batch); returns what was stored, in order."""
-    visitors = {r["visitor_id"] for r in rows}
-    latest = (
-        sa.select(sa.func.max(_records.c.id))
-        .where(_records.c.visitor_id.in_(visitors))
-        .group_by(_records.c.visitor_id)
-    )
+    visitors = list({r["visitor_id"] for r in rows})
     last: dict[str, tuple[int, str]] = {
-        str(v): (int(i), str(r))
-        for v, i, r in conn.execute(
-            sa.select(_records.c.visitor_id, _records.c.id, _records.c.record_id).where(
-                _records.c.id.in_(latest.scalar_subquery())
-            )
-        )
+        str(v): (int(i), str(r)) for v, i, r in conn.execute(_LATEST, {"visitors": visitors})
     }
     results: list[StoredRecord | None] = [None] * len(rows)
     pending = list(enumerate(rows))
-    insert = sa.insert(_records).returning(_records.c.id, sort_by_parameter_order=True)
+    insert = _INSERT
     while pending:
         # A visitor can appear twice in a batch: the second waits for the first's id.
         this_round: list[tuple[int, dict[str, Any]]] = []
@@ -114,8 +113,7 @@ def write_records(
             last[row["visitor_id"]] = (int(new_id), row["record_id"])
         pending = later
     if audit:
-        with Session(bind=conn) as session:
-            AuditLog(db).append_many([_audit_event(r) for r in rows], session=session)
+        AuditLog(db).append_many([_audit_event(r) for r in rows], connection=conn)
     return [r for r in results if r is not None]
 
 
