@@ -369,6 +369,16 @@ def test_rectification_restriction_objection_withdrawal_complaint(
     assert registry.records_for(subject)[0].payload["name"] == "Ada King"  # type: ignore[index]
     assert [r.ground for r in registry.restrictions(subject)] == ["accuracy_contested"]
     assert registry.is_suppressed("r@example.com")
+    # lifting the restriction: the person is told first, then it is lifted
+    restricted = next(v for v in service.list_requests() if v["type"] == "restriction")
+    rid = restricted["outcome"]["restriction"]
+    service.lift_restriction(restricted["request_id"], rid, "accuracy verified", actor="staff:dpo")
+    assert registry.restrictions(subject) == []
+    notice = smtp_server.body(smtp_server.to("r@example.com")[-1])
+    assert "accuracy verified" in notice
+    assert events(service).index("rights.restriction.notice") < events(service).index(
+        "rights.restriction.lifted"
+    )
     outcome = service.status(complaint.request_id, complaint.token)["outcome"]
     assert "UODO" in outcome["complaint"]["authority"]["name"]
     actions = events(service)

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from privacyops.connectors import ConnectorResult
-from privacyops.errors import PrivacyOpsError
+from privacyops.errors import NotFound, PrivacyOpsError
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.exports import (
     ExportBundle,
@@ -295,7 +295,11 @@ def _restrict(step: Step) -> dict[str, Any]:
     restriction = None
     if row.subject_ref is not None:
         restriction = service.registry.restrict(session, row.subject_ref, ground, row.public_id)
-    row.outcome = {"restricted": restriction is not None, "ground": RESTRICTION_GROUNDS[ground]}
+    row.outcome = {
+        "restricted": restriction is not None,
+        "ground": RESTRICTION_GROUNDS[ground],
+        "restriction": restriction,
+    }
     return {"restriction": restriction}
 
 
@@ -431,7 +435,8 @@ def process(
             return row.state if row else "missing"
     with service.db.session() as session:
         row = session.get(RightsRequest, request_id)
-        assert row is not None
+        if row is None:
+            raise NotFound("No such request.")
         if row.state == RequestState.VERIFIED.value:
             service._move(session, row, RequestState.IN_PROGRESS, actor=f"job:{worker}")
         plan = PLANS[RequestType(row.type)]
@@ -446,7 +451,8 @@ def process(
             if done is not None:
                 continue
             row = session.get(RightsRequest, request_id, with_for_update=True)
-            assert row is not None
+            if row is None:
+                raise NotFound("No such request.")
             if row.state != RequestState.IN_PROGRESS.value or row.lease_owner != worker:
                 return row.state  # refused or taken over meanwhile
             step = Step(service, session, service.context(row))
@@ -474,7 +480,8 @@ def process(
 def _wait(service: RightsService, request_id: int, task: TaskKind, worker: str) -> None:
     with service.db.session() as session:
         row = session.get(RightsRequest, request_id, with_for_update=True)
-        assert row is not None
+        if row is None:
+            raise NotFound("No such request.")
         # effects a waiting step made before asking (an interim restriction) are redone
         # idempotently when it runs again; only the task and the state change are kept here
         service._open_task(session, row, task)
@@ -539,7 +546,8 @@ def open_export(
         if found is not None and found.downloaded_at is None and found.expires_at > now:
             found.downloaded_at = now
             row = session.get(RightsRequest, found.request_id)
-            assert row is not None
+            if row is None:
+                raise NotFound("No such request.")
             service.record(session, "rights.export.downloaded", row, actor="subject")
             path = Path(found.path)
             content = path.read_bytes()

@@ -26,6 +26,7 @@ from privacyops.audit import AuditLog
 from privacyops.connectors import Connector
 from privacyops.errors import (
     Conflict,
+    DependencyUnavailable,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
@@ -528,16 +529,15 @@ class RightsService:
                         challenge.code_hash, self._hash("code", f"{challenge.id}:{code.strip()}")
                     )
                 )
-                if not ok:
+                if ok and challenge is not None:
+                    challenge.consumed_at = now
+                    self.record(session, "rights.code.verified", row, factor=factor)
+                    self._identity_confirmed(session, row, factor, now)
+                else:
                     failed = True
                     if challenge is not None:
                         challenge.attempts += 1
                     self.record(session, "rights.code.failed", row, factor=factor)
-                else:
-                    assert challenge is not None  # for mypy: ok implies it
-                    challenge.consumed_at = now
-                    self.record(session, "rights.code.verified", row, factor=factor)
-                    self._identity_confirmed(session, row, factor, now)
         if failed:
             self._failure(client, now)
             raise VerificationFailed(BAD_CODE)
@@ -796,6 +796,63 @@ class RightsService:
                 f"{authority.name}, {authority.address}, {authority.website}.",
             ),
         )
+
+    def lift_restriction(
+        self, request_id: str, restriction_id: int, reason: str, *, actor: str
+    ) -> dict[str, Any]:
+        """Lift a restriction made for a request, telling the person first (GDPR Art. 18(3)):
+        the notice is sent, and only when it went out is the restriction lifted.
+
+        Raises:
+            InvalidInput: no reason; NotFound: unknown request or restriction;
+            DependencyUnavailable: the notice could not be sent (nothing lifted).
+        """
+        if not reason or not reason.strip():
+            raise InvalidInput(
+                "Lifting a restriction needs a reason told to the person.",
+                details=[{"loc": ["reason"], "msg": "required"}],
+            )
+        with self.db.session() as session:
+            row = self._staff_row(session, request_id)
+            if row.subject_ref is None:
+                raise NotFound("This request restricted nothing.")
+            details = self.context(row).details
+            purpose = f"lift:{restriction_id}"
+            self.queue_message(
+                session,
+                row,
+                purpose,
+                "email",
+                Message(
+                    details["email"],
+                    f"Your request {row.public_id}: restriction to be lifted",
+                    f"We will lift the restriction of processing of your data made for "
+                    f"request {row.public_id}. Reason: {reason.strip()}\n{FURTHER_ACTIONS}",
+                ),
+            )
+            self.record(session, "rights.restriction.notice", row, actor=actor, reason=reason)
+        self.deliver_outbox(request_id=row.id)
+        with self.db.session() as session:
+            row = self._staff_row(session, request_id)
+            sent = session.scalar(
+                sa.select(OutboxMessage.sent_at).where(
+                    OutboxMessage.request_id == row.id, OutboxMessage.purpose == purpose
+                )
+            )
+            if sent is None:
+                raise DependencyUnavailable(
+                    "The person could not be told; the restriction stays until they are."
+                )
+            self.registry.lift_restriction(session, row.subject_ref or "", restriction_id)
+            self.record(
+                session,
+                "rights.restriction.lifted",
+                row,
+                actor=actor,
+                reason=reason,
+                restriction=restriction_id,
+            )
+            return self.view(row, staff=True)
 
     TASK_DECISIONS: dict[str, frozenset[str]] = {  # noqa: RUF012 - read-only table
         TaskKind.IDENTITY_DOCUMENT.value: frozenset({"accept", "reject"}),
