@@ -12,6 +12,7 @@ SCENARIOS: dict[str, str] = {
     "audit": "bench.scenario_audit",
     "connectors": "bench.scenario_connectors",
     "intake": "bench.scenario_intake",
+    "rights": "bench.scenario_rights",
 }
 
 
