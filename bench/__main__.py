@@ -10,7 +10,10 @@ import time
 # name -> module; each module has run(quick: bool) -> list[tuple[str, float, str]]
 SCENARIOS: dict[str, str] = {
     "audit": "bench.scenario_audit",
+    "registry": "bench.scenario_registry",
+    "retention": "bench.scenario_retention",
     "connectors": "bench.scenario_connectors",
+    "consent": "bench.scenario_consent",
     "intake": "bench.scenario_intake",
     "rights": "bench.scenario_rights",
 }

@@ -57,12 +57,13 @@ def _measure(db: Database, batched: int, single: int, data_dir: Path) -> list[tu
     service.submit_many("web_form", _payloads(10_000_000, 50))
 
     payloads = _payloads(0, batched)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for start in range(0, batched, BATCH):
         results = service.submit_many("web_form", payloads[start : start + BATCH])
         if any(isinstance(r, Exception) for r in results):
             raise SystemExit("a benchmark submission was refused")
     batched_rate = batched / (time.perf_counter() - started)
+    cpu_rate = batched / (time.process_time() - cpu_started)
 
     singles = _payloads(5_000_000, single)
     started = time.perf_counter()
@@ -72,13 +73,15 @@ def _measure(db: Database, batched: int, single: int, data_dir: Path) -> list[tu
 
     if not service.audit.verify().ok:
         raise SystemExit("the audit chain does not verify after the benchmark")
-    return [("batched", batched_rate), ("one transaction each", single_rate)]
+    return [("batched", batched_rate), ("cpu", cpu_rate), ("one transaction each", single_rate)]
 
 
 def run(quick: bool) -> list[tuple[str, float, str]]:
     batched = 2_000 if quick else 20_000
     single = 200 if quick else 1_000
-    out: list[tuple[str, float, str]] = []
+    # The machine may be shared: the load average says how much of a core the wall-clock
+    # figures had; the CPU-time figure (this process only) does not depend on it.
+    out: list[tuple[str, float, str]] = [("load average (1 min) at start", os.getloadavg()[0], "")]
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/bench.sqlite", master_key=os.urandom(32))
         db.upgrade()
@@ -99,7 +102,14 @@ def run(quick: bool) -> list[tuple[str, float, str]]:
         out.append(
             ("SQLite, batched / baseline", rates["batched"] / rates["one transaction each"], "x")
         )
-        out.append(("SQLite, floor 2,000/s met (1 = yes)", float(rates["batched"] >= 2_000), ""))
+        out.append(("SQLite, batched, per CPU second of this process", rates["cpu"], "subm/s"))
+        out.append(
+            (
+                "SQLite, floor 2,000/s met by wall clock (1 = yes)",
+                float(rates["batched"] >= 2_000),
+                "",
+            )
+        )
 
         base = os.environ.get("PRIVACYOPS_BENCH_POSTGRES_URL")
         if base:

@@ -158,17 +158,55 @@ def check_age(payload: dict[str, Any], *, age_limit: int, on: dt.date) -> list[d
     return problems
 
 
-def _purposes(
-    manifest: Manifest, channel: Channel, consent: bool
-) -> tuple[list[str], str, list[str]]:
-    """The record's purposes, its legal basis, and the consent-based purposes of the channel.
+@dataclass(frozen=True)
+class _ChannelPlan:
+    """What the manifest says about one channel, worked out once per manifest version."""
 
-    A purpose whose basis is consent applies only when the person opted in (GDPR Art. 6(1)(a),
-    7(1)): a submission alone is not consent, whatever a policy text implies.
-    """
+    manifest: Manifest
+    channel: Channel
+    fields: tuple[tuple[str, str, str | None], ...]  # (category id, field type, identity kind)
+    base_purposes: tuple[str, ...]
+    basis: str | None
+    consent_purposes: tuple[str, ...]
+    clock_start: RetentionStart
+    identity_hint: str
+
+    def purposes(self, consent: bool) -> tuple[list[str], str]:
+        """The record's purposes and legal basis.
+
+        A purpose whose basis is consent applies only when the person opted in (GDPR Art.
+        6(1)(a), 7(1)): a submission alone is not consent, whatever a policy text implies.
+        """
+        basis = self.basis
+        if basis is None:
+            if not (consent and self.consent_purposes):
+                raise ConfigurationError(
+                    f"Channel '{self.channel.id}' has no purpose with a legal basis other than "
+                    f"consent in policy version {self.manifest.version.id}; without an opt-in "
+                    "nothing can be collected through it."
+                )
+            basis = LegalBasis.CONSENT.value
+        extra = list(self.consent_purposes) if consent else []
+        return [*self.base_purposes, *extra], basis
+
+
+# Plans by (id of the manifest object, channel id); the manifest is kept in the plan and
+# compared by identity, so a recycled id never returns another manifest's plan.
+_PLANS: dict[tuple[int, str], _ChannelPlan] = {}
+
+
+def _plan(manifest: Manifest, channel: Channel) -> _ChannelPlan:
+    key = (id(manifest), channel.id)
+    plan = _PLANS.get(key)
+    if plan is not None and plan.manifest is manifest:
+        return plan
+    fields = []
+    for cid in channel.categories:
+        category = manifest.category(cid)
+        fields.append((cid, category.field_type, category.identity_kind))
     base: list[str] = []
-    basis: str | None = None
     consent_ids: list[str] = []
+    basis: str | None = None
     for pid in channel.purposes:
         purpose = manifest.purpose(pid)
         if purpose.legal_basis == LegalBasis.CONSENT:
@@ -177,16 +215,25 @@ def _purposes(
         base.append(pid)
         if basis is None and purpose.legal_basis is not None:
             basis = purpose.legal_basis.value
-    if basis is None:
-        if consent and consent_ids:
-            basis = LegalBasis.CONSENT.value
-        else:
-            raise ConfigurationError(
-                f"Channel '{channel.id}' has no purpose with a legal basis other than consent "
-                f"in policy version {manifest.version.id}; without an opt-in nothing can be "
-                "collected through it."
-            )
-    return base + (consent_ids if consent else []), basis, consent_ids
+    kinds = sorted(
+        {cid for cid, _, kind in fields if kind is not None and kind not in WEAK_IDENTITY_KINDS}
+    )
+    plan = _ChannelPlan(
+        manifest=manifest,
+        channel=channel,
+        fields=tuple(fields),
+        base_purposes=tuple(base),
+        basis=basis,
+        consent_purposes=tuple(consent_ids),
+        clock_start=channel.retention.starts_from
+        if channel.retention
+        else RetentionStart.COLLECTION,
+        identity_hint=", ".join(kinds),
+    )
+    if len(_PLANS) > 1000:  # policy books reloaded many times (tests): do not grow forever
+        _PLANS.clear()
+    _PLANS[key] = plan
+    return plan
 
 
 def payload_size(payload: Any) -> int:
@@ -259,6 +306,7 @@ def validate_submission(
             f"No channel '{channel_id}' in policy version {manifest.version.id}; channels: {known}."
         ) from None
 
+    plan = _plan(manifest, channel)
     declared = set(channel.categories)
     undeclared = [
         k
@@ -288,19 +336,18 @@ def validate_submission(
 
     data: dict[str, Any] = {}
     identities: list[tuple[str, str]] = []
-    for cid in channel.categories:  # manifest order: stable stored layout
+    for cid, field_type, identity_kind in plan.fields:  # manifest order: stable layout
         raw = payload.get(cid)
         if _blank(raw):
             continue
-        category = manifest.category(cid)
         try:
-            value = validate_value(category.field_type, raw, phone_region=phone_region)
+            value = validate_value(field_type, raw, phone_region=phone_region)
         except FieldProblem as exc:
             problems.append(_problem(cid, str(exc)))
             continue
         data[cid] = value
-        if category.identity_kind and isinstance(value, str):
-            identities.append((category.identity_kind, value))
+        if identity_kind and isinstance(value, str):
+            identities.append((identity_kind, value))
 
     # A name alone identifies no one (two people share it): it counts as an identity only
     # together with the company, as "name + company" (GDPR Art. 4(1) "identifiable").
@@ -355,18 +402,11 @@ def validate_submission(
                 contract_event = {"kind": raw_event.strip(), "at": collected_at.isoformat()}
 
     if not identities and not problems:
-        kinds = sorted(
-            {
-                manifest.category(c).id
-                for c in channel.categories
-                if manifest.category(c).identity_kind not in (None, *WEAK_IDENTITY_KINDS)
-            }
-        )
         problems.append(
             _problem(
                 "(submission)",
                 "identifies no one: give at least one of "
-                + ", ".join(kinds)
+                + plan.identity_hint
                 + " (or name and company)",
             )
         )
@@ -376,14 +416,14 @@ def validate_submission(
     # A submission is a contact by the person, and the event the channel's retention clock
     # starts from is this submission itself, unless the sender says otherwise (an import keeps
     # the original timestamps).
-    start = channel.retention.starts_from if channel.retention else RetentionStart.COLLECTION
+    start = plan.clock_start
     for name, event in CLOCK_FIELDS.items():
         if clocks[name] is None and (event == start or event == RetentionStart.LAST_CONTACT):
             clocks[name] = collected_at
     if contract_event and contract_event["kind"] == "service_delivered":
         clocks["last_service_delivery_at"] = clocks["last_service_delivery_at"] or collected_at
 
-    purposes, basis, marketing_ids = _purposes(manifest, channel, marketing)
+    purposes, basis = plan.purposes(marketing)
     return CheckedSubmission(
         channel=channel.id,
         policy_version=manifest.version.id,
@@ -398,7 +438,7 @@ def validate_submission(
         last_service_delivery_at=clocks["last_service_delivery_at"],
         source_system=source_system,
         contract_event=contract_event,
-        marketing_purposes=marketing_ids if marketing else [],
+        marketing_purposes=list(plan.consent_purposes) if marketing else [],
     )
 
 

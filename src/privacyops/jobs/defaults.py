@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from privacyops.accounts.service import purge_expired
 from privacyops.jobs.runner import Job
 from privacyops.policy.schema import PolicyBook
+from privacyops.retention import sweep
 from privacyops.rights.factory import build_service
 from privacyops.rights.runner import tick
 from privacyops.settings import Settings
@@ -43,8 +44,17 @@ def _rights(ctx: JobContext) -> list[Job]:
     return [Job("rights-requests", lambda: tick(service), every_seconds=2)]
 
 
+def _retention(ctx: JobContext) -> list[Job]:
+    # The daily retention sweep (privacyops.retention): resumes an interrupted run first.
+    def run() -> int:
+        report = sweep(ctx.db, ctx.policy, actor="job:retention")
+        return report.total("deleted") + report.total("anonymised")
+
+    return [Job("retention-sweep", run, daily_at_hour=ctx.settings.retention_sweep_hour)]
+
+
 #: Builders of the default jobs, in order; a capability appends its own.
-BUILDERS: list[Callable[[JobContext], list[Job]]] = [_session_cleanup, _rights]
+BUILDERS: list[Callable[[JobContext], list[Job]]] = [_session_cleanup, _rights, _retention]
 
 
 def default_jobs(ctx: JobContext) -> list[Job]:
