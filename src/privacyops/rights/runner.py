@@ -17,13 +17,14 @@ import socket
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from privacyops.audit import NewEvent
 from privacyops.connectors import ConnectorResult
+from privacyops.consent.models import MarketingConsent
 from privacyops.errors import NotFound, PrivacyOpsError
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.exports import (
@@ -349,13 +350,25 @@ def _balance(step: Step) -> dict[str, Any]:
 
 
 def _withdraw(step: Step) -> dict[str, Any]:
-    """Withdraw every consent (Art. 7(3)): consent-based marketing stops at once."""
+    """Withdraw every consent (Art. 7(3)): marketing opt-ins of the consent records are
+    withdrawn and consent-based marketing stops at once (suppression list)."""
     service, session, row = step.service, step.session, step.row
     purposes: set[str] = set()
+    opt_ins = 0
     if row.subject_ref is not None:
-        for record in service.registry.records_for(session, row.subject_ref):
+        for record in service.registry.record_facts(session, row.subject_ref):
             if record.legal_basis == "consent":
                 purposes.update(record.purposes)
+        withdrawn = session.execute(
+            sa.update(MarketingConsent)
+            .where(
+                MarketingConsent.subject_id == row.subject_ref,
+                MarketingConsent.status.in_(("pending", "confirmed")),
+            )
+            .values(status="withdrawn", withdrawn_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        opt_ins = cast(sa.CursorResult[Any], withdrawn).rowcount
     service.registry.suppress_email(session, step.ctx.details["email"], "consent_withdrawn")
     names = []
     for pid in sorted(purposes):
@@ -363,8 +376,8 @@ def _withdraw(step: Step) -> dict[str, Any]:
             names.append(service.policy.current.purpose(pid).name)
         except KeyError:
             names.append(pid)
-    row.outcome = {"withdrawn": names or ["marketing communications"]}
-    return {"purposes": len(names)}
+    row.outcome = {"withdrawn": names or ["marketing communications"], "opt_ins": opt_ins}
+    return {"purposes": len(names), "opt_ins": opt_ins}
 
 
 def _complaint(step: Step) -> dict[str, Any]:
