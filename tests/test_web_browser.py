@@ -226,6 +226,7 @@ def test_dpo_sees_the_clock_extends_with_a_reason_and_sees_the_audit_event(
         ("/dashboard/processors", "dashboard-processors"),
         ("/dashboard/consent", "dashboard-consent"),
         ("/dashboard/spam", "dashboard-spam"),
+        ("/dashboard/retention", "dashboard-retention"),
     ):
         page.goto(f"{service.url}{path}")
         _shot(page, name)
