@@ -141,6 +141,12 @@ def _get_json(port: int, path: str) -> dict[str, Any]:
         return data
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen([sys.executable, "-c", _SERVER], env=env)
     deadline = time.monotonic() + 60
@@ -154,8 +160,9 @@ def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the benchmark server did not start")
 
 
-def _http_writes(db_url: str, data_dir: Path, count: int) -> tuple[float, float, float, int]:
-    """(writes/s, p50 ms, p99 ms, rows stored) of ``count`` posted choices."""
+def _http_writes(db_url: str, data_dir: Path, count: int) -> tuple[float, float, float, int, float]:
+    """(writes/s, p50 ms, p99 ms, rows stored, writes per server CPU-second) of ``count``
+    posted choices."""
     port = _free_port()
     origin = f"http://127.0.0.1:{port}"
     env = {
@@ -179,7 +186,9 @@ def _http_writes(db_url: str, data_dir: Path, count: int) -> tuple[float, float,
             _body(config, uuid.uuid4().hex, "accept" if i % 2 else "reject", origin)
             for i in range(count)
         ]
+        cpu_before = _cpu_seconds(server.pid)
         latencies, elapsed, failures = asyncio.run(_post_all(port, origin, bodies))
+        cpu_used = _cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(30)
@@ -194,7 +203,7 @@ def _http_writes(db_url: str, data_dir: Path, count: int) -> tuple[float, float,
     latencies.sort()
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-    return count / elapsed, p50, p99, stored - len(warm)
+    return count / elapsed, p50, p99, stored - len(warm), count / max(cpu_used, 1e-9)
 
 
 def _rows(settings: Settings, count: int) -> list[dict[str, Any]]:
@@ -281,12 +290,13 @@ def _fresh_pg(url: str) -> tuple[str, sa.Engine, str]:
 def _backend(
     name: str, db_url: str, data_dir: Path, count: int, raw_count: int
 ) -> list[tuple[str, float, str]]:
-    rate, p50, p99, stored = _http_writes(db_url, data_dir, count)
+    rate, p50, p99, stored, per_cpu = _http_writes(db_url, data_dir, count)
     settings = Settings(data_dir=data_dir, database_url=db_url, site_origins=[SITE])
     raw_single = _raw_inserts(db_url, _rows(settings, raw_count), 1)
     raw_batched = _raw_inserts(db_url, _rows(settings, raw_count * 4), RAW_BATCH)
     return [
         (f"{name}: consent writes over HTTP (durable, 1 core)", rate, "writes/s"),
+        (f"{name}: writes per CPU-second of the server process", per_cpu, "writes/s"),
         (f"{name}: HTTP write latency p50", p50, "ms"),
         (f"{name}: HTTP write latency p99", p99, "ms"),
         (f"{name}: records stored / posted", stored / count, "ratio"),

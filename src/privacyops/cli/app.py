@@ -112,3 +112,7 @@ app.add_typer(_consent.app, name="consent")
 from privacyops.cli import request as _request  # noqa: E402  (registered after app exists)
 
 app.add_typer(_request.app, name="request")
+
+from privacyops.cli import connectors as _connectors  # noqa: E402  (registered after app exists)
+
+app.add_typer(_connectors.app, name="connectors")

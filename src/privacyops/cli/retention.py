@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from privacyops.connectors import SQLConnector, load_connectors
 from privacyops.errors import InvalidInput
 from privacyops.policy import load_configured_policy
 from privacyops.retention import RetentionReport, forecast, replay, sweep
@@ -63,6 +64,20 @@ def _print_report(report: RetentionReport) -> None:
             f"{g.subjects_erased:,}",
         )
     console.print(table)
+    if report.datasets:
+        datasets = Table(
+            "connected database", "collection", "rule", "expired", "erased", "age unknown"
+        )
+        for d in report.datasets:
+            datasets.add_row(
+                d.connector,
+                d.collection,
+                d.rule.split(": ", 1)[1] if d.rule else f"[red]none: {d.problem}[/red]",
+                f"{d.expired:,}",
+                f"{d.erased:,} ({d.action})" if d.erased else "0",
+                f"{d.undetermined:,}",
+            )
+        console.print(datasets)
     if report.resumed:
         console.print(f"run {report.run_id} resumed where an interrupted run stopped")
     for note in report.notes:
@@ -101,9 +116,11 @@ def run(
             transient=True,
         ) as bar:
             task = bar.add_task("sweeping", total=None)
+            connectors = [c for c in load_connectors(settings, db) if isinstance(c, SQLConnector)]
             report = sweep(
                 db,
                 book,
+                connectors=connectors,
                 as_of=_moment(as_of, "--as-of"),
                 dry_run=dry_run,
                 actor="cli:retention",

@@ -280,23 +280,27 @@ def history(
     *,
     visitor_id: str | None = None,
     subject_id: str | None = None,
+    visitor_ids: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Every record of a visitor or a data subject, oldest first, each linked to its previous.
+
+    Args:
+        visitor_id: a visitor's pseudonymous id.
+        subject_id: a data subject's public id (records that name it).
+        visitor_ids: further visitors to include (those the registry links to the subject).
 
     Raises:
         InvalidInput: neither ``visitor_id`` nor ``subject_id`` given.
     """
     if not visitor_id and not subject_id:
         raise InvalidInput("Name a visitor or a data subject.")
-    query = sa.select(ConsentRecord).order_by(ConsentRecord.id)
-    if visitor_id and subject_id:
-        query = query.where(
-            sa.or_(ConsentRecord.visitor_id == visitor_id, ConsentRecord.subject_id == subject_id)
-        )
-    elif visitor_id:
-        query = query.where(ConsentRecord.visitor_id == visitor_id)
-    else:
-        query = query.where(ConsentRecord.subject_id == subject_id)
+    visitors = [v for v in [visitor_id, *(visitor_ids or [])] if v]
+    conditions: list[sa.ColumnElement[bool]] = []
+    if visitors:
+        conditions.append(ConsentRecord.visitor_id.in_(visitors))
+    if subject_id:
+        conditions.append(ConsentRecord.subject_id == subject_id)
+    query = sa.select(ConsentRecord).where(sa.or_(*conditions)).order_by(ConsentRecord.id)
     rows = list(session.scalars(query).all())
     by_id = {r.id: r.record_id for r in rows}
     missing = {r.previous_id for r in rows if r.previous_id and r.previous_id not in by_id}

@@ -18,6 +18,7 @@ from functools import lru_cache
 from celery import Celery
 from celery.schedules import crontab
 
+from privacyops.connectors import SQLConnector, load_connectors
 from privacyops.policy import load_configured_policy
 from privacyops.retention import sweep
 from privacyops.rights.factory import build_service
@@ -66,7 +67,10 @@ def retention_sweep() -> int:
     settings = get_settings()
     db = open_database(settings)
     try:
-        report = sweep(db, load_configured_policy(settings), actor="job:retention")
+        connectors = [c for c in load_connectors(settings, db) if isinstance(c, SQLConnector)]
+        report = sweep(
+            db, load_configured_policy(settings), actor="job:retention", connectors=connectors
+        )
     finally:
         db.dispose()
     return report.total("deleted") + report.total("anonymised")

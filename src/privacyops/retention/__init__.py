@@ -11,6 +11,7 @@ Public API (stable)::
     replay(db, book, since=moment)                    # after restoring a backup
 """
 
+from privacyops.retention.datasets import DatasetReport, sweep_datasets
 from privacyops.retention.forecast import Forecast, forecast
 from privacyops.retention.models import RetentionRun
 from privacyops.retention.replay import ReplayReport, replay
@@ -25,6 +26,7 @@ from privacyops.retention.sweep import (
 
 __all__ = [
     "KEEPING_GROUNDS",
+    "DatasetReport",
     "EffectiveRule",
     "Forecast",
     "GroupReport",
@@ -38,4 +40,5 @@ __all__ = [
     "resolve_rule",
     "subtract_period",
     "sweep",
+    "sweep_datasets",
 ]

@@ -12,7 +12,7 @@ and repeats nothing: the next run resumes after the last committed chunk.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -22,8 +22,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from privacyops.audit import AuditLog, NewEvent
 from privacyops.audit import actions as audit_actions
+from privacyops.connectors import SQLConnector
 from privacyops.errors import InvalidInput
 from privacyops.policy.schema import PolicyBook
+from privacyops.retention.datasets import DatasetReport, sweep_datasets
 from privacyops.retention.models import RetentionRun
 from privacyops.retention.rules import EffectiveRule, resolve_rule
 from privacyops.store.base import utcnow
@@ -91,6 +93,7 @@ class RetentionReport:
     resumed: bool = False
     state: str = "running"
     groups: list[GroupReport] = field(default_factory=list)
+    datasets: list[DatasetReport] = field(default_factory=list)
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
@@ -121,6 +124,7 @@ class RetentionReport:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "totals": {name: self.total(name) for name in counters},
             "groups": [asdict(g) for g in self.groups],
+            "datasets": [d.to_dict() for d in self.datasets],
             "notes": list(self.notes),
         }
 
@@ -181,7 +185,9 @@ class _Sweep:
         actor: str,
         chunk_size: int,
         progress: Callable[[int, int], None] | None,
+        connectors: Sequence[SQLConnector] = (),
     ) -> None:
+        self.connectors = list(connectors)
         if chunk_size < 1:
             raise InvalidInput("The chunk size must be at least 1.")
         self.db = db
@@ -305,8 +311,10 @@ class _Sweep:
                         + report.kept_restriction
                     )
             self.db.key_store.purge()
+            self.report.datasets = self._datasets()
             self._finish()
         else:
+            self.report.datasets = self._datasets()
             self.report.state = "dry-run"
             self.report.finished_at = utcnow()
         if self.as_of > self.now:
@@ -522,6 +530,18 @@ class _Sweep:
                 session=s,
             )
 
+    def _datasets(self) -> list[DatasetReport]:
+        if not self.connectors:
+            return []
+        return sweep_datasets(
+            self.connectors,
+            self.book,
+            as_of=self.as_of,
+            dry_run=self.dry_run,
+            audit=None if self.dry_run else self.audit,
+            actor=self.actor,
+        )
+
     def _tick(self) -> None:
         if self.progress is not None:
             self.progress(self.done, max(self.total, self.done))
@@ -536,6 +556,7 @@ def sweep(
     actor: str = "job:retention",
     chunk_size: int = DEFAULT_CHUNK,
     progress: Callable[[int, int], None] | None = None,
+    connectors: Sequence[SQLConnector] = (),
 ) -> RetentionReport:
     """Apply the manifest's retention rules to the registry; the daily job and Celery beat call
     this.
@@ -547,6 +568,8 @@ def sweep(
         actor: who runs it, for the audit log.
         chunk_size: records per transaction.
         progress: called with (records done, records to do) after each chunk.
+        connectors: SQL connectors whose datasets' ``timestamp`` collections are swept too
+            (see :mod:`privacyops.retention.datasets`).
 
     Raises:
         InvalidInput: ``as_of`` before 1970 or more than 100 years ahead, or a bad chunk size.
@@ -559,4 +582,5 @@ def sweep(
         actor=actor,
         chunk_size=chunk_size,
         progress=progress,
+        connectors=connectors,
     ).run()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from privacyops.connectors import Connector
-from privacyops.connectors.loader import load_connectors
+from privacyops.connectors import Connector, load_connectors
 from privacyops.policy import load_configured_policy
 from privacyops.rights.identity import EmailSender, PhoneSender, SmtpEmailSender, load_phone_sender
 from privacyops.rights.registry_adapter import StoreRegistry
@@ -25,8 +24,10 @@ def build_service(
     phone: PhoneSender | None = None,
     connectors: Sequence[Connector] | None = None,
 ) -> RightsService:
-    """The rights service on the configured database, policy, SMTP server and phone sender,
-    reaching the connectors of ``connectors_dir`` unless ``connectors`` are given."""
+    """The rights service on the configured database, policy, SMTP server and phone sender.
+
+    ``connectors`` default to the files of ``PRIVACYOPS_CONNECTORS_DIR`` (none when unset).
+    """
     db = db or open_database(settings)
     if connectors is None:
         connectors = load_connectors(settings, db)
