@@ -212,3 +212,32 @@ def test_targets_from_the_seed_manifest() -> None:
 def test_only_rectification_erasure_restriction(db: Database, settings: Settings) -> None:
     with pytest.raises(InvalidInput):
         notify_recipients(db, settings, action="access", request_ref="R", identities={}, targets=[])
+
+
+def test_ack_link_shows_a_button_and_post_acknowledges(
+    db: Database, mail: tuple[Mailbox, Settings]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from privacyops.web.app import create_app
+
+    box, settings = mail
+    notify_recipients(
+        db,
+        settings,
+        action="erasure",
+        request_ref="REQ-20",
+        identities={"email": "ada@example.com"},
+        targets=[NoticeTarget("hubspot", "HubSpot", email="privacy@hubspot.example")],
+    )
+    link = next(line.strip() for line in box.bodies()[0].splitlines() if "/notices/ack/" in line)
+    path = link.removeprefix("https://privacy.example")
+    client = TestClient(create_app(settings, db=db))
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "method=post" in page.text
+    assert notices_for_request(db, "REQ-20")[0].status == "sent"  # opening the link is not enough
+    done = client.post(path)
+    assert done.json() == {"status": "acknowledged", "recipient": "HubSpot"}
+    assert client.post("/api/v1/notices/ack/wrong").status_code == 404
+    assert client.get("/api/v1/notices", params={"request_ref": "REQ-20"}).status_code == 401

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fideslang.default_taxonomy import DEFAULT_TAXONOMY
 
 from privacyops.policy import Manifest, default_policy_book
 from privacyops.policy.schema import ConsentCategory, RetentionStart, Safeguard
@@ -118,3 +119,13 @@ def test_readme_example_is_a_valid_manifest() -> None:
     assert block
     m = Manifest.model_validate(yaml.safe_load(block.group(1)))
     assert m.contact_point.legal_name == "Altoros Norge AS"
+
+
+def test_taxonomy_keys_are_fides_keys() -> None:
+    categories = {c.fides_key for c in DEFAULT_TAXONOMY.data_category}
+    uses = {u.fides_key for u in DEFAULT_TAXONOMY.data_use}
+    subjects = {s.fides_key for s in DEFAULT_TAXONOMY.data_subject}
+    for m in BOOK.versions:
+        assert {c.fides_key for c in m.data_categories} <= categories
+        assert {p.data_use for p in m.purposes if p.data_use} <= uses
+        assert {s.fides_key for s in m.data_subjects} <= subjects

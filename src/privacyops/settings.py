@@ -247,6 +247,10 @@ class Settings(BaseSettings):
         default=None,
         description="Key of the HMAC-SHA256 signature of Art. 19 notice webhooks.",
     )
+    opendsr_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the HMAC-SHA256 signature of OpenDSR responses and status callbacks.",
+    )
     notice_reminder_days: int = Field(
         default=7,
         ge=1,

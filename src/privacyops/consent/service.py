@@ -9,8 +9,16 @@ from functools import cached_property
 from typing import Any
 
 from privacyops.consent.banner import Banner, build_banner
+from privacyops.consent.check import Decision, check_use
 from privacyops.consent.gpc import well_known_document
+from privacyops.consent.marketing import (
+    confirm_opt_in,
+    marketing_history,
+    request_opt_in,
+    withdraw_opt_in,
+)
 from privacyops.consent.ratelimit import RateLimiter
+from privacyops.consent.receipts import build_receipt
 from privacyops.consent.records import (
     ChoiceIn,
     RequestContext,
@@ -19,12 +27,14 @@ from privacyops.consent.records import (
     history,
     origin_of,
     prepare_record,
+    truncate_ip,
 )
 from privacyops.consent.signing import SigningKey, load_signing_key
+from privacyops.consent.stats import DayRate, consent_rates
 from privacyops.consent.writer import ConsentWriter
 from privacyops.policy import PolicyBook, load_configured_policy
 from privacyops.settings import Settings
-from privacyops.store import Database, open_database
+from privacyops.store import Database, Registry, open_database
 
 __all__ = ["ConsentService"]
 
@@ -127,6 +137,85 @@ class ConsentService:
         """Every record of a visitor or data subject, oldest first."""
         with self.db.session() as session:
             return history(session, visitor_id=visitor_id, subject_id=subject_id)
+
+    def receipt(
+        self, *, visitor_id: str | None = None, subject_id: str | None = None
+    ) -> dict[str, Any]:
+        """The signed receipt of a visitor's or data subject's consent history.
+
+        Raises:
+            NotFound: nothing is recorded for them.
+        """
+        with self.db.session() as session:
+            records = history(session, visitor_id=visitor_id, subject_id=subject_id)
+            marketing = marketing_history(session, subject_id) if subject_id else []
+        principal = f"subject:{subject_id}" if subject_id else f"visitor:{visitor_id}"
+        return build_receipt(
+            records,
+            manifest=self.book.current,
+            banner=self.banner,
+            key=self.signing_key,
+            principal=principal,
+            marketing=marketing,
+        )
+
+    def stats(self, *, days: int = 30) -> list[DayRate]:
+        """Opt-in and opt-out rates per category per day (what the dashboard charts)."""
+        with self.db.session() as session:
+            return consent_rates(session, days=days)
+
+    def check(
+        self,
+        *,
+        purpose: str | None = None,
+        vendor: str | None = None,
+        visitor_id: str | None = None,
+        subject_id: str | None = None,
+        email: str | None = None,
+    ) -> Decision:
+        """May this person's data be used for ``purpose`` / by ``vendor``? With the reason."""
+        with self.db.session() as session:
+            return check_use(
+                session,
+                manifest=self.book.current,
+                banner=self.banner,
+                registry=Registry(self.db),
+                purpose=purpose,
+                vendor=vendor,
+                visitor_id=visitor_id,
+                subject_id=subject_id,
+                email=email,
+            )
+
+    def request_marketing(
+        self,
+        email: str,
+        *,
+        purpose_id: str | None = None,
+        language: str = "en",
+        ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        """Start a double opt-in to marketing e-mail (the confirmation link is sent)."""
+        request_opt_in(
+            self.db,
+            self.settings,
+            self.book.current,
+            email,
+            purpose_id=purpose_id,
+            language=language if language in self.banner.languages else "en",
+            ip_truncated=truncate_ip(ip),
+            user_agent=user_agent,
+            policy_url=self.banner.policy_url,
+        )
+
+    def confirm_marketing(self, token: str) -> dict[str, Any]:
+        """Follow a confirmation link."""
+        return confirm_opt_in(self.db, token)
+
+    def withdraw_marketing(self, token: str) -> dict[str, Any]:
+        """Follow a withdrawal link."""
+        return withdraw_opt_in(self.db, token)
 
     def close(self) -> None:
         """Commit queued records and stop the writer."""

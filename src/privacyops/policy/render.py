@@ -140,6 +140,13 @@ def _purpose_view(p: Purpose) -> _PurposeView:
     )
 
 
+def _category_line(m: Manifest, category_id: str) -> str:
+    category = m.category(category_id)
+    if category.description:
+        return f"{category.name} ({category.description.rstrip('.')})"
+    return category.name
+
+
 def _channel_view(m: Manifest, c: Channel, number: int) -> _ChannelView:
     processors = [m.processor(pid) for pid in c.processors]
     groups: list[tuple[str, list[Processor]]] = []
@@ -165,7 +172,7 @@ def _channel_view(m: Manifest, c: Channel, number: int) -> _ChannelView:
         number=str(number),
         title=_SECTION_TITLES.get(c.id, c.name),
         channel=c,
-        categories=[m.category(cid).name for cid in c.categories],
+        categories=[_category_line(m, cid) for cid in c.categories],
         processors=processors,
         tracker_groups=groups,
         other_processors=others,

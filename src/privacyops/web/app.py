@@ -11,7 +11,7 @@ from privacyops.store import Database
 from privacyops.web import metrics
 from privacyops.web.errors import install_error_handlers
 from privacyops.web.pages import STATIC_DIR
-from privacyops.web.routes import account, consent, intake, rights
+from privacyops.web.routes import account, consent, intake, notices, opendsr, rights
 from privacyops.web.security import RateLimiter, SecurityMiddleware
 
 
@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(consent.router)
     app.include_router(intake.router)
     app.include_router(rights.router)
+    app.include_router(notices.router)
+    app.include_router(opendsr.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
     return app

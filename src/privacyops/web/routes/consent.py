@@ -14,12 +14,15 @@ Public (called from the company's website, CORS limited to ``Settings.site_origi
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from privacyops.consent.banner import asset, demo_asset
 from privacyops.consent.gpc import gpc_signal
@@ -31,7 +34,9 @@ from privacyops.errors import (
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
+    VerificationFailed,
 )
+from privacyops.web.auth import require_scope
 from privacyops.web.deps import app_database, get_policy
 
 __all__ = ["consent_service", "router"]
@@ -252,3 +257,184 @@ def consent_state(request: Request) -> JSONResponse:
         service.state(visitor),
         headers={**_cors_headers(response), "Cache-Control": "no-store"},
     )
+
+
+# --- proof, statistics and the back-end check (staff or API token) ---------------------------
+
+
+class CheckIn(BaseModel):
+    """``POST /api/v1/consent/check``: who (one of the three) and what (purpose and/or vendor).
+
+    In the body, not the URL: an e-mail address must not end up in access logs.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str | None = Field(default=None, max_length=80)
+    vendor: str | None = Field(default=None, max_length=80)
+    visitor_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,56}$")
+    subject_id: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=320)
+
+
+class ReceiptIn(BaseModel):
+    """``POST /api/v1/consent/receipt``: whose history to sign."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    visitor_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,56}$")
+    subject_id: str | None = Field(default=None, max_length=64)
+
+
+@router.post("/api/v1/consent/check", dependencies=[Depends(require_scope("consent:read"))])
+def check_use(body: CheckIn, request: Request) -> dict[str, Any]:
+    """May this person's data be used for purpose P / by vendor V? Allow or deny, with the
+    reason and the rule (erasure, restriction, suppression, banner consent, opt-in, legal
+    basis) that decided."""
+    decision = consent_service(request).check(**body.model_dump())
+    return decision.to_dict()
+
+
+@router.get("/api/v1/consent/stats", dependencies=[Depends(require_scope("consent:read"))])
+def consent_stats(request: Request, days: int = 30) -> dict[str, Any]:
+    """Opt-in and opt-out rates per category per day (UTC), oldest first."""
+    if not 1 <= days <= 400:
+        raise InvalidInput("days must be between 1 and 400.")
+    rates = consent_service(request).stats(days=days)
+    return {"days": days, "rates": [r.to_dict() for r in rates]}
+
+
+@router.post("/api/v1/consent/receipt", dependencies=[Depends(require_scope("consent:read"))])
+def staff_receipt(body: ReceiptIn, request: Request) -> JSONResponse:
+    """A visitor's or data subject's consent history as a signed receipt."""
+    if bool(body.visitor_id) == bool(body.subject_id):
+        raise InvalidInput("Name exactly one of visitor_id and subject_id.")
+    receipt = consent_service(request).receipt(
+        visitor_id=body.visitor_id, subject_id=body.subject_id
+    )
+    return JSONResponse(receipt, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/api/v1/consent/receipt")
+def visitor_receipt(request: Request) -> JSONResponse:
+    """The calling visitor's own signed receipt (``PO-Visitor-Id`` header)."""
+    service = consent_service(request)
+    response = JSONResponse({})
+    _cors(request, service, response)
+    visitor = request.headers.get(VISITOR_HEADER, "")
+    if not _VISITOR.match(visitor):
+        raise InvalidInput("Send the visitor id in the PO-Visitor-Id header.")
+    receipt = service.receipt(visitor_id=visitor)
+    return JSONResponse(
+        receipt,
+        headers={
+            **_cors_headers(response),
+            "Cache-Control": "no-store",
+            "Content-Disposition": 'attachment; filename="consent-receipt.json"',
+        },
+    )
+
+
+# --- marketing e-mail: double opt-in ----------------------------------------------------------
+
+
+class MarketingIn(BaseModel):
+    """``POST /api/v1/consent/marketing``: ask for marketing e-mail."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320)
+    purpose: str | None = Field(default=None, max_length=80)
+    language: str = Field(default="en", max_length=16)
+
+
+@router.post("/api/v1/consent/marketing", status_code=202)
+def request_marketing(body: MarketingIn, request: Request) -> JSONResponse:
+    """Start a double opt-in: a confirmation link goes to the address. The answer is the same
+    for every address (it reveals nothing about who is known)."""
+    service = consent_service(request)
+    response = JSONResponse({})
+    if request.headers.get("origin") is not None:
+        _cors(request, service, response)
+    client = request.client.host if request.client else "unknown"
+    service.limiter.hit(f"marketing:{client}")
+    service.request_marketing(
+        body.email,
+        purpose_id=body.purpose,
+        language=body.language,
+        ip=client,
+        user_agent=request.headers.get("user-agent"),
+    )
+    return JSONResponse(
+        {"status": "pending", "message": "Check your inbox to confirm."},
+        status_code=202,
+        headers=_cors_headers(response),
+    )
+
+
+_LINK_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+</head><body><main><h1>{title}</h1><p>{text}</p>{form}</main></body></html>"""
+
+
+def _link_page(title: str, text: str, form: str = "", status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        _LINK_PAGE.format(title=html.escape(title), text=html.escape(text), form=form),
+        status_code=status,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+def _link_form(action: str, token: str, label: str) -> str:
+    return (
+        f'<form method="post" action="{html.escape(action)}">'
+        f'<input type="hidden" name="token" value="{html.escape(token)}">'
+        f'<button type="submit">{html.escape(label)}</button></form>'
+    )
+
+
+# GET only shows a button: mail scanners that open links must not confirm or withdraw.
+@router.get("/api/v1/consent/marketing/confirm", include_in_schema=False)
+def confirm_page(token: str = "") -> HTMLResponse:
+    """The page a confirmation link opens."""
+    return _link_page(
+        "Confirm e-mail updates",
+        "Press the button to confirm that you want to receive these e-mails.",
+        _link_form("/api/v1/consent/marketing/confirm", token[:100], "Confirm"),
+    )
+
+
+@router.get("/api/v1/consent/marketing/withdraw", include_in_schema=False)
+def withdraw_page(token: str = "") -> HTMLResponse:
+    """The page a withdrawal link opens."""
+    return _link_page(
+        "Stop e-mail updates",
+        "Press the button to withdraw your consent to these e-mails.",
+        _link_form("/api/v1/consent/marketing/withdraw", token[:100], "Withdraw"),
+    )
+
+
+async def _form_token(request: Request) -> str:
+    body = await _capped_body(request, 2048)
+    token = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0]
+    if not token or len(token) > 100:
+        raise VerificationFailed("This link is not valid.")
+    return token
+
+
+@router.post("/api/v1/consent/marketing/confirm", include_in_schema=False)
+async def confirm_marketing(request: Request) -> HTMLResponse:
+    """Confirm a marketing consent (the button of the confirmation page)."""
+    token = await _form_token(request)
+    service = consent_service(request)
+    await run_in_threadpool(service.confirm_marketing, token)
+    return _link_page("Confirmed", "Thank you: your consent to these e-mails is recorded.")
+
+
+@router.post("/api/v1/consent/marketing/withdraw", include_in_schema=False)
+async def withdraw_marketing(request: Request) -> HTMLResponse:
+    """Withdraw a marketing consent (the button of the withdrawal page)."""
+    token = await _form_token(request)
+    service = consent_service(request)
+    await run_in_threadpool(service.withdraw_marketing, token)
+    return _link_page("Withdrawn", "Your consent is withdrawn: no more of these e-mails.")

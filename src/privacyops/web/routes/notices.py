@@ -1,0 +1,92 @@
+"""Acknowledgements of Art. 19 notices, and what staff see of notices and connector tasks.
+
+- ``GET /api/v1/notices/ack/{token}``: a page with one button (an e-mail link must not act by
+  itself: mail scanners open links); ``POST`` the same URL acknowledges. Public: the token in
+  the notice is the only credential.
+- ``GET /api/v1/notices?request=REF``: the notices of a request (``requests:read``).
+- ``GET /api/v1/connectors/tasks``: open manual/e-mail connector tasks (``requests:read``).
+- ``POST /api/v1/connectors/tasks/{id}/complete`` ``{"outcome": "..."}``: record the answer
+  (``requests:write``).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends
+from fastapi.responses import HTMLResponse
+
+from privacyops.accounts import Principal
+from privacyops.connectors import (
+    acknowledge_notice,
+    complete_task,
+    list_tasks,
+    notices_for_request,
+)
+from privacyops.store import Database
+from privacyops.web.auth import require_scope
+from privacyops.web.deps import get_db
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["connectors"])
+
+
+@router.get("/api/v1/notices/ack/{token}", response_class=HTMLResponse)
+def ack_page(token: str) -> HTMLResponse:
+    """A page asking the recipient to confirm."""
+    action = html.escape(f"/api/v1/notices/ack/{token}", quote=True)
+    return HTMLResponse(
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Confirm notice</title>"
+        "<body><h1>Confirm that you acted on our notice</h1>"
+        f'<form method=post action="{action}"><button type=submit>Confirm</button></form>'
+        "</body></html>"
+    )
+
+
+@router.post("/api/v1/notices/ack/{token}")
+def ack(token: str, db: Database = Depends(get_db)) -> dict[str, Any]:
+    """Record the acknowledgement."""
+    notice = acknowledge_notice(db, token)
+    return {"status": notice.status, "recipient": notice.recipient}
+
+
+@router.get("/api/v1/notices", dependencies=[Depends(require_scope("requests:read"))])
+def notices(request_ref: str, db: Database = Depends(get_db)) -> dict[str, Any]:
+    """Whom a request's notices went to, and whether they confirmed (GDPR Art. 19)."""
+    return {"notices": [n.to_dict() for n in notices_for_request(db, request_ref)]}
+
+
+@router.get("/api/v1/connectors/tasks", dependencies=[Depends(require_scope("requests:read"))])
+def tasks(db: Database = Depends(get_db)) -> dict[str, Any]:
+    """Open tasks of manual and e-mail connectors, oldest first."""
+    return {
+        "tasks": [
+            {
+                "id": t.id,
+                "system": t.system,
+                "kind": t.kind,
+                "action": t.action,
+                "request": t.request_ref,
+                "status": t.status,
+                "checklist": t.checklist,
+                "created_at": t.created_at.isoformat(),
+                "reminders": t.reminders,
+            }
+            for t in list_tasks(db, status=["open", "sent"])
+        ]
+    }
+
+
+@router.post("/api/v1/connectors/tasks/{task_id}/complete")
+def complete(
+    task_id: int,
+    outcome: str = Body(embed=True, max_length=2000),
+    who: Principal = Depends(require_scope("requests:write")),
+    db: Database = Depends(get_db),
+) -> dict[str, Any]:
+    """Record what was found or done; the connector then reports done."""
+    actor = f"staff:{who.user_id}" if who.user_id is not None else f"token:{who.email}"
+    task = complete_task(db, task_id, outcome=outcome, actor=actor)
+    return {"id": task.id, "status": task.status}
