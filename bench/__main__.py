@@ -10,8 +10,13 @@ import time
 # name -> module; each module has run(quick: bool) -> list[tuple[str, float, str]]
 SCENARIOS: dict[str, str] = {
     "audit": "bench.scenario_audit",
+    "registry": "bench.scenario_registry",
+    "retention": "bench.scenario_retention",
     "connectors": "bench.scenario_connectors",
+    "policy": "bench.scenario_policy",
+    "consent": "bench.scenario_consent",
     "intake": "bench.scenario_intake",
+    "service": "bench.scenario_service",
 }
 
 

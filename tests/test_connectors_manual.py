@@ -132,3 +132,51 @@ def test_withdrawn_request_cancels_its_tasks(db: Database, mail: tuple[Mailbox, 
     trello.access({"email": "a@b.c"}, request_ref="R4")
     assert cancel_tasks(db, "R4", actor="opendsr") == 1
     assert list_tasks(db, request_ref="R4")[0].status == "cancelled"
+
+
+def test_cli_lists_tasks_and_records_an_answer(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from privacyops.store import open_database
+
+    folder = tmp_path / "connectors"
+    folder.mkdir()
+    (folder / "trello.yml").write_text(TRELLO)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
+        "PRIVACYOPS_DATA_DIR": str(tmp_path / "data"),
+        "PRIVACYOPS_CONNECTORS_DIR": str(folder),
+    }
+    settings = Settings(data_dir=tmp_path / "data", connectors_dir=folder)
+    db = open_database(settings)
+    (trello,) = load_connectors(settings, db)
+    trello.erase({"email": "ada@example.com"}, request_ref="REQ-CLI")
+    db.dispose()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "privacyops", "connectors", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+
+    listed = cli("list")
+    assert listed.returncode == 0, listed.stderr
+    assert "Trello" in listed.stdout
+    shown = cli("tasks", "--json")
+    (task,) = json.loads(shown.stdout)
+    assert task["request"] == "REQ-CLI"
+    assert task["checklist"][1]["step"] == "Delete the cards"
+    answered = cli("done", str(task["id"]), "--outcome", "2 cards deleted")
+    assert answered.returncode == 0, answered.stderr
+    assert json.loads(cli("tasks", "--json").stdout) == []
+    again = cli("done", str(task["id"]), "--outcome", "again")
+    assert again.returncode == 4  # InvalidTransition → Conflict's exit code
+    assert "Traceback" not in again.stderr

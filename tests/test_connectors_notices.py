@@ -241,3 +241,29 @@ def test_ack_link_shows_a_button_and_post_acknowledges(
     assert done.json() == {"status": "acknowledged", "recipient": "HubSpot"}
     assert client.post("/api/v1/notices/ack/wrong").status_code == 404
     assert client.get("/api/v1/notices", params={"request_ref": "REQ-20"}).status_code == 401
+
+
+def test_holders_of_a_channel_and_processor_contacts(tmp_path: Path, settings: Settings) -> None:
+    from privacyops.connectors import (
+        ManualConnector,
+        ManualConnectorSpec,
+        contacts_from_connectors,
+        holders_from_channels,
+    )
+
+    manifest = default_policy_book().current
+    channel = next(c for c in manifest.channels if c.processors)
+    holders = holders_from_channels(manifest, [channel.id])
+    assert holders[: len(channel.processors)] == channel.processors
+    db = Database(f"sqlite:///{tmp_path / 'x.sqlite'}", master_key=b"k" * 32)
+    gmail = ManualConnector(
+        ManualConnectorSpec(
+            name="gmail", type="email", processor=channel.processors[0], to="dpo@vendor.example"
+        ),
+        db,
+        settings,
+    )
+    contacts = contacts_from_connectors([gmail])
+    assert contacts == {channel.processors[0]: "dpo@vendor.example"}
+    targets, _ = targets_from_manifest(manifest, holders, contacts)
+    assert [t.id for t in targets] == [channel.processors[0]]

@@ -251,3 +251,20 @@ def test_a_flood_from_one_address_is_rate_limited(
     limited = post(client, body)
     assert int(limited.headers["retry-after"]) >= 1
     assert len(rows(app_settings)) == 20
+
+
+@pytest.mark.parametrize(
+    ("ip", "kept"),
+    [
+        ("203.0.113.77", "203.0.113.0/24"),
+        ("::ffff:192.0.2.5", "192.0.2.0/24"),
+        ("2001:db8:abcd:12::1", "2001:db8:abcd::/48"),
+        ("999.1.1.1", None),
+        ("not-an-address", None),
+        (None, None),
+    ],
+)
+def test_only_the_network_of_an_address_is_kept(ip: str | None, kept: str | None) -> None:
+    from privacyops.consent.records import truncate_ip
+
+    assert truncate_ip(ip) == kept

@@ -120,3 +120,36 @@ def test_a_malformed_address_is_refused(client: TestClient) -> None:
     response = client.post("/api/v1/consent/marketing", json={"email": "not an address"})
     assert response.status_code in (400, 422)
     assert _rows(client) == []
+
+
+def test_opt_in_links_the_visitor_so_the_subjects_receipt_holds_both(
+    client: TestClient, smtp_server: SmtpSink
+) -> None:
+    from privacyops.consent.records import ChoiceIn, RequestContext
+    from privacyops.store import Registry
+
+    client.get("/api/v1/consent/config")  # builds the app's consent service
+    service = client.app.state.consent  # type: ignore[attr-defined]
+    banner = service.banner
+    visitor = "e" * 32
+    service.record(
+        ChoiceIn(
+            visitor_id=visitor,
+            action="reject",
+            categories={"necessary": True},
+            banner_version=banner.banner_version,
+            policy_version=banner.policy_version,
+            language="en",
+            text_hash=banner.text_hashes["en"],
+        ),
+        RequestContext(ip="192.0.2.1"),
+    )
+    asked = client.post("/api/v1/consent/marketing", json={"email": EMAIL, "visitor_id": visitor})
+    assert asked.status_code == 202
+    client.post("/api/v1/consent/marketing/confirm", data={"token": _token(smtp_server, "confirm")})
+    subject = Registry(service.db).find_subject("email", EMAIL)
+    assert subject is not None
+    receipt = service.receipt(subject_id=subject.public_id)["receipt"]
+    assert [r["action"] for r in receipt["history"]] == ["reject"]
+    assert receipt["marketingEmail"][0]["status"] == "confirmed"
+    assert receipt["piiPrincipalId"] == f"subject:{subject.public_id}"

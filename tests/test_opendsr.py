@@ -239,3 +239,25 @@ def app_connectors_of(client: TestClient) -> Any:
         app = client.app
 
     return app_connectors(_Req())  # type: ignore[arg-type]
+
+
+def test_a_manual_connector_keeps_the_request_in_progress_until_staff_answer(
+    world: Any, tmp_path: Path
+) -> None:
+    from privacyops.connectors import complete_task, list_tasks, load_connectors
+
+    client, db, settings, *_ = world
+    (settings.connectors_dir / "trello.yml").write_text(
+        "connector: {name: trello, type: manual, system: Trello}\n"
+    )
+    connectors = load_connectors(settings, db)
+    sent = body("erasure", "ada@example.com")
+    client.post("/opendsr/v2/requests", json=sent)
+    rid = sent["subject_request_id"]
+    assert process_pending(db, settings, connectors) == 0
+    assert client.get(f"/opendsr/v2/requests/{rid}").json()["request_status"] == "in_progress"
+    (task,) = list_tasks(db)
+    assert task.request_ref == rid
+    complete_task(db, task.id, outcome="cards deleted", actor="staff:1")
+    assert process_pending(db, settings, connectors) == 1
+    assert client.get(f"/opendsr/v2/requests/{rid}").json()["request_status"] == "completed"

@@ -66,9 +66,9 @@ COMMON = [
     ("purpose-uses-unlisted-category", "channels[web_form].purposes[6]"),
     # §7.2 remarketing through Google Adwords, no basis in §7.3
     ("purpose-without-legal-basis", "purposes[event-remarketing].legal_basis"),
-    # §2.4 "The retention period from our partners is set forth by them", §8 the same
+    # §2.4 "The retention period from our partners is set forth by them", §8 the same (both
+    # about the website's partners; no other processor's retention is left to it)
     ("retention-left-to-processors", "channels[website].retention.processors_own_retention"),
-    ("retention-left-to-processors", "processors[gmail].own_retention"),
     # §2.3: analytics, advertising and personalisation by cookies on legitimate interest
     ("tracker-without-consent", "purposes[website-advertising].legal_basis"),
     ("tracker-without-consent", "purposes[website-analytics].legal_basis"),

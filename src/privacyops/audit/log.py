@@ -20,7 +20,7 @@ import hashlib
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -137,23 +137,6 @@ def _check_text(name: str, value: str | None, *, required: bool) -> str | None:
     return value
 
 
-class _Checked:
-    """Validates event fields, remembering values already seen (actors, actions and reasons
-    repeat across a batch, so most checks are one set lookup)."""
-
-    def __init__(self) -> None:
-        self._ok: dict[str, set[str]] = {"action": set(), "actor": set(), "reason": set()}
-
-    def __call__(self, name: str, value: str | None, *, required: bool) -> str | None:
-        seen = self._ok.get(name)
-        if seen is not None and value in seen:
-            return value
-        checked = _check_text(name, value, required=required)
-        if seen is not None and checked is not None and len(seen) < 10_000:
-            seen.add(checked)
-        return checked
-
-
 def _json_default(value: object) -> str:
     if isinstance(value, datetime):
         return format_ts(value)
@@ -168,20 +151,52 @@ _ENCODER = json.JSONEncoder(
 )
 
 
-def _canonical_details(details: Mapping[str, Any]) -> str:
-    if not details:
-        return "{}"
-    try:
-        return _ENCODER.encode(dict(details))
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(
-            "Audit event details must be JSON-serialisable.", details=[{"loc": ["details"]}]
-        ) from exc
-
-
 def chain_hash(prev_hash: str, body: str) -> str:
     """The hash of an event whose canonical body is ``body``, following ``prev_hash``."""
     return hashlib.sha256((prev_hash + _LINK_SEP + body).encode()).hexdigest()
+
+
+def _prepare(events: Iterable[NewEvent], ts: str) -> list[Any]:
+    """Validate and serialise events before the chain's head is locked.
+
+    Each item is ``(body after seq, actor, action, subject_ref, (reason, details))``. The
+    separators are checked on the joined body in one scan; only a body that fails is checked
+    field by field, to say which field is wrong.
+    """
+    out: list[Any] = []
+    join = _FIELD_SEP.join
+    encode = _ENCODER.encode
+    for e in events:
+        details = e.details
+        if not details:
+            text = "{}"
+        else:
+            try:
+                text = encode(details if isinstance(details, dict) else dict(details))
+            except (TypeError, ValueError) as exc:
+                raise InvalidInput(
+                    "Audit event details must be JSON-serialisable.",
+                    details=[{"loc": ["details"]}],
+                ) from exc
+        action, actor = e.action, e.actor
+        subject_ref, reason = e.subject_ref or None, e.reason or None
+        rest = join((ts, actor, action, subject_ref or "", reason or "", text))
+        if (
+            not action
+            or not actor
+            or rest.count(_FIELD_SEP) != 5
+            or _LINK_SEP in rest
+            or _RECORD_SEP in rest
+            or len(actor) > 128
+            or len(action) > 64
+            or (subject_ref is not None and len(subject_ref) > 64)
+        ):
+            _check_text("action", action, required=True)
+            _check_text("actor", actor, required=True)
+            _check_text("subject_ref", subject_ref, required=False)
+            _check_text("reason", reason, required=False)
+        out.append((rest, actor, action, subject_ref, (reason, text)))
+    return out
 
 
 class AuditLog:
@@ -233,23 +248,14 @@ class AuditLog:
         This is the fast path (tens of thousands of events per second): one lock of the chain's
         head, one multi-row insert.
         """
-        check = _Checked()
-        prepared = [
-            (
-                check("action", e.action, required=True),
-                check("actor", e.actor, required=True),
-                check("subject_ref", e.subject_ref, required=False),
-                check("reason", e.reason, required=False),
-                _canonical_details(e.details),
-            )
-            for e in events
-        ]
+        ts = format_ts(datetime.now(UTC))
+        prepared = _prepare(events, ts)
         if not prepared:
             return []
         if session is not None:
-            return self._write(session.connection(), prepared)
+            return self._write(session.connection(), ts, prepared)
         with self.db.engine.begin() as conn:
-            return self._write(conn, prepared)
+            return self._write(conn, ts, prepared)
 
     def _lock_head(self, conn: sa.Connection) -> tuple[int, str]:
         if conn.dialect.name == "postgresql":
@@ -265,19 +271,17 @@ class AuditLog:
             return 0, GENESIS_HASH
         return int(row[0]), str(row[1])
 
-    def _write(self, conn: sa.Connection, prepared: Sequence[tuple[str | None, ...]]) -> list[int]:
+    def _write(
+        self, conn: sa.Connection, ts: str, prepared: list[tuple[str, str, str, str | None, str]]
+    ) -> list[int]:
         first, prev = self._lock_head(conn)
         seq = first
-        ts = format_ts(datetime.now(UTC))
         rows: list[tuple[Any, ...]] = []
         sha256 = hashlib.sha256
-        join = _FIELD_SEP.join
-        for action, actor, subject_ref, reason, details in prepared:
+        for rest, actor, action, subject_ref, reason_details in prepared:
             seq += 1
-            body = join((str(seq), ts, actor or "", action or "", subject_ref or "", reason or "",
-                         details or ""))  # fmt: skip
-            digest = sha256((prev + _LINK_SEP + body).encode()).hexdigest()
-            rows.append((seq, ts, actor, action, subject_ref, reason, details, prev, digest))
+            digest = sha256(f"{prev}{_LINK_SEP}{seq}{_FIELD_SEP}{rest}".encode()).hexdigest()
+            rows.append((seq, ts, actor, action, subject_ref, *reason_details, prev, digest))
             prev = digest
         self._insert(conn, rows)
         conn.execute(sa.update(_head).where(_head.c.id == 1).values(seq=seq, hash=prev))
@@ -461,21 +465,19 @@ class AuditLog:
         return beyond == 0
 
     def _chunk_sql(self) -> str:
-        """One range of events as (hashed texts joined by U+001D, hashes, prev hashes, count)."""
-        sqlite = self.db.dialect == "sqlite"
-        sep = "char(31)" if sqlite else "chr(31)"
-        link = "char(30)" if sqlite else "chr(30)"
-        body = f" || {sep} || ".join(_BODY_SQL)
-        text = f"prev_hash || {link} || {body}"
-        if sqlite:
-            # an aggregate over an ordered subquery keeps its order (SQLite flattening rule 16)
+        """One range of events as (hashed texts joined by U+001D, hashes, prev hashes, count).
+
+        The hashed text is the generated column ``line`` (see
+        :data:`privacyops.audit.models.LINE_SQL`): the database keeps it equal to the columns.
+        """
+        if self.db.dialect == "sqlite":
             return (
-                "SELECT CAST(group_concat(t, char(29)) AS BLOB), group_concat(hash, ''), "
-                f"group_concat(prev_hash, ''), count(*) FROM (SELECT {text} AS t, hash, "
-                "prev_hash FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq)"
+                "SELECT CAST(group_concat(line, char(29)) AS BLOB), group_concat(hash, ''), "
+                "group_concat(prev_hash, ''), count(*) FROM audit_events "
+                "WHERE seq > ? AND seq <= ?"
             )
         return (
-            f"SELECT convert_to(string_agg({text}, chr(29) ORDER BY seq), 'UTF8'), "
+            "SELECT convert_to(string_agg(line, chr(29) ORDER BY seq), 'UTF8'), "
             "string_agg(hash, '' ORDER BY seq), string_agg(prev_hash, '' ORDER BY seq), "
             "count(*) FROM audit_events WHERE seq > %s AND seq <= %s"
         )

@@ -14,7 +14,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from privacyops.store.base import Base, BigIntPK
 
-__all__ = ["AuditEvent", "AuditHead"]
+__all__ = ["LINE_SQL", "AuditEvent", "AuditHead"]
+
+#: The text each event's hash covers, as the database computes it from the event's columns
+#: (U+001E after the previous hash, U+001F between fields). A generated column cannot be
+#: written, only recomputed: it always matches the columns, so verify() reads it alone.
+LINE_SQL = (
+    "prev_hash || '\x1e' || CAST(seq AS VARCHAR(20)) || '\x1f' || ts || '\x1f' || actor"
+    " || '\x1f' || action || '\x1f' || COALESCE(subject_ref, '') || '\x1f'"
+    " || COALESCE(reason, '') || '\x1f' || details"
+)
 
 
 class AuditEvent(Base):
@@ -32,6 +41,7 @@ class AuditEvent(Base):
     details: Mapped[str] = mapped_column(sa.Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
+    line: Mapped[str | None] = mapped_column(sa.Text, sa.Computed(LINE_SQL, persisted=True))
 
     @property
     def timestamp(self) -> datetime:

@@ -101,6 +101,10 @@ from privacyops.cli import spam as _spam  # noqa: E402  (registered after app ex
 
 app.add_typer(_spam.app, name="spam")
 
+from privacyops.cli import retention as _retention  # noqa: E402  (registered after app exists)
+
+app.add_typer(_retention.app, name="retention")
+
 from privacyops.cli import consent as _consent  # noqa: E402  (registered after app exists)
 
 app.add_typer(_consent.app, name="consent")
@@ -108,3 +112,7 @@ app.add_typer(_consent.app, name="consent")
 from privacyops.cli import request as _request  # noqa: E402  (registered after app exists)
 
 app.add_typer(_request.app, name="request")
+
+from privacyops.cli import connectors as _connectors  # noqa: E402  (registered after app exists)
+
+app.add_typer(_connectors.app, name="connectors")

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from sqlalchemy.orm import Session
+
 __all__ = ["Action", "Connector", "ConnectorResult", "Identities", "normalise_identities"]
 
 Identities = Mapping[str, str | Sequence[str]]
@@ -77,9 +79,12 @@ class Connector(Protocol):
         *,
         request_ref: str | None = None,
         subject_ref: str | None = None,
+        session: Session | None = None,
     ) -> ConnectorResult:
         """Return every record of the person found from ``identities``. ``request_ref`` and
-        ``subject_ref`` (pseudonymous) let task-based connectors track the request."""
+        ``subject_ref`` (pseudonymous) let task-based connectors track the request;
+        ``session`` (a session on the privacyops database) lets them record their task in the
+        caller's transaction."""
         ...
 
     def erase(
@@ -88,6 +93,7 @@ class Connector(Protocol):
         *,
         request_ref: str | None = None,
         subject_ref: str | None = None,
+        session: Session | None = None,
     ) -> ConnectorResult:
         """Mask or delete every record of the person, as the connector's file says."""
         ...

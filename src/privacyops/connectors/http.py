@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from sqlalchemy.orm import Session
 
 from privacyops.connectors.base import ConnectorResult, Identities, normalise_identities
 from privacyops.errors import ConfigurationError, DependencyUnavailable
@@ -362,6 +363,7 @@ class HTTPConnector:
         *,
         request_ref: str | None = None,
         subject_ref: str | None = None,
+        session: Session | None = None,
     ) -> ConnectorResult:
         """Every record of the person the API's search endpoints return."""
         with self._client() as client:
@@ -382,6 +384,7 @@ class HTTPConnector:
         *,
         request_ref: str | None = None,
         subject_ref: str | None = None,
+        session: Session | None = None,
     ) -> ConnectorResult:
         """Call each resource's erase endpoint for each record found, children first."""
         affected: dict[str, int] = {}

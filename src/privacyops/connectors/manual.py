@@ -14,6 +14,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog
 from privacyops.connectors.base import Action, ConnectorResult, Identities, normalise_identities
@@ -128,9 +129,10 @@ class ManualConnector:
         *,
         request_ref: str | None = None,
         subject_ref: str | None = None,
+        session: Session | None = None,
     ) -> ConnectorResult:
         """Open the access task (or e-mail); ``pending`` until its answer is recorded."""
-        return self._run("access", identities, request_ref, subject_ref)
+        return self._run("access", identities, request_ref, subject_ref, session)
 
     def erase(
         self,
@@ -138,9 +140,10 @@ class ManualConnector:
         *,
         request_ref: str | None = None,
         subject_ref: str | None = None,
+        session: Session | None = None,
     ) -> ConnectorResult:
         """Open the erasure task (or e-mail); ``pending`` until its answer is recorded."""
-        return self._run("erasure", identities, request_ref, subject_ref)
+        return self._run("erasure", identities, request_ref, subject_ref, session)
 
     def act(
         self,
@@ -149,12 +152,27 @@ class ManualConnector:
         *,
         request_ref: str,
         subject_ref: str | None = None,
+        session: Session | None = None,
     ) -> ConnectorResult:
         """Any other action (rectification, restriction) the rights engine asks of staff."""
-        return self._run(action, identities, request_ref, subject_ref)
+        return self._run(action, identities, request_ref, subject_ref, session)
 
     def _run(
         self,
+        action: Action,
+        identities: Identities,
+        request_ref: str | None,
+        subject_ref: str | None,
+        session: Session | None = None,
+    ) -> ConnectorResult:
+        if session is not None:  # the caller's transaction: the task commits with its step
+            return self._run_in(session, action, identities, request_ref, subject_ref)
+        with self.db.session() as own:
+            return self._run_in(own, action, identities, request_ref, subject_ref)
+
+    def _run_in(
+        self,
+        session: Session,
         action: Action,
         identities: Identities,
         request_ref: str | None,
@@ -163,47 +181,46 @@ class ManualConnector:
         if not request_ref:
             raise InvalidInput(f"{self.name} is a {self.kind} connector: it needs a request_ref.")
         ids = normalise_identities(identities)
-        with self.db.session() as session:
-            task = session.scalar(
-                sa.select(ConnectorTask).where(
-                    ConnectorTask.request_ref == request_ref,
-                    ConnectorTask.connector == self.spec.name,
-                    ConnectorTask.action == action,
-                )
+        task = session.scalar(
+            sa.select(ConnectorTask).where(
+                ConnectorTask.request_ref == request_ref,
+                ConnectorTask.connector == self.spec.name,
+                ConnectorTask.action == action,
             )
-            if task is None:
-                steps = self.spec.checklist.get(action) or _DEFAULT_CHECKLIST.get(
-                    action, ["Act on the request", "Record the outcome on the task"]
-                )
-                task = ConnectorTask(
-                    connector=self.spec.name,
-                    system=self.name,
-                    kind=self.spec.type,
-                    action=action,
-                    request_ref=request_ref,
-                    subject_ref=subject_ref,
-                    status="open",
-                    checklist=[{"step": s, "done": False} for s in steps],
-                    to_address=str(self.spec.to) if self.spec.to else None,
-                    reminders=0,
-                )
-                session.add(task)
-                session.flush()
-                AuditLog(self.db).append(
-                    "connector.task_opened",
-                    actor=f"connector:{self.spec.name}",
-                    subject_ref=subject_ref,
-                    details={
-                        "task": task.id,
-                        "action": action,
-                        "kind": self.spec.type,
-                        "request": request_ref,
-                    },
-                    session=session,
-                )
-            if task.kind == "email" and task.status == "open":
-                self._send(session, task, ids, reminder=False)
-            return self._result(task, action)
+        )
+        if task is None:
+            steps = self.spec.checklist.get(action) or _DEFAULT_CHECKLIST.get(
+                action, ["Act on the request", "Record the outcome on the task"]
+            )
+            task = ConnectorTask(
+                connector=self.spec.name,
+                system=self.name,
+                kind=self.spec.type,
+                action=action,
+                request_ref=request_ref,
+                subject_ref=subject_ref,
+                status="open",
+                checklist=[{"step": s, "done": False} for s in steps],
+                to_address=str(self.spec.to) if self.spec.to else None,
+                reminders=0,
+            )
+            session.add(task)
+            session.flush()
+            AuditLog(self.db).append(
+                "connector.task_opened",
+                actor=f"connector:{self.spec.name}",
+                subject_ref=subject_ref,
+                details={
+                    "task": task.id,
+                    "action": action,
+                    "kind": self.spec.type,
+                    "request": request_ref,
+                },
+                session=session,
+            )
+        if task.kind == "email" and task.status == "open":
+            self._send(session, task, ids, reminder=False)
+        return self._result(task, action)
 
     def _send(
         self,

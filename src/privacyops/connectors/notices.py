@@ -41,6 +41,8 @@ __all__ = [
     "NoticeStatus",
     "NoticeTarget",
     "acknowledge_notice",
+    "contacts_from_connectors",
+    "holders_from_channels",
     "notices_for_request",
     "notify_recipients",
     "remind_notices",
@@ -131,6 +133,29 @@ def targets_from_manifest(
         else:
             unreachable.append(hid)
     return targets, unreachable
+
+
+def holders_from_channels(manifest: Manifest, channel_ids: Iterable[str]) -> list[str]:
+    """The processors and recipients the policy says receive data from these channels (the
+    channels the person's records came from), in policy order, without duplicates."""
+    wanted = set(channel_ids)
+    out: list[str] = []
+    for channel in manifest.channels:
+        if channel.id in wanted:
+            out.extend(channel.processors)
+            out.extend(channel.recipients)
+    return list(dict.fromkeys(out))
+
+
+def contacts_from_connectors(connectors: Iterable[object]) -> dict[str, str]:
+    """Processor id → privacy address, from the ``email`` connector files that name both."""
+    out: dict[str, str] = {}
+    for connector in connectors:
+        spec = getattr(connector, "spec", None)
+        processor, to = getattr(spec, "processor", None), getattr(spec, "to", None)
+        if processor and to:
+            out[str(processor)] = str(to)
+    return out
 
 
 def sign_webhook(secret: bytes, body: bytes, timestamp: int | None = None) -> str:

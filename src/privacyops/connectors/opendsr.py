@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 import sqlalchemy as sa
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog
 from privacyops.connectors.base import Connector, ConnectorResult
@@ -228,7 +229,7 @@ def submit_request(
         }
 
 
-def _load(session: sa.orm.Session, sid: str, controller_id: str) -> OpenDsrRequest:
+def _load(session: Session, sid: str, controller_id: str) -> OpenDsrRequest:
     row = session.scalar(
         sa.select(OpenDsrRequest).where(
             OpenDsrRequest.subject_request_id == sid.lower(),
@@ -324,15 +325,19 @@ def _callbacks(
 
 
 def _run_connectors(
-    connectors: Sequence[Connector], kind: str, ids: dict[str, list[str]], sid: str
+    connectors: Sequence[Connector],
+    kind: str,
+    ids: dict[str, list[str]],
+    sid: str,
+    session: Session,
 ) -> list[ConnectorResult]:
     results = []
     for connector in connectors:
         try:
             if kind == "erasure":
-                results.append(connector.erase(ids, request_ref=sid))
+                results.append(connector.erase(ids, request_ref=sid, session=session))
             else:
-                results.append(connector.access(ids, request_ref=sid))
+                results.append(connector.access(ids, request_ref=sid, session=session))
         except PrivacyOpsError as exc:
             results.append(
                 ConnectorResult(
@@ -390,7 +395,9 @@ def process_pending(
             if sealed is None:
                 continue
             ids = json.loads(open_sealed(key, sealed, _aad(row, "identities")))
-            results = _run_connectors(connectors, row.request_type, ids, row.subject_request_id)
+            results = _run_connectors(
+                connectors, row.request_type, ids, row.subject_request_id, session
+            )
             waiting = [r.connector for r in results if r.status != "done"]
             if waiting:
                 row.note = ("waiting for: " + ", ".join(waiting))[:500]

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 from privacyops.connectors.base import ConnectorResult, Identities, normalise_identities
 from privacyops.connectors.dataset import Collection, Dataset
@@ -38,8 +39,13 @@ RowKey = tuple[Any, ...]
 
 def make_engine(url: str) -> Engine:
     """An engine for a connected database. SQLite gets ``PRAGMA foreign_keys=ON`` so that it
-    enforces the same constraints erasure must respect elsewhere."""
-    engine = sa.create_engine(url, pool_pre_ping=True)
+    enforces the same constraints erasure must respect elsewhere.
+
+    No pre-ping (it would cost a round trip per request): a connection the server dropped
+    fails one call with ``DependencyUnavailable``, SQLAlchemy then discards the pool, and the
+    caller's retry gets a fresh connection; connections are recycled after 30 minutes.
+    """
+    engine = sa.create_engine(url, pool_recycle=1800)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -129,6 +135,7 @@ class SQLConnector:
         *,
         request_ref: str | None = None,
         subject_ref: str | None = None,
+        session: Session | None = None,
     ) -> ConnectorResult:
         """Every declared field of every row reachable from ``identities``."""
         with self._connect() as conn:
@@ -153,6 +160,7 @@ class SQLConnector:
         *,
         request_ref: str | None = None,
         subject_ref: str | None = None,
+        session: Session | None = None,
     ) -> ConnectorResult:
         """Mask or delete, in one transaction, the rows reachable from ``identities``."""
         affected: dict[str, int] = {}
@@ -177,7 +185,14 @@ class SQLConnector:
 
     def _connect(self, *, begin: bool = False) -> Any:
         try:
-            return self.engine.begin() if begin else self.engine.connect()
+            if begin:
+                return self.engine.begin()
+            if self.engine.dialect.name == "postgresql":
+                # Access only reads. Under READ COMMITTED every statement takes its own
+                # snapshot anyway, so autocommit changes nothing but saves the BEGIN and
+                # ROLLBACK round trips.
+                return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            return self.engine.connect()
         except sa.exc.OperationalError:
             raise DependencyUnavailable(f"The database of {self.name} did not answer.") from None
 

@@ -113,6 +113,7 @@ def request_opt_in(
     ip_truncated: str | None = None,
     user_agent: str | None = None,
     policy_url: str,
+    visitor_id: str | None = None,
 ) -> None:
     """Record a pending marketing consent and send the confirmation link.
 
@@ -150,7 +151,10 @@ def request_opt_in(
     ).hexdigest()
     now = utcnow()
     with db.session() as session:
-        subject = registry.get_or_create_subject([IdentityIn("email", email)], session=session)
+        identities = [IdentityIn("email", email)]
+        if visitor_id:
+            identities.append(IdentityIn("visitor_id", visitor_id))
+        subject = registry.get_or_create_subject(identities, session=session)
         session.add(
             MarketingConsent(
                 subject_id=subject.public_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import uuid
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -91,6 +91,9 @@ def truncate_ip(ip: str | None) -> str | None:
     address counts as IPv4). ``None`` for anything that is not an IP address."""
     if not ip:
         return None
+    parts = ip.split(".")
+    if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and int(p) < 256 for p in parts):
+        return f"{int(parts[0])}.{int(parts[1])}.{int(parts[2])}.0/24"  # the common case, fast
     try:
         address = ipaddress.ip_address(ip.strip())
     except ValueError:
@@ -215,7 +218,9 @@ def prepare_record(
         raise InvalidChoice("The choice is not valid.", details=problems)
     moment = now or utcnow()
     return {
-        "record_id": uuid.uuid4().hex,
+        # Unique, not secret (receipts are fetched by visitor or subject, never by record id):
+        # the process's seeded PRNG avoids a system call per record.
+        "record_id": f"{random.getrandbits(128):032x}",
         "visitor_id": choice.visitor_id,
         "subject_id": None,
         "created_at": moment,
@@ -275,23 +280,27 @@ def history(
     *,
     visitor_id: str | None = None,
     subject_id: str | None = None,
+    visitor_ids: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Every record of a visitor or a data subject, oldest first, each linked to its previous.
+
+    Args:
+        visitor_id: a visitor's pseudonymous id.
+        subject_id: a data subject's public id (records that name it).
+        visitor_ids: further visitors to include (those the registry links to the subject).
 
     Raises:
         InvalidInput: neither ``visitor_id`` nor ``subject_id`` given.
     """
     if not visitor_id and not subject_id:
         raise InvalidInput("Name a visitor or a data subject.")
-    query = sa.select(ConsentRecord).order_by(ConsentRecord.id)
-    if visitor_id and subject_id:
-        query = query.where(
-            sa.or_(ConsentRecord.visitor_id == visitor_id, ConsentRecord.subject_id == subject_id)
-        )
-    elif visitor_id:
-        query = query.where(ConsentRecord.visitor_id == visitor_id)
-    else:
-        query = query.where(ConsentRecord.subject_id == subject_id)
+    visitors = [v for v in [visitor_id, *(visitor_ids or [])] if v]
+    conditions: list[sa.ColumnElement[bool]] = []
+    if visitors:
+        conditions.append(ConsentRecord.visitor_id.in_(visitors))
+    if subject_id:
+        conditions.append(ConsentRecord.subject_id == subject_id)
+    query = sa.select(ConsentRecord).where(sa.or_(*conditions)).order_by(ConsentRecord.id)
     rows = list(session.scalars(query).all())
     by_id = {r.id: r.record_id for r in rows}
     missing = {r.previous_id for r in rows if r.previous_id and r.previous_id not in by_id}

@@ -8,6 +8,8 @@ import threading
 from functools import cached_property
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from privacyops.consent.banner import Banner, build_banner
 from privacyops.consent.check import Decision, check_use
 from privacyops.consent.gpc import well_known_document
@@ -32,6 +34,7 @@ from privacyops.consent.records import (
 from privacyops.consent.signing import SigningKey, load_signing_key
 from privacyops.consent.stats import DayRate, consent_rates
 from privacyops.consent.writer import ConsentWriter
+from privacyops.errors import NotFound
 from privacyops.policy import PolicyBook, load_configured_policy
 from privacyops.settings import Settings
 from privacyops.store import Database, Registry, open_database
@@ -134,9 +137,12 @@ class ConsentService:
     def history(
         self, *, visitor_id: str | None = None, subject_id: str | None = None
     ) -> list[dict[str, Any]]:
-        """Every record of a visitor or data subject, oldest first."""
+        """Every record of a visitor or data subject (and the subject's visitors), oldest first."""
         with self.db.session() as session:
-            return history(session, visitor_id=visitor_id, subject_id=subject_id)
+            visitors = self._visitors_of(session, subject_id) if subject_id else []
+            return history(
+                session, visitor_id=visitor_id, subject_id=subject_id, visitor_ids=visitors
+            )
 
     def receipt(
         self, *, visitor_id: str | None = None, subject_id: str | None = None
@@ -147,7 +153,10 @@ class ConsentService:
             NotFound: nothing is recorded for them.
         """
         with self.db.session() as session:
-            records = history(session, visitor_id=visitor_id, subject_id=subject_id)
+            visitors = self._visitors_of(session, subject_id) if subject_id else []
+            records = history(
+                session, visitor_id=visitor_id, subject_id=subject_id, visitor_ids=visitors
+            )
             marketing = marketing_history(session, subject_id) if subject_id else []
         principal = f"subject:{subject_id}" if subject_id else f"visitor:{visitor_id}"
         return build_receipt(
@@ -158,6 +167,15 @@ class ConsentService:
             principal=principal,
             marketing=marketing,
         )
+
+    def _visitors_of(self, session: Session, subject_id: str) -> list[str]:
+        """The visitor ids the registry links to a data subject (its ``visitor_id`` identities)."""
+        registry = Registry(self.db)
+        try:
+            subject = registry.get_subject(subject_id, session=session)
+        except NotFound:
+            return []
+        return [v for k, v in registry.identities_of(subject, session=session) if k == "visitor_id"]
 
     def stats(self, *, days: int = 30) -> list[DayRate]:
         """Opt-in and opt-out rates per category per day (what the dashboard charts)."""
@@ -195,8 +213,13 @@ class ConsentService:
         language: str = "en",
         ip: str | None = None,
         user_agent: str | None = None,
+        visitor_id: str | None = None,
     ) -> None:
-        """Start a double opt-in to marketing e-mail (the confirmation link is sent)."""
+        """Start a double opt-in to marketing e-mail (the confirmation link is sent).
+
+        With ``visitor_id`` the registry links the banner's visitor to the data subject, so the
+        subject's receipt and the check endpoint see the visitor's banner choices too.
+        """
         request_opt_in(
             self.db,
             self.settings,
@@ -207,6 +230,7 @@ class ConsentService:
             ip_truncated=truncate_ip(ip),
             user_agent=user_agent,
             policy_url=self.banner.policy_url,
+            visitor_id=visitor_id,
         )
 
     def confirm_marketing(self, token: str) -> dict[str, Any]:

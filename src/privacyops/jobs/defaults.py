@@ -10,8 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from privacyops.accounts.service import purge_expired
+from privacyops.connectors import (
+    ManualConnector,
+    SQLConnector,
+    load_connectors,
+    remind_notices,
+    remind_tasks,
+)
+from privacyops.connectors.opendsr import process_pending
 from privacyops.jobs.runner import Job
 from privacyops.policy.schema import PolicyBook
+from privacyops.retention import sweep
 from privacyops.rights.factory import build_service
 from privacyops.rights.runner import tick
 from privacyops.settings import Settings
@@ -43,8 +52,43 @@ def _rights(ctx: JobContext) -> list[Job]:
     return [Job("rights-requests", lambda: tick(service), every_seconds=2)]
 
 
+def _connectors(ctx: JobContext) -> list[Job]:
+    # OpenDSR requests from controllers; reminders to processors and Art. 19 recipients.
+    connectors = load_connectors(ctx.settings, ctx.db)
+    specs = [c.spec for c in connectors if isinstance(c, ManualConnector)]
+
+    def reminders() -> int:
+        return remind_tasks(ctx.db, ctx.settings, specs) + remind_notices(ctx.db, ctx.settings)
+
+    return [
+        Job(
+            "opendsr-requests",
+            lambda: process_pending(ctx.db, ctx.settings, connectors),
+            every_seconds=5,
+        ),
+        Job("connector-reminders", reminders, every_seconds=3600),
+    ]
+
+
+def _retention(ctx: JobContext) -> list[Job]:
+    # The daily retention sweep (privacyops.retention): resumes an interrupted run first.
+    def run() -> int:
+        connectors = [
+            c for c in load_connectors(ctx.settings, ctx.db) if isinstance(c, SQLConnector)
+        ]
+        report = sweep(ctx.db, ctx.policy, actor="job:retention", connectors=connectors)
+        return report.total("deleted") + report.total("anonymised")
+
+    return [Job("retention-sweep", run, daily_at_hour=ctx.settings.retention_sweep_hour)]
+
+
 #: Builders of the default jobs, in order; a capability appends its own.
-BUILDERS: list[Callable[[JobContext], list[Job]]] = [_session_cleanup, _rights]
+BUILDERS: list[Callable[[JobContext], list[Job]]] = [
+    _session_cleanup,
+    _rights,
+    _retention,
+    _connectors,
+]
 
 
 def default_jobs(ctx: JobContext) -> list[Job]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from privacyops.connectors import Connector
+from privacyops.connectors import Connector, load_connectors
 from privacyops.policy import load_configured_policy
 from privacyops.rights.identity import EmailSender, PhoneSender, SmtpEmailSender, load_phone_sender
 from privacyops.rights.registry_adapter import StoreRegistry
@@ -22,10 +22,15 @@ def build_service(
     db: Database | None = None,
     email: EmailSender | None = None,
     phone: PhoneSender | None = None,
-    connectors: Sequence[Connector] = (),
+    connectors: Sequence[Connector] | None = None,
 ) -> RightsService:
-    """The rights service on the configured database, policy, SMTP server and phone sender."""
+    """The rights service on the configured database, policy, SMTP server and phone sender.
+
+    ``connectors`` default to the files of ``PRIVACYOPS_CONNECTORS_DIR`` (none when unset).
+    """
     db = db or open_database(settings)
+    if connectors is None:
+        connectors = load_connectors(settings, db)
     return RightsService(
         db,
         settings,

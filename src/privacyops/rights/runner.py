@@ -140,10 +140,21 @@ def _connector_results(step: Step, action: str) -> list[ConnectorResult]:
     results = []
     for connector in step.service.connectors:
         try:
+            # request_ref/subject_ref let task-based connectors (manual, e-mail) track it
+            # and record their task in this step's transaction.
+            ref, subject = step.row.public_id, step.row.subject_ref
             if action == "access":
-                results.append(connector.access(identities))
+                results.append(
+                    connector.access(
+                        identities, request_ref=ref, subject_ref=subject, session=step.session
+                    )
+                )
             else:
-                results.append(connector.erase(identities))
+                results.append(
+                    connector.erase(
+                        identities, request_ref=ref, subject_ref=subject, session=step.session
+                    )
+                )
         except PrivacyOpsError as exc:
             results.append(
                 ConnectorResult(

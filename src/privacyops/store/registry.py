@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 import phonenumbers
@@ -224,6 +224,48 @@ class _Prepared:
     record: RecordIn
 
 
+def _sqlite_value(value: Any) -> Any:
+    # The storage forms SQLAlchemy's SQLite types use: naive UTC text, JSON text.
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat(" ", "microseconds")
+    if isinstance(value, list):
+        return json.dumps(value)
+    return value
+
+
+def _insert_many(s: Session, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows (all with the same keys) and return their new ids, in order.
+
+    On SQLite the rows go to the driver directly: the transaction holds the database's write
+    lock, so the rowids given to one ``executemany`` are consecutive and end at
+    ``last_insert_rowid()``. On PostgreSQL, a multi-row insert with ordered ``RETURNING``.
+    """
+    conn = s.connection()
+    if conn.dialect.name != "sqlite":
+        result = conn.execute(
+            sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        )
+        return [int(x) for x in result.scalars().all()]
+    columns = list(rows[0])
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is None:  # pragma: no cover - a live Connection always has one
+        raise RuntimeError("connection is closed")
+    cursor = dbapi.cursor()
+    try:
+        cursor.executemany(sql, [tuple(_sqlite_value(r[c]) for c in columns) for r in rows])
+        cursor.execute("SELECT last_insert_rowid()")
+        (last,) = cursor.fetchone() or (0,)
+    finally:
+        cursor.close()
+    return list(range(int(last) - len(rows) + 1, int(last) + 1))
+
+
 def _subject(row: Any) -> Subject:
     return Subject(row.id, row.public_id, row.created_at, row.erased_at)
 
@@ -416,22 +458,11 @@ class Registry:
         created: dict[int, Subject] = {}
         if placeholders:
             now = utcnow()
-            ordered = list(new_keys)
-            rows = s.execute(
-                sa.insert(_subjects).returning(
-                    _subjects.c.id,
-                    _subjects.c.public_id,
-                    _subjects.c.created_at,
-                    _subjects.c.erased_at,
-                ),
-                [{"public_id": p, "created_at": now} for p in ordered],
-            ).all()
-            # Rows are matched back by their unique public id rather than by RETURNING order:
-            # asking SQLAlchemy for that order (sort_by_parameter_order) makes it insert row by
-            # row on SQLite, which costs a third of an import's time.
-            by_public_id = {row.public_id: _subject(row) for row in rows}
-            for n, public_id in enumerate(ordered, start=1):
-                created[-n] = by_public_id[public_id]
+            new_ids = _insert_many(
+                s, _subjects, [{"public_id": p, "created_at": now} for p in new_keys]
+            )
+            for n, (subject_id, public_id) in enumerate(zip(new_ids, new_keys, strict=True), 1):
+                created[-n] = Subject(subject_id, public_id, now, None)
         subjects = [created[a] if isinstance(a, int) else a for a in assigned]
         keys = dict(new_keys)
         existing = {x.public_id for x in subjects} - keys.keys()
@@ -458,7 +489,7 @@ class Registry:
                     }
                 )
         if new_rows:
-            s.execute(sa.insert(_identities), new_rows)
+            _insert_many(s, _identities, new_rows)
         return subjects, keys
 
     def _record_row(self, subject: Subject, key: bytes, record: RecordIn) -> dict[str, Any]:
@@ -523,13 +554,7 @@ class Registry:
             self._record_row(subject, keys[subject.public_id], p.record)
             for p, subject in zip(batch, subjects, strict=True)
         ]
-        # Matched back by the sealed payload, unique per row (random nonce), for the reason
-        # given in _resolve: a batched insert instead of one statement per row.
-        returned = s.execute(
-            sa.insert(_records).returning(_records.c.id, _records.c.payload_sealed), rows
-        ).all()
-        by_sealed = {bytes(r.payload_sealed): int(r.id) for r in returned}
-        ids = [by_sealed[bytes(row["payload_sealed"])] for row in rows]
+        ids = _insert_many(s, _records, rows)
         return list(zip(subjects, ids, strict=True))
 
     def add_record(

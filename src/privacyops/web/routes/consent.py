@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,6 +24,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from privacyops.consent.banner import asset, demo_asset
 from privacyops.consent.gpc import gpc_signal
@@ -34,12 +36,14 @@ from privacyops.errors import (
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
+    PrivacyOpsError,
+    RateLimited,
     VerificationFailed,
 )
 from privacyops.web.auth import require_scope
 from privacyops.web.deps import app_database, get_policy
 
-__all__ = ["consent_service", "router"]
+__all__ = ["ConsentFastPath", "consent_service", "router"]
 
 router = APIRouter(tags=["consent"])
 
@@ -346,6 +350,7 @@ class MarketingIn(BaseModel):
     email: str = Field(max_length=320)
     purpose: str | None = Field(default=None, max_length=80)
     language: str = Field(default="en", max_length=16)
+    visitor_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,56}$")
 
 
 @router.post("/api/v1/consent/marketing", status_code=202)
@@ -364,6 +369,7 @@ def request_marketing(body: MarketingIn, request: Request) -> JSONResponse:
         language=body.language,
         ip=client,
         user_agent=request.headers.get("user-agent"),
+        visitor_id=body.visitor_id,
     )
     return JSONResponse(
         {"status": "pending", "message": "Check your inbox to confirm."},
@@ -438,3 +444,36 @@ async def withdraw_marketing(request: Request) -> HTMLResponse:
     service = consent_service(request)
     await run_in_threadpool(service.withdraw_marketing, token)
     return _link_page("Withdrawn", "Your consent is withdrawn: no more of these e-mails.")
+
+
+class ConsentFastPath:
+    """Dispatches ``POST /api/v1/consent``, the one public endpoint every page view can call,
+    straight to :func:`record_consent`, before the router: matching a path against every route
+    of the application cost more CPU than the rest of the request. Installed innermost (inside
+    the security and metrics middlewares), it answers with the same handler, errors and JSON
+    shape as the routed endpoint, which stays registered for the OpenAPI description."""
+
+    #: What the metrics middleware reads to label the request (``scope["route"].path``).
+    route = SimpleNamespace(path="/api/v1/consent", name="record_consent")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"] != "/api/v1/consent"
+        ):
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = self.route
+        request = Request(scope, receive)
+        try:
+            response: Response = await record_consent(request)
+        except PrivacyOpsError as exc:
+            headers = (
+                {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+            )
+            response = JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+        await response(scope, receive, send)

@@ -15,6 +15,12 @@ from alembic import op
 # Same as privacyops.store.base.BigIntPK: BIGINT on PostgreSQL, SQLite's INTEGER PRIMARY KEY.
 _BIGINT_PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 GENESIS_HASH = "0" * 64
+# privacyops.audit.models.LINE_SQL as of this revision: the hashed text of an audit event.
+_LINE_SQL = (
+    "prev_hash || '\x1e' || CAST(seq AS VARCHAR(20)) || '\x1f' || ts || '\x1f' || actor"
+    " || '\x1f' || action || '\x1f' || COALESCE(subject_ref, '') || '\x1f'"
+    " || COALESCE(reason, '') || '\x1f' || details"
+)
 
 revision: str = "0001_registry"
 down_revision: str | Sequence[str] | None = None
@@ -34,6 +40,7 @@ def upgrade() -> None:
         sa.Column("details", sa.Text(), nullable=False),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("line", sa.Text(), sa.Computed(_LINE_SQL, persisted=True), nullable=True),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_events")),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:

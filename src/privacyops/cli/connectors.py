@@ -1,0 +1,114 @@
+"""``privacyops connectors``: the connectors in force, staff tasks, reminders, OpenDSR runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from privacyops.connectors import (
+    ManualConnector,
+    complete_task,
+    list_tasks,
+    load_connectors,
+    remind_notices,
+    remind_tasks,
+)
+from privacyops.connectors.opendsr import process_pending
+from privacyops.settings import get_settings
+from privacyops.store import Database, open_database
+
+app = typer.Typer(
+    help="Connectors: systems where personal data also lives (SQL, HTTP, manual, e-mail).",
+    no_args_is_help=True,
+)
+console = Console()
+
+
+@contextmanager
+def _db() -> Iterator[Database]:
+    db = open_database(get_settings())
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+@app.command("list")
+def list_connectors() -> None:
+    """Load (and lint) every file of PRIVACYOPS_CONNECTORS_DIR and list the connectors."""
+    with _db() as db:
+        found = load_connectors(get_settings(), db)
+    table = Table("name", "kind")
+    for c in found:
+        table.add_row(c.name, c.kind)
+    console.print(table)
+
+
+@app.command()
+def tasks(
+    all_: bool = typer.Option(False, "--all", help="Also done and cancelled tasks."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Tasks of manual and e-mail connectors (open and sent, oldest first)."""
+    with _db() as db:
+        rows = list_tasks(db, status=None if all_ else ["open", "sent"])
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": t.id,
+                        "system": t.system,
+                        "kind": t.kind,
+                        "action": t.action,
+                        "request": t.request_ref,
+                        "status": t.status,
+                        "checklist": t.checklist,
+                    }
+                    for t in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    table = Table("id", "system", "kind", "action", "request", "status", "steps")
+    for t in rows:
+        steps = "; ".join(c["step"] for c in t.checklist)
+        table.add_row(str(t.id), t.system, t.kind, t.action, t.request_ref, t.status, steps)
+    console.print(table)
+
+
+@app.command()
+def done(
+    task_id: int = typer.Argument(..., help="The task's id."),
+    outcome: str = typer.Option(..., "--outcome", help="What was found or done."),
+) -> None:
+    """Record the answer of a task; its connector then reports done."""
+    with _db() as db:
+        task = complete_task(db, task_id, outcome=outcome, actor="staff:cli")
+    console.print(f"task {task.id}: {task.status}", highlight=False)
+
+
+@app.command()
+def remind() -> None:
+    """Send due reminders: processor e-mails and Art. 19 notices not yet answered."""
+    settings = get_settings()
+    with _db() as db:
+        specs = [c.spec for c in load_connectors(settings, db) if isinstance(c, ManualConnector)]
+        emails = remind_tasks(db, settings, specs)
+        notices = remind_notices(db, settings)
+    console.print(f"{emails} processor e-mail(s), {notices} notice(s) sent", highlight=False)
+
+
+@app.command("opendsr-run")
+def opendsr_run() -> None:
+    """Run the connectors on pending OpenDSR requests (the server does this in background)."""
+    settings = get_settings()
+    with _db() as db:
+        count = process_pending(db, settings, load_connectors(settings, db))
+    console.print(f"{count} OpenDSR request(s) completed", highlight=False)
