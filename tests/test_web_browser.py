@@ -128,6 +128,7 @@ def _wait_for(predicate: Any, what: str, seconds: float = 30) -> Any:
 
 def _shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
 
@@ -226,6 +227,7 @@ def test_dpo_sees_the_clock_extends_with_a_reason_and_sees_the_audit_event(
         ("/dashboard/processors", "dashboard-processors"),
         ("/dashboard/consent", "dashboard-consent"),
         ("/dashboard/spam", "dashboard-spam"),
+        ("/dashboard/retention", "dashboard-retention"),
     ):
         page.goto(f"{service.url}{path}")
         _shot(page, name)

@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from _web import browser, csrf, database, login, make_app
 from privacyops.audit import AuditLog, NewEvent
 from privacyops.consent.models import ConsentRecord
+from privacyops.store.models import DataSubject, LegalHold
 
 
 @pytest.fixture
@@ -100,3 +102,39 @@ def test_consent_statistics_chart_the_opt_in_rate(client: TestClient) -> None:
     assert ">40</div>banner choices" in page.text
     assert "50.0%</div>opted in to analytics" in page.text
     assert "25.0%</div>opted in to advertising" in page.text
+
+
+def test_retention_forecast_and_legal_holds(client: TestClient) -> None:
+    body = {"name": "Rita", "email": "rita@example.com", "request_details": "Hello"}
+    assert client.post("/api/v1/intake/web_form", json=body).status_code == 202
+    db = database(client.app)  # type: ignore[arg-type]
+    with db.session() as session:
+        subject = session.scalar(sa.select(DataSubject.public_id))
+    login(client, "dpo")
+    page = client.get("/dashboard/retention?days=3660")
+    assert page.status_code == 200
+    assert "records expire within 3660 days" in page.text
+    assert "web_form" in page.text
+    bad = client.post(
+        "/dashboard/retention/holds",
+        data={"csrf_token": csrf(page.text), "subject": "nobody", "reason": "", "until": "soon"},
+    )
+    assert bad.status_code == 422
+    assert "Reason (no personal data) is required." in bad.text
+    assert "Until: give a date as YYYY-MM-DD." in bad.text
+    placed = client.post(
+        "/dashboard/retention/holds",
+        data={"csrf_token": csrf(bad.text), "subject": subject, "reason": "Litigation 2026-17"},
+    )
+    assert placed.status_code == 201, placed.text
+    assert "Litigation 2026-17" in placed.text
+    with db.session() as session:
+        hold_id = session.scalar(sa.select(LegalHold.id))
+    lifted = client.post(
+        f"/dashboard/retention/holds/{hold_id}/lift", data={"csrf_token": csrf(placed.text)}
+    )
+    assert "Legal hold lifted." in lifted.text
+    assert "No active legal hold." in lifted.text
+    audit = client.get("/dashboard/audit")
+    assert "retention.hold.placed" in audit.text
+    assert "retention.hold.lifted" in audit.text

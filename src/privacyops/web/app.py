@@ -17,6 +17,7 @@ from privacyops.web.routes import (
     dashboard,
     dashboard_consent,
     dashboard_requests,
+    dashboard_retention,
     dashboard_spam,
     intake,
     notices,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(privacy_requests.router)
     app.include_router(dashboard.router)
     app.include_router(dashboard_requests.router)
+    app.include_router(dashboard_retention.router)
     app.include_router(dashboard_consent.router)
     app.include_router(dashboard_spam.router)
     app.include_router(consent.router)
