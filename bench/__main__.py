@@ -13,8 +13,10 @@ SCENARIOS: dict[str, str] = {
     "registry": "bench.scenario_registry",
     "retention": "bench.scenario_retention",
     "connectors": "bench.scenario_connectors",
+    "policy": "bench.scenario_policy",
     "consent": "bench.scenario_consent",
     "intake": "bench.scenario_intake",
+    "service": "bench.scenario_service",
 }
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from privacyops.accounts import create_user, service
@@ -66,3 +68,21 @@ def login(client: TestClient, role: str) -> None:
 def browser(app: FastAPI, **kwargs: object) -> TestClient:
     """A test client that asks for pages the way a browser does (``Accept: text/html``)."""
     return TestClient(app, headers={"accept": "text/html,*/*;q=0.8"}, **kwargs)  # type: ignore[arg-type]
+
+
+def all_routes(app: FastAPI) -> list[tuple[str, frozenset[str], Any]]:
+    """Every HTTP route as ``(path, methods, dependant)``, routers included.
+
+    FastAPI keeps included routers as nested objects; ``effective_route_contexts`` walks them.
+    """
+    out: list[tuple[str, frozenset[str], Any]] = []
+    for route in app.routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is not None:
+            for ctx in contexts():
+                out.append((ctx.path, frozenset(ctx.methods or ()), ctx.dependant))
+        elif isinstance(route, APIRoute):
+            out.append((route.path, frozenset(route.methods), route.dependant))
+        elif hasattr(route, "path"):
+            out.append((route.path, frozenset(getattr(route, "methods", None) or {"GET"}), None))
+    return out

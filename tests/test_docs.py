@@ -8,9 +8,8 @@ from pathlib import Path
 import click
 import pytest
 import typer
-from fastapi.routing import APIRoute
-from starlette.routing import Mount
 
+from _web import all_routes
 from privacyops.cli.app import app as cli_app
 from privacyops.settings import Settings
 from privacyops.web.app import create_app
@@ -43,15 +42,8 @@ def test_every_cli_command_is_in_the_readme(command: str) -> None:
 
 
 def _paths() -> list[str]:
-    app = create_app(Settings())
-    paths = set()
-    for route in app.routes:
-        if isinstance(route, APIRoute | Mount) or hasattr(route, "path"):
-            path = getattr(route, "path", "")
-            if path in ("/api/docs", "/docs/oauth2-redirect"):
-                continue
-            paths.add(path)
-    return sorted(paths)
+    paths = {path for path, _, _ in all_routes(create_app(Settings()))}
+    return sorted(paths - {"/api/docs", "/docs/oauth2-redirect"})
 
 
 @pytest.mark.parametrize("path", _paths())

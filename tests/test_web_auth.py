@@ -276,3 +276,37 @@ def test_cli_refuses_an_unknown_role_and_a_short_password() -> None:
         input="short\n",
     )
     assert short.exit_code != 0
+
+
+def test_a_form_sent_after_the_session_expired_says_so_and_saves_nothing(
+    client: TestClient,
+) -> None:
+    login(client, "admin")
+    page = client.get("/dashboard/staff")
+    db = database(client.app)  # type: ignore[arg-type]
+    with db.session() as session:
+        session.execute(sa.update(StaffSession).values(expires_at=utcnow() - timedelta(1)))
+    response = client.post(
+        "/dashboard/staff",
+        data={
+            "csrf_token": csrf(page.text),
+            "email": "late@example.com",
+            "role": "dpo",
+            "password": PASSWORD,
+        },
+    )
+    assert response.status_code == 401
+    assert "Your session has expired" in response.text
+    assert "nothing was saved" in response.text
+    with db.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(StaffUser)) == 4
+
+
+def test_metrics_are_for_admins_and_monitoring_tokens(client: TestClient) -> None:
+    login(client, "dpo")
+    assert client.get("/metrics").status_code == 403
+    admin = browser(client.app)  # type: ignore[arg-type]
+    login(admin, "admin")
+    scraped = admin.get("/metrics")
+    assert scraped.status_code == 200
+    assert 'route="/login"' in scraped.text  # labelled by route template

@@ -55,9 +55,15 @@ def _json_error(exc: ManifestInvalid) -> None:
 _STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
+def _shown(location: str) -> str:
+    """A location relative to the working directory when it lies under it."""
+    cwd = str(Path.cwd()) + "/"
+    return location.removeprefix(cwd)
+
+
 def _print_finding(f: Finding) -> None:
     out_console.print(
-        f"{escape(f.location)}: [{_STYLE[f.severity]}]{f.severity.value}[/] "
+        f"{escape(_shown(f.location))}: [{_STYLE[f.severity]}]{f.severity.value}[/] "
         f"[bold]{f.rule}[/] ({escape(f.article)})"
     )
     out_console.print(f"    {escape(f.where)}: {escape(f.reason)}")
@@ -190,29 +196,26 @@ class RopaFormat(StrEnum):
 @app.command()
 def ropa(
     version: str | None = typer.Option(
-        None, "--version", help="Version id (default: the current version)."
+        None, "--version", "-v", help="Version id (default: the current one)."
     ),
     output_format: RopaFormat = typer.Option(RopaFormat.CSV, "--format", help="csv, xlsx or json."),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="File to write (default: stdout; required for xlsx)."
     ),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="A manifest file or a folder of versions (default: configured)."
+    ),
 ) -> None:
-    """GDPR Art. 30(1) records of processing: one row per channel and purpose."""
-    book = load_book(None)
-    if version is None:
-        manifest = book.current
-    else:
-        try:
-            manifest = book.get(version)
-        except KeyError:
-            known = ", ".join(m.version.id for m in book.versions)
-            raise typer.BadParameter(
-                f"no version {version!r}; known: {known}", param_hint="--version"
-            ) from None
+    """GDPR Art. 30(1) records of processing, one row per channel and purpose.
+
+    Columns: controller, representative and DPO; purpose and legal basis; data subjects; data
+    categories; recipients; third-country transfers and safeguards; retention; security.
+    """
+    if output_format is RopaFormat.XLSX and output is None:
+        raise typer.BadParameter("xlsx is binary: give a file", param_hint="--output")
+    manifest = _version(load_book(policy), version)
     rows = build_ropa(manifest)
-    if output_format is RopaFormat.XLSX:
-        if output is None:
-            raise typer.BadParameter("xlsx is binary: give a file", param_hint="--output")
+    if output_format is RopaFormat.XLSX and output is not None:
         write_ropa_xlsx(rows, output)
     else:
         text = ropa_csv(rows) if output_format is RopaFormat.CSV else ropa_json(rows) + "\n"

@@ -13,7 +13,7 @@ expansions that blow up the document (a "billion laughs").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -23,18 +23,41 @@ __all__ = ["Loc", "Position", "SourceMap", "YamlProblem", "dotted", "parse_yaml"
 Loc = tuple[str | int, ...]
 
 # libyaml's parser when available (several times faster); same nodes, same marks.
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]  # a class picked at import time
+    """The safe loader, remembering how each plain scalar resolved.
+
+    Resolving a scalar's implicit tag (is ``yes`` a bool, ``2021-09-01`` a date?) runs a
+    dozen regular expressions in Python for every node; the same keys and values recur
+    thousands of times in a large manifest. Safe to cache: the safe resolver has no path
+    resolvers, so the tag depends on the value and the implicit flags only.
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(_RESOLVED) < 200_000:
+                _RESOLVED[key] = tag
+        return tag
+
 
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+_STR_TAG = "tag:yaml.org,2002:str"
 # Without aliases a document cannot hold more nodes than characters; beyond that (plus some
 # slack) aliases are multiplying it.
 NODE_SLACK = 10_000
 MAX_DEPTH = 100
 
 
-@dataclass(frozen=True, order=True)
-class Position:
+class Position(NamedTuple):
     """A place in a file, both numbers counted from 1 as editors show them."""
 
     line: int
@@ -109,6 +132,8 @@ class _Builder:
             raise YamlProblem(f"nested deeper than {MAX_DEPTH} levels", _position(node.start_mark))
         self.smap.values.setdefault(loc, _position(node.start_mark))
         if isinstance(node, ScalarNode):
+            if node.tag == _STR_TAG:  # most of a manifest; what SafeConstructor would return
+                return node.value
             return self.loader.construct_object(node, deep=True)
         if id(node) in self.active:
             raise YamlProblem("an alias refers to its own ancestor", _position(node.start_mark))
@@ -134,7 +159,11 @@ class _Builder:
                 raise YamlProblem(
                     "a mapping key must be a plain value", _position(key_node.start_mark)
                 )
-            key = self.loader.construct_object(key_node, deep=True)
+            key = (
+                key_node.value
+                if key_node.tag == _STR_TAG
+                else self.loader.construct_object(key_node, deep=True)
+            )
             if key in out:
                 first = self.smap.keys.get((*loc, key))
                 where = f" (first at line {first.line})" if first else ""

@@ -55,6 +55,7 @@ __all__ = [
     "STAFF_READ",
     "STAFF_WRITE",
     "VISITOR_COOKIE",
+    "RequireCaller",
     "RequireScope",
     "RequireStaff",
     "check_csrf",
@@ -63,6 +64,7 @@ __all__ = [
     "issue_csrf",
     "optional_principal",
     "raise_for_csrf",
+    "require_caller",
     "require_scope",
     "require_staff",
 ]
@@ -164,6 +166,24 @@ class RequireScope:
             if not check_csrf(request, {CSRF_FIELD: token}, principal):
                 raise PermissionDenied("Send a valid X-CSRF-Token header with this call.")
         return principal
+
+
+class RequireCaller:
+    """The dependency :func:`require_caller` returns: any staff session or valid API token."""
+
+    def __repr__(self) -> str:
+        return "require_caller()"
+
+    def __call__(self, request: Request) -> Principal:
+        principal = current_principal(request)
+        if principal is None:
+            raise AuthenticationRequired("Send an API token (Authorization: Bearer ...).")
+        return principal
+
+
+def require_caller() -> RequireCaller:
+    """Dependency: any authenticated caller, staff session or API token, whatever its scopes."""
+    return RequireCaller()
 
 
 def require_staff(*roles: str) -> RequireStaff:

@@ -98,6 +98,12 @@ def _answer(
             redirect.delete_cookie("privacyops_session", path="/")
         return redirect
     error = body["error"]
+    if status == 401:
+        error = {
+            **error,
+            "message": "Your session has expired or you are not logged in, so nothing was "
+            "saved. Log in again, then send the form once more.",
+        }
     details = [
         f"{'.'.join(str(p) for p in d.get('loc', [])[1:]) or 'input'}: {d.get('msg', '')}"
         for d in error.get("details", [])
@@ -111,6 +117,7 @@ def _answer(
                 "message": error["message"],
                 "details": details,
                 "back": "/login" if status == 401 else None,
+                "login_again": status == 401,
             },
             status_code=status,
         )

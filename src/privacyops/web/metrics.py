@@ -1,6 +1,6 @@
 """Prometheus metrics: request counts and latencies by route, served at ``/metrics``.
 
-``/metrics`` needs the ``metrics:read`` scope (an admin/DPO/auditor session, or an API token
+``/metrics`` needs the ``metrics:read`` scope (an admin session, or an API token
 created with that scope: ``privacyops admin token create --name prometheus --scope
 metrics:read``). Labels are route *templates* (``/privacy/requests/{ref}``), never concrete
 paths, so no reference or personal data ends up in a metric.
@@ -13,7 +13,6 @@ import time
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privacyops.web.auth import require_scope
@@ -67,13 +66,7 @@ class MetricsMiddleware:
 
 
 def _route_template(scope: Scope) -> str:
-    # The router leaves the route it matched in the scope: no second matching pass.
-    matched = scope.get("route")
-    if matched is not None and hasattr(matched, "path"):
-        return str(matched.path)
-    app = scope.get("app")
-    for route in getattr(getattr(app, "router", None), "routes", []):
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", "other"))
-    return "unmatched"
+    # The router records the matched route in the scope (nested routers included).
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"

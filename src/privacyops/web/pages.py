@@ -65,6 +65,11 @@ def add_nav(path: str, label: str, roles: tuple[str, ...]) -> None:
         _NAV.append(NavItem(path, label, roles))
 
 
+def _site(request: Request) -> str:
+    book = getattr(request.app.state, "policy", None)
+    return str(book.current.organization) if book is not None else "privacyops"
+
+
 def render(
     request: Request,
     template: str,
@@ -81,7 +86,7 @@ def render(
         "csrf_token": lambda: issue_csrf(request, principal),
         "nav": nav,
         "path": request.url.path,
-        "site": getattr(request.app.state, "site_name", "privacyops"),
+        "site": _site(request),
     }
     values.update(context or {})
     html = env.get_template(template).render(values)

@@ -35,7 +35,7 @@ from privacyops.web.auth import (
     check_csrf,
     cookie_secure,
     current_principal,
-    optional_principal,
+    require_caller,
     require_staff,
 )
 from privacyops.web.deps import get_db, get_settings_dep
@@ -249,10 +249,8 @@ async def token_revoke(
 
 
 @router.get("/api/v1/me")
-def me(who: Principal | None = Depends(optional_principal)) -> dict[str, Any]:
-    """Who the caller is: staff role or token scopes (401 when anonymous)."""
-    if who is None:
-        raise AuthenticationRequired("Send an API token (Authorization: Bearer ...).")
+def me(who: Principal = Depends(require_caller())) -> dict[str, Any]:
+    """Who the caller is: staff role or token scopes."""
     return {
         "kind": who.kind,
         "name": who.email,

@@ -1,0 +1,253 @@
+"""Dashboard pages for data-subject requests and their legal clocks.
+
+``GET /dashboard/requests`` (open requests oldest first, or any state; 50 a page, keyset-paged
+by ``after``/``before`` on the primary key, so page 2,000 costs what page 1 does),
+``GET /dashboard/requests/{request_id}`` (one request: clock, tasks, audit events, actions),
+``POST /dashboard/requests/{request_id}/extend`` | ``refuse`` | ``decide`` (with reasons; the
+person is told).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from privacyops.accounts import Principal
+from privacyops.audit import AuditEvent
+from privacyops.errors import NotFound, PrivacyOpsError
+from privacyops.rights.models import RightsRequest, StaffTask
+from privacyops.rights.service import RightsService
+from privacyops.rights.workflow import FINAL_STATES, RequestState
+from privacyops.store import Database
+from privacyops.web.auth import STAFF_READ, STAFF_WRITE, check_csrf, require_staff
+from privacyops.web.deps import get_db
+from privacyops.web.forms import FORM_EXPIRED, FormValues, read_form
+from privacyops.web.pages import add_nav, render
+from privacyops.web.routes.rights import rights_service
+
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
+add_nav("/dashboard/requests", "Requests", STAFF_READ)
+
+PAGE = 50
+_OPEN = [s.value for s in RequestState if s not in FINAL_STATES]
+_STATES = ["open", "all", *[s.value for s in RequestState]]
+
+
+def _row_view(service: RightsService, row: RightsRequest, today: Any) -> dict[str, Any]:
+    clock = service.clock(row)
+    final = row.state in {s.value for s in FINAL_STATES}
+    days = clock.days_left(today)
+    return {
+        "id": row.public_id,
+        "type": row.type,
+        "state": row.state,
+        "received_at": row.received_at,
+        "deadline": clock.deadline,
+        "extended": clock.extended,
+        "days_left": None if final else days,
+        "overdue": (not final) and days is not None and days < 0,
+        "flagged": row.flagged,
+        "channel": row.channel,
+    }
+
+
+@router.get("/dashboard/requests")
+def requests_page(
+    request: Request,
+    state: str = Query("open", max_length=32),
+    after: int | None = Query(None, ge=0),
+    db: Database = Depends(get_db),
+    service: RightsService = Depends(rights_service),
+    who: Principal = Depends(require_staff(*STAFF_READ)),
+) -> Response:
+    """Requests with their clocks: days left, overdue ones marked."""
+    if state not in _STATES:
+        state = "open"
+    query = sa.select(RightsRequest).order_by(RightsRequest.id).limit(PAGE + 1)
+    if state == "open":
+        query = query.where(RightsRequest.state.in_(_OPEN))
+    elif state != "all":
+        query = query.where(RightsRequest.state == state)
+    if after is not None:
+        query = query.where(RightsRequest.id > after)
+    with db.session() as session:
+        rows = list(session.scalars(query))
+        counts = dict(
+            session.execute(
+                sa.select(RightsRequest.state, sa.func.count())
+                .where(RightsRequest.state.in_(_OPEN))
+                .group_by(RightsRequest.state)
+            ).all()
+        )
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    today = datetime.now(UTC).date()
+    views = [_row_view(service, r, today) for r in rows]
+    return render(
+        request,
+        "dashboard/requests.html",
+        {
+            "requests": views,
+            "state": state,
+            "states": _STATES,
+            "counts": counts,
+            "next_after": rows[-1].id if more and rows else None,
+        },
+    )
+
+
+def _detail(
+    db: Database, service: RightsService, request_id: str
+) -> tuple[dict[str, Any], list[StaffTask], list[AuditEvent]]:
+    with db.session() as session:
+        row = session.scalar(sa.select(RightsRequest).where(RightsRequest.public_id == request_id))
+        if row is None:
+            raise NotFound("No request has that reference.")
+        view = {
+            **service.view(row, staff=True),
+            **_row_view(service, row, datetime.now(UTC).date()),
+        }
+        tasks = list(
+            session.scalars(
+                sa.select(StaffTask).where(StaffTask.request_id == row.id).order_by(StaffTask.id)
+            )
+        )
+        # Events name the request in their canonical-JSON details (a random reference).
+        events = list(
+            session.scalars(
+                sa.select(AuditEvent)
+                .where(AuditEvent.details.contains(f'"request":"{row.public_id}"'))
+                .order_by(AuditEvent.seq.desc())
+                .limit(100)
+            )
+        )
+    return view, tasks, events
+
+
+def _detail_page(
+    request: Request,
+    db: Database,
+    service: RightsService,
+    request_id: str,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    messages: list[dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    view, tasks, events = _detail(db, service, request_id)
+    return render(
+        request,
+        "dashboard/request.html",
+        {
+            "r": view,
+            "tasks": tasks,
+            "events": events,
+            "errors": errors or {},
+            "values": values or {},
+            "messages": messages or [],
+            "decisions": RightsService.TASK_DECISIONS,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/dashboard/requests/{request_id}")
+def request_page(
+    request_id: str,
+    request: Request,
+    db: Database = Depends(get_db),
+    service: RightsService = Depends(rights_service),
+    who: Principal = Depends(require_staff(*STAFF_READ)),
+) -> Response:
+    """One request: its clock, open tasks, and every audit event about it."""
+    return _detail_page(request, db, service, request_id[:40])
+
+
+async def _act(
+    request: Request,
+    request_id: str,
+    db: Database,
+    service: RightsService,
+    who: Principal,
+    action: str,
+) -> Response:
+    form = await read_form(request)
+    v = FormValues(form)
+    reason = v.text("reason", label="Reason", required=True, max_len=2000)
+    task = decision = ""
+    if action == "decide":
+        task = v.choice("task", list(RightsService.TASK_DECISIONS), label="Task")
+        decision = v.text("decision", label="Decision", required=True, max_len=32)
+    if not check_csrf(request, form, who):
+        v.errors["form"] = FORM_EXPIRED
+    if v.errors:
+        return _detail_page(
+            request, db, service, request_id, errors=v.errors, values=v.kept(), status_code=422
+        )
+    try:
+        if action == "extend":
+            await run_in_threadpool(service.extend, request_id, reason, actor=who.actor)
+            done = "Extended by two months; the person is told the reason."
+        elif action == "refuse":
+            await run_in_threadpool(service.refuse, request_id, reason, actor=who.actor)
+            done = "Refused; the person is told the reasons and where to complain."
+        else:
+            await run_in_threadpool(
+                service.decide, request_id, task, decision, reason, actor=who.actor
+            )
+            done = f"Decision recorded: {decision}."
+    except NotFound:
+        raise
+    except PrivacyOpsError as exc:
+        return _detail_page(
+            request,
+            db,
+            service,
+            request_id,
+            errors={"form": exc.message},
+            values=v.kept(),
+            status_code=exc.status,
+        )
+    return _detail_page(request, db, service, request_id, messages=[{"kind": "ok", "text": done}])
+
+
+@router.post("/dashboard/requests/{request_id}/extend")
+async def extend_request(
+    request_id: str,
+    request: Request,
+    db: Database = Depends(get_db),
+    service: RightsService = Depends(rights_service),
+    who: Principal = Depends(require_staff(*STAFF_WRITE)),
+) -> Response:
+    """Extend the period by two months with a reason (GDPR Art. 12(3))."""
+    return await _act(request, request_id[:40], db, service, who, "extend")
+
+
+@router.post("/dashboard/requests/{request_id}/refuse")
+async def refuse_request(
+    request_id: str,
+    request: Request,
+    db: Database = Depends(get_db),
+    service: RightsService = Depends(rights_service),
+    who: Principal = Depends(require_staff("dpo")),
+) -> Response:
+    """Refuse with reasons (GDPR Art. 12(4)); DPO only."""
+    return await _act(request, request_id[:40], db, service, who, "refuse")
+
+
+@router.post("/dashboard/requests/{request_id}/decide")
+async def decide_request(
+    request_id: str,
+    request: Request,
+    db: Database = Depends(get_db),
+    service: RightsService = Depends(rights_service),
+    who: Principal = Depends(require_staff(*STAFF_WRITE)),
+) -> Response:
+    """Record a decision on an open task (identity document, balancing test, excessive)."""
+    return await _act(request, request_id[:40], db, service, who, "decide")

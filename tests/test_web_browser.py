@@ -1,0 +1,238 @@
+"""The journeys of issue 8 in a real browser (Debian chromium driven by Playwright), against the
+real service: uvicorn in a thread, the background runner, a local SMTP server (aiosmtpd).
+
+- a person files an access request, reads the code from the mail, verifies, downloads the
+  export, and the PDF opens with the password from the second message (pikepdf);
+- a DPO logs in, sees the request with its clock, extends it with a reason, sees the audit
+  event.
+
+Screenshots of the main pages are written to ``docs/screenshots/`` (referenced by the README).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pytest
+import uvicorn
+
+from _mailbox import Mailbox, smtp_server
+from _web import PASSWORD, make_app
+from privacyops.jobs import JobContext, Runner, default_jobs
+from privacyops.policy.loader import load_configured_policy
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("PRIVACYOPS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+if not Path(CHROMIUM).exists():  # pragma: no cover - make test installs it
+    pytest.skip(f"no chromium at {CHROMIUM} (make test installs it)", allow_module_level=True)
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    """privacyops as ``serve`` runs it: the app under uvicorn plus the background runner."""
+
+    def __init__(self, tmp_path: Path, smtp_port: int) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = make_app(
+            tmp_path,
+            smtp_port=smtp_port,
+            second_factor="none",
+            base_url=self.url,
+            port=self.port,
+        )
+        settings = self.app.state.settings
+        db = self.app.state.db
+        self.runner = Runner(
+            default_jobs(JobContext(settings, db, load_configured_policy(settings))),
+            tick_seconds=0.5,
+        )
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Service:
+        self.thread.start()
+        self.runner.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.runner.stop()
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.app.state.db.dispose()
+
+
+@pytest.fixture
+def mail() -> Iterator[tuple[Mailbox, int]]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def service(tmp_path: Path, mail: tuple[Mailbox, int]) -> Iterator[Service]:
+    with Service(tmp_path, mail[1]) as running:
+        yield running
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    with playwright_sync.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _wait_for(predicate: Any, what: str, seconds: float = 30) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def test_person_files_an_access_request_and_opens_the_export(
+    service: Service, mail: tuple[Mailbox, int], browser: Any
+) -> None:
+    box, _ = mail
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{service.url}/privacy")
+    assert "Privacy Policy" in page.content()
+    _shot(page, "privacy-policy")
+    page.goto(f"{service.url}/privacy/changes")
+    _shot(page, "privacy-changes")
+
+    page.goto(f"{service.url}/privacy/requests/new")
+    page.check("input[name=type][value=access]")
+    page.fill("input[name=email]", "ada@example.com")
+    page.check("input[name=confirm]")
+    _shot(page, "privacy-request-form")
+    page.click("button:has-text('Send the request')")
+    page.wait_for_url(re.compile(r"/privacy/requests/r[0-9a-f]+$"))
+    assert "awaiting identity" in page.inner_text("#request-state")
+    assert page.inner_text("#deadline")
+
+    code = _wait_for(
+        lambda: re.search(r"\b(\d{6,8})\b", "\n".join(box.bodies())), "the code e-mail"
+    ).group(1)
+    page.fill("input[name=code]", code)
+    page.click("button:has-text('Confirm')")
+    assert "the code is right" in page.content()
+
+    def answered() -> Any:
+        text = "\n".join(box.bodies())
+        link = re.search(r"(http://127\.0\.0\.1:\d+/api/v1/rights/exports/\S+)", text)
+        password = re.search(r"password of the file .* is: (\S+)", text)
+        return (link.group(1), password.group(1)) if link and password else None
+
+    link, password = _wait_for(answered, "the answer e-mails (runner)", seconds=60)
+    page.reload()
+    assert "completed" in page.inner_text("#request-state")
+    _shot(page, "privacy-request-status")
+
+    with page.expect_download() as download_info:
+        page.evaluate("url => { window.location.href = url; }", link)
+    download = download_info.value
+    content = Path(download.path()).read_bytes()
+    assert content.startswith(b"%PDF")
+    with pikepdf.open(io.BytesIO(content), password=password) as pdf:
+        assert len(pdf.pages) >= 1
+    with pytest.raises(pikepdf.PasswordError):
+        pikepdf.open(io.BytesIO(content))
+    context.close()
+
+
+def test_dpo_sees_the_clock_extends_with_a_reason_and_sees_the_audit_event(
+    service: Service, mail: tuple[Mailbox, int], browser: Any
+) -> None:
+    person = browser.new_context().new_page()
+    person.goto(f"{service.url}/privacy/requests/new")
+    person.check("input[name=type][value=erasure]")
+    person.fill("input[name=email]", "bob@example.com")
+    person.check("input[name=confirm]")
+    person.click("button:has-text('Send the request')")
+    person.wait_for_url(re.compile(r"/privacy/requests/r[0-9a-f]+$"))
+    request_id = person.url.rsplit("/", 1)[1]
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{service.url}/dashboard")
+    page.wait_for_url(re.compile(r"/login"))
+    _shot(page, "login")
+    page.fill("input[name=email]", "dpo@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Log in')")
+    page.wait_for_url(re.compile(r"/dashboard$"))
+    _shot(page, "dashboard")
+
+    page.goto(f"{service.url}/dashboard/requests")
+    row = page.locator("tr", has=page.locator(f"a:has-text('{request_id}')"))
+    assert re.search(r"\d+ d", row.inner_text())
+    _shot(page, "dashboard-requests")
+    page.click(f"a:has-text('{request_id}')")
+    assert "days left" in page.inner_text("#days-left")
+    page.fill("#extend-reason", "We must search several systems for your data.")
+    page.click("button:has-text('Extend')")
+    assert "Extended by two months" in page.content()
+    events = page.inner_text("#audit-events")
+    assert "rights.request.extended" in events
+    assert "We must search several systems for your data." in events
+    _shot(page, "dashboard-request-extended")
+
+    for path, name in (
+        ("/dashboard/audit", "dashboard-audit"),
+        ("/dashboard/policy", "dashboard-policy"),
+        ("/dashboard/processors", "dashboard-processors"),
+        ("/dashboard/consent", "dashboard-consent"),
+        ("/dashboard/spam", "dashboard-spam"),
+        ("/dashboard/retention", "dashboard-retention"),
+    ):
+        page.goto(f"{service.url}{path}")
+        _shot(page, name)
+    page.goto(f"{service.url}/dashboard/audit")
+    page.click("button:has-text('Verify the hash chain')")
+    assert "The chain is intact" in page.content()
+    _shot(page, "dashboard-audit-verified")
+    context.close()
