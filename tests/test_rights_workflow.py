@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from tests.conftest import SmtpSink
 
 from privacyops.audit import AuditLog
+from privacyops.consent.models import MarketingConsent
 from privacyops.errors import (
     Conflict,
     InvalidInput,
@@ -339,6 +340,22 @@ def test_rectification_restriction_objection_withdrawal_complaint(
 ) -> None:
     ref = ingest(service, "r@example.com")
     registry = Registry(service.db)
+    now = datetime.now(UTC)
+    with service.db.session() as session:
+        session.add(
+            MarketingConsent(
+                subject_id=ref,
+                token_hash="0" * 64,
+                status="confirmed",
+                purpose="marketing-updates",
+                language="en",
+                policy_version="v3",
+                text_hash="0" * 64,
+                requested_at=now,
+                link_expires_at=now,
+                confirmed_at=now,
+            )
+        )
     confirm(
         service,
         smtp_server,
@@ -369,6 +386,18 @@ def test_rectification_restriction_objection_withdrawal_complaint(
     assert registry.records_for(subject)[0].payload["name"] == "Ada King"  # type: ignore[index]
     assert [r.ground for r in registry.restrictions(subject)] == ["accuracy_contested"]
     assert registry.is_suppressed("r@example.com")
+    with service.db.session() as session:
+        assert session.scalars(sa.select(MarketingConsent.status)).all() == ["withdrawn"]
+    # lifting the restriction: the person is told first, then it is lifted
+    restricted = next(v for v in service.list_requests() if v["type"] == "restriction")
+    rid = restricted["outcome"]["restriction"]
+    service.lift_restriction(restricted["request_id"], rid, "accuracy verified", actor="staff:dpo")
+    assert registry.restrictions(subject) == []
+    notice = smtp_server.body(smtp_server.to("r@example.com")[-1])
+    assert "accuracy verified" in notice
+    assert events(service).index("rights.restriction.notice") < events(service).index(
+        "rights.restriction.lifted"
+    )
     outcome = service.status(complaint.request_id, complaint.token)["outcome"]
     assert "UODO" in outcome["complaint"]["authority"]["name"]
     actions = events(service)
