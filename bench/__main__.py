@@ -16,6 +16,7 @@ SCENARIOS: dict[str, str] = {
     "policy": "bench.scenario_policy",
     "consent": "bench.scenario_consent",
     "intake": "bench.scenario_intake",
+    "rights": "bench.scenario_rights",
     "service": "bench.scenario_service",
 }
 

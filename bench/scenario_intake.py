@@ -142,4 +142,11 @@ def run(quick: bool) -> list[tuple[str, float, str]]:
                     "x",
                 )
             )
+            out.append(
+                (
+                    "PostgreSQL, batched, per CPU second of this process (server excluded)",
+                    rates["cpu"],
+                    "subm/s",
+                )
+            )
     return out

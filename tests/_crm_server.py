@@ -90,6 +90,13 @@ def make_app(crm: CRM) -> FastAPI:
         nxt = cursor + 2 if cursor + 2 < len(found) else None
         return {"data": page, "next_cursor": nxt}
 
+    @app.get("/api/contacts/{contact_id}")
+    def contact(contact_id: int) -> dict[str, Any]:
+        found = crm.contacts.get(contact_id)
+        if found is None:
+            raise HTTPException(404)
+        return {"contact": {**found, "source": "full record"}}
+
     @app.get("/api/contacts/{contact_id}/notes")
     def notes(contact_id: int) -> dict[str, Any]:
         return {"data": [n for n in crm.notes.values() if n["contact_id"] == contact_id]}
@@ -165,6 +172,7 @@ connector:
         params: {{email: "{{identity.email}}"}}
         items: data
         pagination: {{type: cursor, param: cursor, next: next_cursor}}
+      read: {{path: "/contacts/{{id}}", items: contact}}
       erase: {{method: DELETE, path: "/contacts/{{id}}"}}
     - name: notes
       parent: contacts

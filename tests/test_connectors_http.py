@@ -38,6 +38,7 @@ def test_access_follows_pages_and_parents(connector: HTTPConnector) -> None:
     assert result.connector == "Company CRM"
     assert result.kind == "http"
     assert sorted(c["id"] for c in result.records["contacts"]) == [1, 2, 3]  # 2 pages
+    assert {c["source"] for c in result.records["contacts"]} == {"full record"}  # read
     assert sorted(n["id"] for n in result.records["notes"]) == [10, 11]
     assert sorted(d["id"] for d in result.records["deals"]) == [100, 101, 102, 103, 104]
     assert result.total == 10

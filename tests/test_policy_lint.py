@@ -261,6 +261,19 @@ CASES: list[Any] = [
         id="joint-controllers-with-arrangement",
     ),
     pytest.param(
+        lambda d: d.update(backups="Backups are kept in a secure fashion."),
+        [("backups-without-period", "backups")],
+        id="backups-without-period",
+    ),
+    pytest.param(
+        lambda d: d.update(
+            backups="Backups are overwritten after 35 days.",
+            backups_retention={"days": 35},
+        ),
+        [],
+        id="backups-with-period",
+    ),
+    pytest.param(
         lambda d: d.update(dpo=None),
         [("missing-dpo-contact", "dpo")],
         id="no-dpo",

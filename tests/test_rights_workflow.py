@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from tests.conftest import SmtpSink
 
 from privacyops.audit import AuditLog
+from privacyops.consent.models import MarketingConsent
 from privacyops.errors import (
     Conflict,
     InvalidInput,
@@ -38,10 +39,7 @@ LINK = re.compile(r"/api/v1/rights/exports/(\S+)")
 
 def make_service(tmp_path: Path, db_url: str, smtp: SmtpSink, **overrides: Any) -> RightsService:
     settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=db_url,
-        smtp_port=smtp.port,
-        **overrides,
+        data_dir=tmp_path / "data", database_url=db_url, **{"smtp_port": smtp.port, **overrides}
     )
     db = Database(db_url, master_key=b"k" * 32)
     db.upgrade()
@@ -339,6 +337,22 @@ def test_rectification_restriction_objection_withdrawal_complaint(
 ) -> None:
     ref = ingest(service, "r@example.com")
     registry = Registry(service.db)
+    now = datetime.now(UTC)
+    with service.db.session() as session:
+        session.add(
+            MarketingConsent(
+                subject_id=ref,
+                token_hash="0" * 64,
+                status="confirmed",
+                purpose="marketing-updates",
+                language="en",
+                policy_version="v3",
+                text_hash="0" * 64,
+                requested_at=now,
+                link_expires_at=now,
+                confirmed_at=now,
+            )
+        )
     confirm(
         service,
         smtp_server,
@@ -369,6 +383,18 @@ def test_rectification_restriction_objection_withdrawal_complaint(
     assert registry.records_for(subject)[0].payload["name"] == "Ada King"  # type: ignore[index]
     assert [r.ground for r in registry.restrictions(subject)] == ["accuracy_contested"]
     assert registry.is_suppressed("r@example.com")
+    with service.db.session() as session:
+        assert session.scalars(sa.select(MarketingConsent.status)).all() == ["withdrawn"]
+    # lifting the restriction: the person is told first, then it is lifted
+    restricted = next(v for v in service.list_requests() if v["type"] == "restriction")
+    rid = restricted["outcome"]["restriction"]
+    service.lift_restriction(restricted["request_id"], rid, "accuracy verified", actor="staff:dpo")
+    assert registry.restrictions(subject) == []
+    notice = smtp_server.body(smtp_server.to("r@example.com")[-1])
+    assert "accuracy verified" in notice
+    assert events(service).index("rights.restriction.notice") < events(service).index(
+        "rights.restriction.lifted"
+    )
     outcome = service.status(complaint.request_id, complaint.token)["outcome"]
     assert "UODO" in outcome["complaint"]["authority"]["name"]
     actions = events(service)
@@ -462,3 +488,21 @@ def test_steps_run_once_when_processed_again(service: RightsService, smtp_server
     with service.db.engine.connect() as conn:
         steps = conn.execute(sa.select(StepRecord.step)).scalars().all()
     assert sorted(steps) == ["answer", "export", "resolve"]
+
+
+def test_mail_server_down_keeps_the_code_queued_and_sends_it_later(
+    tmp_path: Path, db_url: str, smtp_server: SmtpSink
+) -> None:
+    from tests.conftest import SmtpSink as Sink
+
+    down = Sink()  # a port nobody listens on
+    service = make_service(tmp_path, db_url, smtp_server, smtp_port=down.port)
+    receipt = service.submit("complaint", "late@example.com")  # same answer as ever
+    assert receipt.state == "awaiting_identity"
+    assert smtp_server.to("late@example.com") == []
+    service.settings.smtp_port = smtp_server.port  # the server is back
+    tick(service)
+    assert len(smtp_server.to("late@example.com")) == 1
+    tick(service)  # sent once only
+    assert len(smtp_server.to("late@example.com")) == 1
+    service.db.dispose()

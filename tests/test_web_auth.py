@@ -300,3 +300,13 @@ def test_a_form_sent_after_the_session_expired_says_so_and_saves_nothing(
     assert "nothing was saved" in response.text
     with db.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(StaffUser)) == 4
+
+
+def test_metrics_are_for_admins_and_monitoring_tokens(client: TestClient) -> None:
+    login(client, "dpo")
+    assert client.get("/metrics").status_code == 403
+    admin = browser(client.app)  # type: ignore[arg-type]
+    login(admin, "admin")
+    scraped = admin.get("/metrics")
+    assert scraped.status_code == 200
+    assert 'route="/login"' in scraped.text  # labelled by route template

@@ -128,6 +128,7 @@ def _wait_for(predicate: Any, what: str, seconds: float = 30) -> Any:
 
 def _shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
 

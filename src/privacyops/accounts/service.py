@@ -64,7 +64,8 @@ SCOPES: dict[str, str] = {
 #: The scopes a logged-in member of staff has through a browser session, by role.
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
-    "dpo": frozenset(s for s in SCOPES if s != "admin"),
+    # /metrics is for admins and monitoring tokens; other staff have no use for it.
+    "dpo": frozenset(s for s in SCOPES if s not in ("admin", "metrics:read")),
     "operator": frozenset(
         {
             "requests:read",
@@ -76,7 +77,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "policy:read",
         }
     ),
-    "auditor": frozenset(s for s in SCOPES if s.endswith(":read")),
+    "auditor": frozenset(s for s in SCOPES if s.endswith(":read") and s != "metrics:read"),
 }
 
 TOKEN_PREFIX = "pops_"  # noqa: S105 -- a public prefix that marks tokens, not a secret

@@ -206,9 +206,11 @@ def ropa(
         None, "--policy", help="A manifest file or a folder of versions (default: configured)."
     ),
 ) -> None:
-    """GDPR Art. 30(1) records of processing: one row per channel and purpose, with the
-    controller, representative and DPO, purposes, data subjects, data categories, recipients,
-    third-country transfers and safeguards, retention and security measures."""
+    """GDPR Art. 30(1) records of processing, one row per channel and purpose.
+
+    Columns: controller, representative and DPO; purpose and legal basis; data subjects; data
+    categories; recipients; third-country transfers and safeguards; retention; security.
+    """
     if output_format is RopaFormat.XLSX and output is None:
         raise typer.BadParameter("xlsx is binary: give a file", param_hint="--output")
     manifest = _version(load_book(policy), version)

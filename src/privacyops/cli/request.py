@@ -189,6 +189,18 @@ def decide(
         _print(service.decide(request_id, task, decision, reason, actor=ACTOR), as_json)
 
 
+@app.command("lift-restriction")
+def lift_restriction(
+    request_id: str = typer.Argument(...),
+    restriction: int = typer.Option(..., "--restriction", help="The restriction's id."),
+    reason: str = typer.Option(..., "--reason", help="Told to the person first (Art. 18(3))."),
+    as_json: bool = JSON,
+) -> None:
+    """Lift a restriction made for a request; the person is told before it is lifted."""
+    with _service() as service:
+        _print(service.lift_restriction(request_id, restriction, reason, actor=ACTOR), as_json)
+
+
 @app.command()
 def run(
     loop: bool = typer.Option(False, "--loop", help="Keep running (Ctrl-C to stop)."),

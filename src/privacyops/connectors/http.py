@@ -102,6 +102,11 @@ class Resource(_Model):
     categories: list[str] = Field(default_factory=list)
     parent: str | None = Field(default=None, description="Search once per record of this.")
     search: Endpoint
+    read: Endpoint | None = Field(
+        default=None,
+        description="Fetch each record found in full (``items`` = dotted path to it, if "
+        "wrapped); when absent the search's records are returned as they are.",
+    )
     erase: Endpoint | None = None
     key: str = Field(default="id", description="Field identifying a record.")
 
@@ -351,9 +356,21 @@ class HTTPConnector:
                     marker = str(item.get(resource.key, repr(sorted(item.items()))))
                     if marker not in seen:
                         seen.add(marker)
-                        records.append(item)
+                        records.append(self._read(client, resource, item))
             found[resource.name] = records
         return found
+
+    def _read(
+        self, client: httpx.Client, resource: Resource, item: dict[str, Any]
+    ) -> dict[str, Any]:
+        endpoint = resource.read
+        if endpoint is None:
+            return item
+        path = self._fill(endpoint.path, item, in_path=True)
+        if path is None:
+            return item
+        body = _dig(self._call(client, endpoint.method, path, missing_ok=True), endpoint.items)
+        return body if isinstance(body, dict) else item
 
     # --- public API ---------------------------------------------------------------------
 

@@ -317,6 +317,23 @@ class RetentionLeftToProcessors(Rule):
             )
 
 
+@register
+class BackupsWithoutPeriod(Rule):
+    id = "backups-without-period"
+    title = "expired data kept in backups with no period"
+    article = "GDPR Art. 5(1)(e), 17(1)"
+    severity = Severity.WARNING
+
+    def check(self, m: Manifest) -> Iterator[Hit]:
+        if m.backups and m.backups_retention is None:
+            yield Hit(
+                ("backups",),
+                "data whose retention has expired stays in backups, and the policy states no "
+                "period after which the backups are overwritten or deleted "
+                "(backups_retention): storage limitation applies to backups too",
+            )
+
+
 # --- purpose limitation and minimisation (Art. 5(1)(b)-(c)) ---------------------------------
 
 

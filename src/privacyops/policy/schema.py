@@ -558,6 +558,11 @@ class Manifest(StrictModel):
     backups: str | None = Field(
         default=None, description="What happens to expired data in backups, as stated."
     )
+    backups_retention: RetentionRule | None = Field(
+        default=None,
+        description="How long backups keep data whose retention has expired (the backup "
+        "rotation); empty when the policy states no period.",
+    )
     notes: list[Note] = Field(default_factory=list)
     extra: dict[str, Any] = Field(
         default_factory=dict, description="Free-form facts the schema has no place for yet."

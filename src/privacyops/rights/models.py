@@ -160,7 +160,7 @@ class OutboxMessage(Base):
     channel: Mapped[str] = mapped_column(sa.String(16))  # "email" | "phone"
     sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
 
 

@@ -51,6 +51,10 @@ class SubjectRegistry(Protocol):
         """Every record of the subject, decrypted."""
         ...
 
+    def record_facts(self, session: Session, subject_ref: str) -> list[RecordView]:
+        """Every record of the subject without its data (no decryption): channel, basis..."""
+        ...
+
     def update_record(
         self, session: Session, subject_ref: str, record_id: int, changes: Mapping[str, Any]
     ) -> None:
@@ -77,7 +81,7 @@ class SubjectRegistry(Protocol):
         """Delete some records of the subject; returns how many were deleted."""
         ...
 
-    def shred_subject(self, session: Session, subject_ref: str) -> int:
-        """Destroy the subject's key and delete its records and identities; returns how many
-        records were deleted."""
+    def shred_subjects(self, session: Session, subject_refs: Sequence[str]) -> int:
+        """Destroy these subjects' keys, then delete their records and identities (one
+        key-store transaction for all); returns how many keys were destroyed."""
         ...

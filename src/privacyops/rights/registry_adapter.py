@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from privacyops.rights.ports import HoldView, RecordView
-from privacyops.store.models import DataSubject, PersonalDataRecord
+from privacyops.store import utcnow
+from privacyops.store.models import DataSubject, LegalHold, PersonalDataRecord
 from privacyops.store.registry import Registry, Subject
 
 __all__ = ["StoreRegistry"]
@@ -51,6 +52,27 @@ class StoreRegistry:
             for r in self.registry.records_for(subject, session=session)
         ]
 
+    def record_facts(self, session: Session, subject_ref: str) -> list[RecordView]:
+        rows = session.execute(
+            sa.select(PersonalDataRecord)
+            .join(DataSubject, DataSubject.id == PersonalDataRecord.subject_id)
+            .where(DataSubject.public_id == subject_ref)
+            .order_by(PersonalDataRecord.id)
+        ).scalars()
+        return [
+            RecordView(
+                id=r.id,
+                channel=r.channel,
+                data_categories=list(r.data_categories),
+                purposes=list(r.purposes),
+                legal_basis=r.legal_basis,
+                policy_version=r.policy_version,
+                collected_at=r.collected_at,
+                source_system=r.source_system,
+            )
+            for r in rows
+        ]
+
     def update_record(
         self, session: Session, subject_ref: str, record_id: int, changes: Mapping[str, Any]
     ) -> None:
@@ -70,10 +92,17 @@ class StoreRegistry:
         self.registry.lift_restriction(restriction_id, session=session)
 
     def active_holds(self, session: Session, subject_ref: str) -> list[HoldView]:
-        subject = self._subject(session, subject_ref)
-        return [
-            HoldView(h.id, h.reason) for h in self.registry.legal_holds(subject, session=session)
-        ]
+        now = utcnow()
+        holds = session.execute(
+            sa.select(LegalHold.id, LegalHold.reason)
+            .join(DataSubject, DataSubject.id == LegalHold.subject_id)
+            .where(
+                DataSubject.public_id == subject_ref,
+                LegalHold.lifted_at.is_(None),
+                sa.or_(LegalHold.until.is_(None), LegalHold.until > now),
+            )
+        )
+        return [HoldView(h.id, h.reason) for h in holds]
 
     def suppress_email(self, session: Session, email: str, reason: str) -> None:
         self.registry.suppress(email, reason=reason, session=session)
@@ -89,8 +118,6 @@ class StoreRegistry:
         )
         return self.registry.delete_records(owned, session=session)
 
-    def shred_subject(self, session: Session, subject_ref: str) -> int:
-        subject = self._subject(session, subject_ref)
-        count = len(self.registry.records_for(subject, session=session))
-        self.registry.shred_subject(subject, session=session)
-        return count
+    def shred_subjects(self, session: Session, subject_refs: Sequence[str]) -> int:
+        subjects = [self._subject(session, ref) for ref in dict.fromkeys(subject_refs)]
+        return self.registry.shred_subjects(subjects, session=session)

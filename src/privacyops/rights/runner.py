@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -22,8 +22,10 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from privacyops.audit import NewEvent
 from privacyops.connectors import ConnectorResult
-from privacyops.errors import PrivacyOpsError
+from privacyops.consent.models import MarketingConsent
+from privacyops.errors import NotFound, PrivacyOpsError
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.exports import (
     ExportBundle,
@@ -88,11 +90,19 @@ class Wait(Exception):
 class Step:
     """What a step function gets: the service, the open session and the request."""
 
-    def __init__(self, service: RightsService, session: Session, ctx: RequestContext) -> None:
+    def __init__(
+        self,
+        service: RightsService,
+        session: Session,
+        ctx: RequestContext,
+        shreds: list[str] | None = None,
+    ) -> None:
         self.service = service
         self.session = session
         self.ctx = ctx
         self.row = ctx.row
+        #: Subjects to crypto-shred when the step's transaction ends (batched key deletion).
+        self.shreds: list[str] = shreds if shreds is not None else []
 
     def decision(self, kind: TaskKind) -> StaffTask:
         """The decided task of ``kind``; opens it and raises :class:`Wait` when undecided."""
@@ -250,7 +260,7 @@ def _erase(step: Step) -> dict[str, Any]:
         row.outcome = {"erased": 0, "kept": [], "other_systems": other}
         return {"erased": 0, "kept": 0}
     holds = service.registry.active_holds(session, row.subject_ref)
-    records = service.registry.records_for(session, row.subject_ref)
+    records = service.registry.record_facts(session, row.subject_ref)
     kept: list[dict[str, Any]] = []
     if holds:
         reasons = "; ".join(h.reason for h in holds)
@@ -273,7 +283,8 @@ def _erase(step: Step) -> dict[str, Any]:
             if r.legal_basis == "legal_obligation"
         ]
     if not kept:
-        erased = service.registry.shred_subject(session, row.subject_ref)
+        erased = len(records)
+        step.shreds.append(row.subject_ref)
         method = "crypto-shred"
     else:
         keep_ids = {k["record"] for k in kept}
@@ -306,7 +317,11 @@ def _restrict(step: Step) -> dict[str, Any]:
     restriction = None
     if row.subject_ref is not None:
         restriction = service.registry.restrict(session, row.subject_ref, ground, row.public_id)
-    row.outcome = {"restricted": restriction is not None, "ground": RESTRICTION_GROUNDS[ground]}
+    row.outcome = {
+        "restricted": restriction is not None,
+        "ground": RESTRICTION_GROUNDS[ground],
+        "restriction": restriction,
+    }
     return {"restriction": restriction}
 
 
@@ -346,13 +361,25 @@ def _balance(step: Step) -> dict[str, Any]:
 
 
 def _withdraw(step: Step) -> dict[str, Any]:
-    """Withdraw every consent (Art. 7(3)): consent-based marketing stops at once."""
+    """Withdraw every consent (Art. 7(3)): marketing opt-ins of the consent records are
+    withdrawn and consent-based marketing stops at once (suppression list)."""
     service, session, row = step.service, step.session, step.row
     purposes: set[str] = set()
+    opt_ins = 0
     if row.subject_ref is not None:
-        for record in service.registry.records_for(session, row.subject_ref):
+        for record in service.registry.record_facts(session, row.subject_ref):
             if record.legal_basis == "consent":
                 purposes.update(record.purposes)
+        withdrawn = session.execute(
+            sa.update(MarketingConsent)
+            .where(
+                MarketingConsent.subject_id == row.subject_ref,
+                MarketingConsent.status.in_(("pending", "confirmed")),
+            )
+            .values(status="withdrawn", withdrawn_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        opt_ins = cast(sa.CursorResult[Any], withdrawn).rowcount
     service.registry.suppress_email(session, step.ctx.details["email"], "consent_withdrawn")
     names = []
     for pid in sorted(purposes):
@@ -360,8 +387,8 @@ def _withdraw(step: Step) -> dict[str, Any]:
             names.append(service.policy.current.purpose(pid).name)
         except KeyError:
             names.append(pid)
-    row.outcome = {"withdrawn": names or ["marketing communications"]}
-    return {"purposes": len(names)}
+    row.outcome = {"withdrawn": names or ["marketing communications"], "opt_ins": opt_ins}
+    return {"purposes": len(names), "opt_ins": opt_ins}
 
 
 def _complaint(step: Step) -> dict[str, Any]:
@@ -402,25 +429,168 @@ STEPS: dict[str, Callable[[Step], dict[str, Any]]] = {
 RUNNABLE = (RequestState.VERIFIED.value, RequestState.IN_PROGRESS.value)
 
 
-def _claim(service: RightsService, request_id: int, worker: str, now: datetime) -> bool:
-    with service.db.session() as session:
-        claimed = cast(
-            sa.CursorResult[Any],
-            session.execute(
-                sa.update(RightsRequest)
-                .where(
-                    RightsRequest.id == request_id,
-                    RightsRequest.state.in_(RUNNABLE),
-                    sa.or_(
-                        RightsRequest.lease_until.is_(None),
-                        RightsRequest.lease_until < now,
-                        RightsRequest.lease_owner == worker,
-                    ),
+def _claim_many(
+    service: RightsService, request_ids: Sequence[int], worker: str, now: datetime
+) -> tuple[dict[int, tuple[str, ...]], dict[int, str]]:
+    """Take the lease of every request in ``request_ids`` that is free and move the verified
+    ones to ``in_progress``, in one transaction; returns the plans and states of those taken."""
+    plans: dict[int, tuple[str, ...]] = {}
+    states: dict[int, str] = {}
+    if not request_ids:
+        return plans, states
+    with service.write_session() as session:
+        session.execute(
+            sa.update(RightsRequest)
+            .where(
+                RightsRequest.id.in_(request_ids),
+                RightsRequest.state.in_(RUNNABLE),
+                sa.or_(
+                    RightsRequest.lease_until.is_(None),
+                    RightsRequest.lease_until < now,
+                    RightsRequest.lease_owner == worker,
+                ),
+            )
+            .values(lease_owner=worker, lease_until=now + lease(service))
+            .execution_options(synchronize_session=False)
+        )
+        started: list[NewEvent] = []
+        for row in session.scalars(
+            sa.select(RightsRequest).where(
+                RightsRequest.id.in_(request_ids),
+                RightsRequest.lease_owner == worker,
+                RightsRequest.state.in_(RUNNABLE),
+            )
+        ):
+            if row.state == RequestState.VERIFIED.value:
+                service._move(
+                    session, row, RequestState.IN_PROGRESS, actor=f"job:{worker}", pending=started
                 )
-                .values(lease_owner=worker, lease_until=now + lease(service))
-            ),
-        ).rowcount
-    return bool(claimed)
+            plans[row.id] = PLANS[RequestType(row.type)]
+            states[row.id] = row.state
+        service.audit.append_many(started, session=session)
+    return plans, states
+
+
+class _Fallback(Exception):
+    """A batched step position must be redone one request at a time."""
+
+
+class _Position:
+    """Runs one step position (the n-th step of each request) in one transaction."""
+
+    def __init__(
+        self,
+        service: RightsService,
+        worker: str,
+        plans: dict[int, tuple[str, ...]],
+        states: dict[int, str],
+        active: set[int],
+        waiting: dict[int, TaskKind],
+        hook: StepHook | None,
+    ) -> None:
+        self.service, self.worker, self.plans = service, worker, plans
+        self.states, self.active, self.waiting, self.hook = states, active, waiting, hook
+        self.actor = f"job:{worker}"
+
+    def __call__(self, ids: list[int], index: int, *, batch: bool) -> None:
+        service, worker, actor = self.service, self.worker, self.actor
+        ran: list[tuple[str, str]] = []
+        with service.write_session() as session:
+            done = {
+                (r.request_id, r.step)
+                for r in session.execute(
+                    sa.select(StepRecord.request_id, StepRecord.step).where(
+                        StepRecord.request_id.in_(ids)
+                    )
+                )
+            }
+            rows = {
+                r.id: r
+                for r in session.scalars(
+                    sa.select(RightsRequest).where(RightsRequest.id.in_(ids)).with_for_update()
+                )
+            }
+            shreds: list[str] = []
+            events: list[NewEvent] = []
+            # one flush for the batch at the end, not one before each query of each step
+            with session.no_autoflush:
+                for rid in ids:
+                    name = self.plans[rid][index]
+                    if (rid, name) in done:
+                        continue
+                    row = rows[rid]
+                    if row.state != RequestState.IN_PROGRESS.value or row.lease_owner != worker:
+                        self.active.discard(rid)  # refused or taken over meanwhile
+                        self.states[rid] = row.state
+                        continue
+                    try:
+                        result = STEPS[name](Step(service, session, service.context(row), shreds))
+                    except (Wait, PrivacyOpsError) as exc:
+                        session.rollback()
+                        if batch:
+                            raise _Fallback from None
+                        self.active.discard(rid)
+                        if isinstance(exc, Wait):
+                            self.waiting[rid] = exc.task
+                        else:  # left in progress; retried when the lease ends
+                            log.warning("request %s step %s: %s", row.public_id, name, exc.code)
+                        return
+                    session.add(StepRecord(request_id=rid, step=name, result=result, worker=worker))
+                    service.record(
+                        session, f"rights.step.{name}", row, actor=actor, pending=events, **result
+                    )
+                    if name == self.plans[rid][-1]:
+                        service._move(
+                            session, row, RequestState.COMPLETED, actor=actor, pending=events
+                        )
+                        row.lease_owner = None
+                        row.lease_until = None
+                        self.states[rid] = RequestState.COMPLETED.value
+                    else:
+                        row.lease_until = utcnow() + lease(service)
+                    ran.append((row.public_id, name))
+            if shreds:  # one key-store transaction for every erasure of the batch
+                service.registry.shred_subjects(session, shreds)
+            service.audit.append_many(events, session=session)  # one lock of the chain
+            if self.hook is not None:
+                for public_id, name in ran:
+                    self.hook(public_id, name)
+
+
+def process_batch(
+    service: RightsService,
+    request_ids: Sequence[int],
+    *,
+    worker: str | None = None,
+    hook: StepHook | None = None,
+) -> dict[int, str]:
+    """Run the remaining steps of several requests, one transaction per step position for
+    the whole batch (each request inside its own savepoint); returns each request's state.
+
+    Safe to call from several workers at once and again after a crash: the lease lets one
+    worker in, and each step's record, written in the step's transaction, makes it run once.
+    """
+    worker = worker or worker_id()
+    plans, states = _claim_many(service, request_ids, worker, utcnow())
+    active = set(plans)
+    waiting: dict[int, TaskKind] = {}
+    run = _Position(service, worker, plans, states, active, waiting, hook)
+    for index in range(max((len(p) for p in plans.values()), default=0)):
+        ids = sorted(i for i in active if index < len(plans[i]))
+        if not ids:
+            continue
+        try:
+            # optimistic: the whole batch in one transaction
+            run(ids, index, batch=len(ids) > 1)
+        except _Fallback:
+            # a step waits or failed: the batch's transaction was undone; one at a time
+            for rid in ids:
+                run([rid], index, batch=False)
+    for rid, task in waiting.items():
+        _wait(service, rid, task, worker)
+        states[rid] = RequestState.AWAITING_REVIEW.value
+    service.deliver_outbox()
+    return states
 
 
 def process(
@@ -430,62 +600,21 @@ def process(
     worker: str | None = None,
     hook: StepHook | None = None,
 ) -> str:
-    """Run the remaining steps of one request; returns its state afterwards.
-
-    Safe to call from several workers at once and again after a crash: the lease lets one
-    worker in, and each step's record makes it run once.
-    """
-    worker = worker or worker_id()
-    if not _claim(service, request_id, worker, utcnow()):
-        with service.db.session() as session:
-            row = session.get(RightsRequest, request_id)
-            return row.state if row else "missing"
+    """Run the remaining steps of one request; returns its state afterwards (see
+    :func:`process_batch`)."""
+    states = process_batch(service, [request_id], worker=worker, hook=hook)
+    if request_id in states:
+        return states[request_id]
     with service.db.session() as session:
         row = session.get(RightsRequest, request_id)
-        assert row is not None
-        if row.state == RequestState.VERIFIED.value:
-            service._move(session, row, RequestState.IN_PROGRESS, actor=f"job:{worker}")
-        plan = PLANS[RequestType(row.type)]
-    state = RequestState.IN_PROGRESS.value
-    for name in plan:
-        with service.db.session() as session:
-            done = session.scalar(
-                sa.select(StepRecord.id).where(
-                    StepRecord.request_id == request_id, StepRecord.step == name
-                )
-            )
-            if done is not None:
-                continue
-            row = session.get(RightsRequest, request_id, with_for_update=True)
-            assert row is not None
-            if row.state != RequestState.IN_PROGRESS.value or row.lease_owner != worker:
-                return row.state  # refused or taken over meanwhile
-            step = Step(service, session, service.context(row))
-            try:
-                result = STEPS[name](step)
-            except Wait as wait:
-                session.rollback()
-                _wait(service, request_id, wait.task, worker)
-                return RequestState.AWAITING_REVIEW.value
-            session.add(StepRecord(request_id=request_id, step=name, result=result, worker=worker))
-            service.record(session, f"rights.step.{name}", row, actor=f"job:{worker}", **result)
-            if name == plan[-1]:
-                service._move(session, row, RequestState.COMPLETED, actor=f"job:{worker}")
-                row.lease_owner = None
-                row.lease_until = None
-                state = RequestState.COMPLETED.value
-            else:
-                row.lease_until = utcnow() + lease(service)
-            if hook is not None:
-                hook(row.public_id, name)
-    service.deliver_outbox(request_id=request_id)
-    return state
+        return row.state if row else "missing"
 
 
 def _wait(service: RightsService, request_id: int, task: TaskKind, worker: str) -> None:
-    with service.db.session() as session:
+    with service.write_session() as session:
         row = session.get(RightsRequest, request_id, with_for_update=True)
-        assert row is not None
+        if row is None:
+            raise NotFound("No such request.")
         # effects a waiting step made before asking (an interim restriction) are redone
         # idempotently when it runs again; only the task and the state change are kept here
         service._open_task(session, row, task)
@@ -512,18 +641,15 @@ def runnable(service: RightsService, *, limit: int = 50, now: datetime | None = 
         )
 
 
-def tick(service: RightsService, *, worker: str | None = None, limit: int = 50) -> int:
-    """One pass of the runner: run what is runnable, send what is queued. Returns how many
-    requests it ran."""
-    ran = 0
-    for request_id in runnable(service, limit=limit):
-        try:
-            process(service, request_id, worker=worker)
-            ran += 1
-        except PrivacyOpsError as exc:  # one bad request must not stop the others
-            log.warning("request %s: %s", request_id, exc.code)
-    service.deliver_outbox()
-    return ran
+def tick(service: RightsService, *, worker: str | None = None, limit: int = 200) -> int:
+    """One pass of the runner: run what is runnable (in batches), send what is queued.
+    Returns how many requests it took."""
+    ids = runnable(service, limit=limit)
+    for start in range(0, len(ids), 100):
+        process_batch(service, ids[start : start + 100], worker=worker)
+    if not ids:
+        service.deliver_outbox()
+    return len(ids)
 
 
 def open_export(
@@ -539,7 +665,7 @@ def open_export(
     from privacyops.rights.service import BAD_CODE
 
     now = now or utcnow()
-    with service.db.session() as session:
+    with service.write_session() as session:
         found = None
         if isinstance(token, str) and 10 <= len(token) <= 100:
             found = session.scalar(
@@ -550,7 +676,8 @@ def open_export(
         if found is not None and found.downloaded_at is None and found.expires_at > now:
             found.downloaded_at = now
             row = session.get(RightsRequest, found.request_id)
-            assert row is not None
+            if row is None:
+                raise NotFound("No such request.")
             service.record(session, "rights.export.downloaded", row, actor="subject")
             path = Path(found.path)
             content = path.read_bytes()

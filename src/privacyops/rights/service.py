@@ -12,20 +12,22 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, ClassVar
 
 import phonenumbers
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
-from privacyops.audit import AuditLog
+from privacyops.audit import AuditLog, NewEvent
 from privacyops.connectors import Connector
 from privacyops.errors import (
     Conflict,
+    DependencyUnavailable,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
@@ -166,6 +168,19 @@ class RightsService:
     def __repr__(self) -> str:
         return f"RightsService({self.db!r})"
 
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A session for work that reads and then writes.
+
+        On SQLite it takes the write lock with its first statement: a transaction that reads
+        first and writes later fails at once ("database is locked") when another writer got
+        in between, where one that starts by writing simply waits its turn (busy timeout).
+        """
+        with self.db.session() as session:
+            if self.db.dialect == "sqlite":
+                session.execute(sa.text("UPDATE rights_rate_buckets SET count = count WHERE 0"))
+            yield session
+
     # --- keys and hashes ---------------------------------------------------------------
 
     def _hash(self, purpose: str, value: str) -> bytes:
@@ -203,17 +218,22 @@ class RightsService:
         *,
         actor: str = "system",
         reason: str | None = None,
+        pending: list[NewEvent] | None = None,
         **details: Any,
     ) -> None:
-        """Append an audit event about ``row`` in the same transaction as the act."""
-        self.audit.append(
+        """Append an audit event about ``row`` in the same transaction as the act (or to
+        ``pending``, which the caller appends with ``append_many`` before it commits)."""
+        event = NewEvent(
             action,
-            actor=actor,
-            subject_ref=row.subject_ref,
-            reason=reason,
-            details={"request": row.public_id, "type": row.type, **details},
-            session=session,
+            actor,
+            row.subject_ref,
+            reason,
+            {"request": row.public_id, "type": row.type, **details},
         )
+        if pending is not None:
+            pending.append(event)
+        else:
+            self.audit.append_many([event], session=session)
 
     # --- outbox ------------------------------------------------------------------------
 
@@ -239,30 +259,29 @@ class RightsService:
         """Send queued messages; returns how many went out. A message that fails stays queued
         (its attempts counted) and is tried again by the runner."""
         sent = 0
-        with self.db.session() as session:
+        with self.write_session() as session:
+            # claim a batch: only one process sends a given message (SQLite: the write lock
+            # is held; PostgreSQL: rows another sender holds are skipped)
             query = (
                 sa.select(OutboxMessage, RightsRequest)
                 .join(RightsRequest, RightsRequest.id == OutboxMessage.request_id)
                 .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < 10)
                 .order_by(OutboxMessage.id)
                 .limit(limit)
+                .with_for_update(of=OutboxMessage, skip_locked=True)
             )
             if request_id is not None:
                 query = query.where(OutboxMessage.request_id == request_id)
             pending = [(m, r) for m, r in session.execute(query)]
+            if pending:
+                session.execute(
+                    sa.update(OutboxMessage)
+                    .where(OutboxMessage.id.in_([m.id for m, _ in pending]))
+                    .values(sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
+        failed: list[int] = []
         for message, row in pending:
-            with self.db.session() as session:
-                # claim it: only one process sends a given message
-                claimed = cast(
-                    sa.CursorResult[Any],
-                    session.execute(
-                        sa.update(OutboxMessage)
-                        .where(OutboxMessage.id == message.id, OutboxMessage.sent_at.is_(None))
-                        .values(sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
-                    ),
-                ).rowcount
-            if not claimed:
-                continue
             body = self.open_for(row, message.sealed)
             out = Message(body["to"], body["subject"], body["body"])
             try:
@@ -270,12 +289,15 @@ class RightsService:
                 sent += 1
             except Exception as exc:  # the peer is down: release the claim, retry later
                 log.warning("outbox message %s not sent: %s", message.id, type(exc).__name__)
-                with self.db.session() as session:
-                    session.execute(
-                        sa.update(OutboxMessage)
-                        .where(OutboxMessage.id == message.id)
-                        .values(sent_at=None)
-                    )
+                failed.append(message.id)
+        if failed:
+            with self.write_session() as session:
+                session.execute(
+                    sa.update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(failed))
+                    .values(sent_at=None)
+                    .execution_options(synchronize_session=False)
+                )
         return sent
 
     # --- submit ------------------------------------------------------------------------
@@ -377,7 +399,7 @@ class RightsService:
         public_id = "r" + secrets.token_hex(12)
         token = new_token()
         data_key = new_key()
-        with self.db.session() as session:
+        with self.write_session() as session:
             row = RightsRequest(
                 public_id=public_id,
                 token_hash=self._hash("token", token),
@@ -406,6 +428,7 @@ class RightsService:
         *,
         actor: str = "system",
         reason: str | None = None,
+        pending: list[NewEvent] | None = None,
     ) -> None:
         check_transition(row.state, target)
         previous = row.state
@@ -416,6 +439,7 @@ class RightsService:
             row,
             actor=actor,
             reason=reason,
+            pending=pending,
             previous=previous,
         )
 
@@ -501,7 +525,7 @@ class RightsService:
         """
         now = now or utcnow()
         failed = False
-        with self.db.session() as session:
+        with self.write_session() as session:
             try:
                 row = self._load(session, request_id, token)
             except VerificationFailed:
@@ -528,16 +552,15 @@ class RightsService:
                         challenge.code_hash, self._hash("code", f"{challenge.id}:{code.strip()}")
                     )
                 )
-                if not ok:
+                if ok and challenge is not None:
+                    challenge.consumed_at = now
+                    self.record(session, "rights.code.verified", row, factor=factor)
+                    self._identity_confirmed(session, row, factor, now)
+                else:
                     failed = True
                     if challenge is not None:
                         challenge.attempts += 1
                     self.record(session, "rights.code.failed", row, factor=factor)
-                else:
-                    assert challenge is not None  # for mypy: ok implies it
-                    challenge.consumed_at = now
-                    self.record(session, "rights.code.verified", row, factor=factor)
-                    self._identity_confirmed(session, row, factor, now)
         if failed:
             self._failure(client, now)
             raise VerificationFailed(BAD_CODE)
@@ -601,7 +624,7 @@ class RightsService:
     ) -> dict[str, Any]:
         """Send a new code for ``factor`` (at most ``otp_max_sends`` per request)."""
         now = utcnow()
-        with self.db.session() as session:
+        with self.write_session() as session:
             try:
                 row = self._load(session, request_id, token)
             except VerificationFailed:
@@ -680,27 +703,46 @@ class RightsService:
             raise NotFound("No request has that reference.")
         return row
 
+    def _staff_views(self, session: Session, rows: Sequence[RightsRequest]) -> list[dict[str, Any]]:
+        views = [self.view(r, staff=True) for r in rows]
+        for view, row in zip(views, rows, strict=True):
+            tasks = session.scalars(sa.select(StaffTask).where(StaffTask.request_id == row.id))
+            view["tasks"] = [
+                {"kind": t.kind, "decision": t.decision, "reason": t.reason} for t in tasks
+            ]
+        return views
+
     def list_requests(self, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Requests for staff, oldest deadline first."""
+        """Requests for staff, the nearest deadline first.
+
+        Raises:
+            InvalidInput: ``state`` is not a request state.
+        """
+        if state is not None and state not in {s.value for s in RequestState}:
+            raise InvalidInput(
+                "Unknown request state.",
+                details=[{"loc": ["state"], "msg": "one of " + ", ".join(RequestState)}],
+            )
         with self.db.session() as session:
             query = sa.select(RightsRequest).order_by(RightsRequest.received_at).limit(limit)
             if state:
-                query = query.where(RightsRequest.state == RequestState(state).value)
-            rows = list(session.scalars(query))
-            views = [self.view(r, staff=True) for r in rows]
-            for view, row in zip(views, rows, strict=True):
-                tasks = session.scalars(sa.select(StaffTask).where(StaffTask.request_id == row.id))
-                view["tasks"] = [
-                    {"kind": t.kind, "decision": t.decision, "reason": t.reason} for t in tasks
-                ]
+                query = query.where(RightsRequest.state == state)
+            views = self._staff_views(session, list(session.scalars(query)))
         return sorted(views, key=lambda v: v["clock"]["deadline"] or "9999")
 
     def show(self, request_id: str) -> dict[str, Any]:
-        """One request for staff, with its tasks and steps."""
-        for view in self.list_requests(limit=1_000_000):
-            if view["request_id"] == request_id:
-                return view
-        raise NotFound("No request has that reference.")
+        """One request for staff, with its open and decided tasks.
+
+        Raises:
+            NotFound: no request has that reference.
+        """
+        with self.db.session() as session:
+            row = session.scalar(
+                sa.select(RightsRequest).where(RightsRequest.public_id == request_id)
+            )
+            if row is None:
+                raise NotFound("No request has that reference.")
+            return self._staff_views(session, [row])[0]
 
     def extend(
         self, request_id: str, reason: str, *, actor: str, today: datetime | None = None
@@ -718,7 +760,7 @@ class RightsService:
                 details=[{"loc": ["reason"], "msg": "required"}],
             )
         now = today or utcnow()
-        with self.db.session() as session:
+        with self.write_session() as session:
             row = self._staff_row(session, request_id)
             if row.state in FINAL_STATES:
                 raise Conflict("The request is already answered.")
@@ -768,7 +810,7 @@ class RightsService:
             raise InvalidInput(
                 "A refusal needs its reasons.", details=[{"loc": ["reason"], "msg": "required"}]
             )
-        with self.db.session() as session:
+        with self.write_session() as session:
             row = self._staff_row(session, request_id)
             self._refuse(session, row, reason.strip(), actor=actor)
             view = self.view(row, staff=True)
@@ -797,7 +839,64 @@ class RightsService:
             ),
         )
 
-    TASK_DECISIONS: dict[str, frozenset[str]] = {  # noqa: RUF012 - read-only table
+    def lift_restriction(
+        self, request_id: str, restriction_id: int, reason: str, *, actor: str
+    ) -> dict[str, Any]:
+        """Lift a restriction made for a request, telling the person first (GDPR Art. 18(3)):
+        the notice is sent, and only when it went out is the restriction lifted.
+
+        Raises:
+            InvalidInput: no reason; NotFound: unknown request or restriction;
+            DependencyUnavailable: the notice could not be sent (nothing lifted).
+        """
+        if not reason or not reason.strip():
+            raise InvalidInput(
+                "Lifting a restriction needs a reason told to the person.",
+                details=[{"loc": ["reason"], "msg": "required"}],
+            )
+        with self.write_session() as session:
+            row = self._staff_row(session, request_id)
+            if row.subject_ref is None:
+                raise NotFound("This request restricted nothing.")
+            details = self.context(row).details
+            purpose = f"lift:{restriction_id}"
+            self.queue_message(
+                session,
+                row,
+                purpose,
+                "email",
+                Message(
+                    details["email"],
+                    f"Your request {row.public_id}: restriction to be lifted",
+                    f"We will lift the restriction of processing of your data made for "
+                    f"request {row.public_id}. Reason: {reason.strip()}\n{FURTHER_ACTIONS}",
+                ),
+            )
+            self.record(session, "rights.restriction.notice", row, actor=actor, reason=reason)
+        self.deliver_outbox(request_id=row.id)
+        with self.write_session() as session:
+            row = self._staff_row(session, request_id)
+            sent = session.scalar(
+                sa.select(OutboxMessage.sent_at).where(
+                    OutboxMessage.request_id == row.id, OutboxMessage.purpose == purpose
+                )
+            )
+            if sent is None:
+                raise DependencyUnavailable(
+                    "The person could not be told; the restriction stays until they are."
+                )
+            self.registry.lift_restriction(session, row.subject_ref or "", restriction_id)
+            self.record(
+                session,
+                "rights.restriction.lifted",
+                row,
+                actor=actor,
+                reason=reason,
+                restriction=restriction_id,
+            )
+            return self.view(row, staff=True)
+
+    TASK_DECISIONS: ClassVar[dict[str, frozenset[str]]] = {
         TaskKind.IDENTITY_DOCUMENT.value: frozenset({"accept", "reject"}),
         TaskKind.BALANCING.value: frozenset({"uphold", "override"}),
         TaskKind.EXCESSIVE.value: frozenset({"proceed", "fee", "refuse"}),
@@ -824,7 +923,7 @@ class RightsService:
                 "A decision needs its reason.", details=[{"loc": ["reason"], "msg": "required"}]
             )
         now = utcnow()
-        with self.db.session() as session:
+        with self.write_session() as session:
             row = self._staff_row(session, request_id)
             task = session.scalar(
                 sa.select(StaffTask)

@@ -1,6 +1,6 @@
 """Prometheus metrics: request counts and latencies by route, served at ``/metrics``.
 
-``/metrics`` needs the ``metrics:read`` scope (an admin/DPO/auditor session, or an API token
+``/metrics`` needs the ``metrics:read`` scope (an admin session, or an API token
 created with that scope: ``privacyops admin token create --name prometheus --scope
 metrics:read``). Labels are route *templates* (``/privacy/requests/{ref}``), never concrete
 paths, so no reference or personal data ends up in a metric.

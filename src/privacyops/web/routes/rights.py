@@ -12,7 +12,7 @@ Public (the person; answers never reveal whether someone is in the data):
 Staff (``requests:read`` / ``requests:write`` scope: API token or staff session):
 
 - ``GET /api/v1/rights/staff/requests[?state=]``, ``GET /api/v1/rights/staff/requests/{id}``
-- ``POST /api/v1/rights/staff/requests/{id}/extend|refuse|decide|approve``
+- ``POST /api/v1/rights/staff/requests/{id}/extend|refuse|decide|approve|lift-restriction``
 """
 
 from __future__ import annotations
@@ -214,6 +214,22 @@ def staff_decide(
 ) -> dict[str, Any]:
     """Record a decision on an open task (document review, balancing test, fee/refusal)."""
     return service.decide(request_id, body.task, body.decision, body.reason, actor=_actor(who))
+
+
+class LiftBody(BaseModel):
+    restriction: int
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+@router.post("/staff/requests/{request_id}/lift-restriction")
+def staff_lift_restriction(
+    request_id: str,
+    body: LiftBody,
+    who: Principal = WRITE,
+    service: RightsService = Depends(rights_service),
+) -> dict[str, Any]:
+    """Lift a restriction made for the request; the person is told first (Art. 18(3))."""
+    return service.lift_restriction(request_id, body.restriction, body.reason, actor=_actor(who))
 
 
 @router.post("/staff/requests/{request_id}/approve")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_rights
 Revises: 0001_registry
-Create Date: 2026-11-29 05:05:14.487455
+Create Date: 2026-11-29 05:41:49.588939
 """
 
 from __future__ import annotations
@@ -165,6 +165,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_rights_outbox_request_id"), ["request_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_rights_outbox_sent_at"), ["sent_at"], unique=False)
 
     op.create_table(
         "rights_staff_tasks",
@@ -242,6 +243,7 @@ def downgrade() -> None:
 
     op.drop_table("rights_staff_tasks")
     with op.batch_alter_table("rights_outbox", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rights_outbox_sent_at"))
         batch_op.drop_index(batch_op.f("ix_rights_outbox_request_id"))
 
     op.drop_table("rights_outbox")

@@ -1,0 +1,205 @@
+"""Data-subject requests on a large registry (SQLite, the embedded default).
+
+On a registry of 1,000,000 subjects (``--quick``: 20,000), each with an e-mail and a phone
+identity and one web-form record:
+
+1. one access request from *verified* to *export ready* (the runner's ``process``: resolve the
+   person, collect and describe every record, render, store, queue the link and password, send
+   them), with the AES-256 PDF and without it (ZIP of JSON + CSV): p50 and p99;
+2. 1,000 erasure requests (``--quick``: 200), verified, then run by the runner in batches
+   (crypto-shred, delete, answer): requests per second;
+3. 50 requests submitted and verified concurrently (threads), then run: how many completed and
+   how many failed.
+
+Floors (issue 4): access without PDF p99 <= 100 ms; >= 200 erasures/s. Filling the registry
+takes most of the time (about 2,000 subjects/s on an idle machine); set
+``PRIVACYOPS_BENCH_RIGHTS_SUBJECTS`` to choose another size. The e-mail sender here
+keeps messages in memory (the SMTP path is what the tests exercise with a real server).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from privacyops.rights.factory import build_service
+from privacyops.rights.identity import Message
+from privacyops.rights.models import RightsRequest
+from privacyops.rights.runner import process, tick
+from privacyops.rights.service import RightsService
+from privacyops.settings import Settings
+from privacyops.store import Database
+from privacyops.store.registry import IdentityIn, RecordIn, Registry, Submission
+
+CODE = re.compile(r"\b(\d{6})\b")
+BATCH = 5_000
+
+
+class Outbox:
+    """An e-mail and phone sender that keeps the last message to each address."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, str] = {}
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def send(self, message: Message) -> None:
+        with self._lock:
+            self.last[message.to] = message.body
+            self.count += 1
+
+
+def _email(i: int) -> str:
+    return f"person{i}@example{i % 97}.com"
+
+
+def _populate(registry: Registry, count: int) -> None:
+    for start in range(0, count, BATCH):
+        registry.ingest_many(
+            [
+                Submission(
+                    [IdentityIn("email", _email(i)), IdentityIn("phone", f"+474{i:07d}")],
+                    RecordIn(
+                        channel="web_form",
+                        legal_basis="consent",
+                        policy_version="v3",
+                        data_categories=["name", "email", "phone", "company"],
+                        purposes=["answer-request"],
+                        payload={
+                            "name": f"Person {i}",
+                            "email": _email(i),
+                            "phone": f"+474{i:07d}",
+                            "company": f"Company {i % 1000}",
+                            "request_details": "We would like a quote for a migration.",
+                        },
+                    ),
+                )
+                for i in range(start, min(start + BATCH, count))
+            ]
+        )
+
+
+def _verified(service: RightsService, outbox: Outbox, kind: str, email: str) -> int:
+    receipt = service.submit(kind, email, client="bench")
+    code = CODE.search(outbox.last[email])
+    if code is None:
+        raise SystemExit("no code was sent")
+    service.verify(receipt.request_id, receipt.token, code.group(1), client="bench")
+    with service.db.session() as session:
+        rid = session.scalar(
+            sa.select(RightsRequest.id).where(RightsRequest.public_id == receipt.request_id)
+        )
+    if rid is None:
+        raise SystemExit("request not stored")
+    return rid
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run(quick: bool) -> list[tuple[str, float, str]]:
+    subjects = int(os.environ.get("PRIVACYOPS_BENCH_RIGHTS_SUBJECTS", 0)) or (
+        20_000 if quick else 1_000_000
+    )
+    access_n = 30 if quick else 200
+    erasures = 200 if quick else 1_000
+    out: list[tuple[str, float, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        url = f"sqlite:///{data / 'bench.sqlite'}"
+        db = Database(url, master_key=b"b" * 32)
+        db.upgrade()
+        started = time.perf_counter()
+        _populate(Registry(db), subjects)
+        out.append(("registry subjects", float(subjects), "subjects"))
+        out.append(("registry fill", subjects / (time.perf_counter() - started), "subjects/s"))
+        outbox = Outbox()
+        common: dict[str, Any] = {
+            "data_dir": data,
+            "database_url": url,
+            "second_factor": "none",
+            "rights_submit_per_hour": 1_000_000,
+            "rights_failures_per_hour": 1_000_000,
+        }
+        for pdf in (False, True):
+            service = build_service(
+                Settings(export_pdf=pdf, **common), db=db, email=outbox, phone=outbox
+            )
+            offset = subjects // 5 if pdf else 0
+            ids = [
+                _verified(service, outbox, "access", _email(offset + i)) for i in range(access_n)
+            ]
+            timings = []
+            for rid in ids:
+                t0 = time.perf_counter()
+                state = process(service, rid)
+                timings.append((time.perf_counter() - t0) * 1000)
+                if state != "completed":
+                    raise SystemExit(f"access request ended {state}")
+            label = "with PDF" if pdf else "without PDF"
+            out.append(
+                (f"access verified->export ready {label} p50", statistics.median(timings), "ms")
+            )
+            out.append(
+                (f"access verified->export ready {label} p99", _percentile(timings, 0.99), "ms")
+            )
+
+        service = build_service(Settings(**common), db=db, email=outbox, phone=outbox)
+        base = 2 * subjects // 5
+        ids = [_verified(service, outbox, "erasure", _email(base + i)) for i in range(erasures)]
+        t0 = time.perf_counter()
+        while tick(service, limit=1_000):
+            pass
+        elapsed = time.perf_counter() - t0
+        with db.session() as session:
+            completed = session.scalar(
+                sa.select(sa.func.count(RightsRequest.id)).where(
+                    RightsRequest.id.in_(ids), RightsRequest.state == "completed"
+                )
+            )
+        if completed != erasures:
+            raise SystemExit(f"only {completed} of {erasures} erasures completed")
+        out.append(
+            (f"{erasures} erasures (crypto-shred + delete)", erasures / elapsed, "requests/s")
+        )
+
+        errors: list[str] = []
+        done: list[int] = []
+
+        def one(i: int) -> None:
+            try:
+                done.append(_verified(service, outbox, "access", _email(3 * subjects // 5 + i)))
+            except Exception as exc:  # counted and reported, not raised
+                errors.append(type(exc).__name__)
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        while tick(service, limit=100):
+            pass
+        with db.session() as session:
+            finished = session.scalar(
+                sa.select(sa.func.count(RightsRequest.id)).where(
+                    RightsRequest.id.in_(done), RightsRequest.state == "completed"
+                )
+            )
+        out.append(("50 concurrent requests: completed", float(finished or 0), "requests"))
+        out.append(("50 concurrent requests: in error", float(len(errors)), "requests"))
+        out.append(
+            ("50 concurrent requests: submit to all answered", time.perf_counter() - t0, "s")
+        )
+        db.dispose()
+    return out
