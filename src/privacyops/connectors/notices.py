@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import httpx
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog
 from privacyops.connectors.base import Identities, normalise_identities
@@ -45,6 +46,7 @@ __all__ = [
     "holders_from_channels",
     "notices_for_request",
     "notify_recipients",
+    "record_notices",
     "remind_notices",
     "sign_webhook",
     "targets_from_manifest",
@@ -278,6 +280,61 @@ class _Sender:
         raise DependencyUnavailable(last)
 
 
+def _notice_row(
+    session: Session,
+    action: NoticeAction,
+    request_ref: str,
+    target: NoticeTarget,
+    subject_ref: str | None,
+) -> RecipientNotice:
+    """The notice of (request, recipient, action), created ``pending`` when new."""
+    row = session.scalar(
+        sa.select(RecipientNotice).where(
+            RecipientNotice.request_ref == request_ref,
+            RecipientNotice.recipient_id == target.id,
+            RecipientNotice.action == action,
+        )
+    )
+    if row is None:
+        row = RecipientNotice(
+            request_ref=request_ref,
+            subject_ref=subject_ref,
+            action=action,
+            recipient_id=target.id,
+            recipient_name=target.name,
+            channel="webhook" if target.webhook else "email",
+            target=target.webhook or target.email or "",
+            ack_token=secrets.token_urlsafe(32),
+            status="pending",
+            attempts=0,
+            reminders=0,
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def record_notices(
+    session: Session,
+    *,
+    action: NoticeAction,
+    request_ref: str,
+    targets: Iterable[NoticeTarget],
+    subject_ref: str | None = None,
+) -> list[NoticeStatus]:
+    """Record (once) the notices of a request as ``pending`` in the caller's transaction,
+    without sending: the rights engine records them with the step that decides them and
+    sends them with :func:`notify_recipients` after the commit (a crash in between leaves
+    them pending, and :func:`remind_notices` sends them)."""
+    if action not in _WHAT:
+        raise InvalidInput(
+            f"Art. 19 notices follow rectification, erasure or restriction, not {action}."
+        )
+    return [
+        NoticeStatus.of(_notice_row(session, action, request_ref, t, subject_ref)) for t in targets
+    ]
+
+
 def notify_recipients(
     db: Database,
     settings: Settings,
@@ -301,29 +358,7 @@ def notify_recipients(
     log = AuditLog(db)
     for target in targets:
         with db.session() as session:
-            row = session.scalar(
-                sa.select(RecipientNotice).where(
-                    RecipientNotice.request_ref == request_ref,
-                    RecipientNotice.recipient_id == target.id,
-                    RecipientNotice.action == action,
-                )
-            )
-            if row is None:
-                row = RecipientNotice(
-                    request_ref=request_ref,
-                    subject_ref=subject_ref,
-                    action=action,
-                    recipient_id=target.id,
-                    recipient_name=target.name,
-                    channel="webhook" if target.webhook else "email",
-                    target=target.webhook or target.email or "",
-                    ack_token=secrets.token_urlsafe(32),
-                    status="pending",
-                    attempts=0,
-                    reminders=0,
-                )
-                session.add(row)
-                session.flush()
+            row = _notice_row(session, action, request_ref, target, subject_ref)
             if row.status == "pending":
                 sender.deliver(row, ids, reminder=False)
                 log.append(

@@ -23,7 +23,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from privacyops.audit import NewEvent
-from privacyops.connectors import ConnectorResult
+from privacyops.connectors import (
+    ConnectorResult,
+    NoticeTarget,
+    contacts_from_connectors,
+    holders_from_channels,
+    notify_recipients,
+    record_notices,
+    targets_from_manifest,
+)
+from privacyops.connectors.models import RecipientNotice
+from privacyops.connectors.notices import NoticeAction
 from privacyops.consent.models import MarketingConsent
 from privacyops.errors import NotFound, PrivacyOpsError
 from privacyops.rights.authorities import answer_complaint
@@ -50,6 +60,7 @@ from privacyops.store import utcnow
 
 __all__ = [
     "STEPS",
+    "Pending",
     "StepHook",
     "Wait",
     "build_bundle",
@@ -87,6 +98,24 @@ class Wait(Exception):
         self.task = task
 
 
+class Pending(Exception):
+    """Raised by the answer step while other systems have not done their part (a manual or
+    e-mail task is open, or a connector failed): the request stays ``in_progress`` with a
+    ``waiting_for`` list, and is looked at again (failures with back-off)."""
+
+    def __init__(self, other_systems: list[dict[str, Any]]) -> None:
+        super().__init__("waiting for other systems")
+        self.other_systems = other_systems
+
+    @property
+    def waiting_for(self) -> list[str]:
+        return [s["system"] for s in self.other_systems if s["status"] != "done"]
+
+    @property
+    def failed(self) -> bool:
+        return any(s["status"] == "failed" for s in self.other_systems)
+
+
 class Step:
     """What a step function gets: the service, the open session and the request."""
 
@@ -96,6 +125,7 @@ class Step:
         session: Session,
         ctx: RequestContext,
         shreds: list[str] | None = None,
+        after: list[Callable[[], None]] | None = None,
     ) -> None:
         self.service = service
         self.session = session
@@ -103,6 +133,8 @@ class Step:
         self.row = ctx.row
         #: Subjects to crypto-shred when the step's transaction ends (batched key deletion).
         self.shreds: list[str] = shreds if shreds is not None else []
+        #: Work to do once the step's transaction has committed (sending Art. 19 notices).
+        self.after: list[Callable[[], None]] = after if after is not None else []
 
     def decision(self, kind: TaskKind) -> StaffTask:
         """The decided task of ``kind``; opens it and raises :class:`Wait` when undecided."""
@@ -282,18 +314,19 @@ def _erase(step: Step) -> dict[str, Any]:
             for r in records
             if r.legal_basis == "legal_obligation"
         ]
+    keep_ids = {k["record"] for k in kept}
+    channels = sorted({r.channel for r in records if r.id not in keep_ids})
     if not kept:
         erased = len(records)
         step.shreds.append(row.subject_ref)
         method = "crypto-shred"
     else:
-        keep_ids = {k["record"] for k in kept}
         erased = service.registry.delete_records(
             session, row.subject_ref, [r.id for r in records if r.id not in keep_ids]
         )
         method = "delete"
     row.outcome = {"erased": erased, "method": method, "kept": kept, "other_systems": other}
-    return {"erased": erased, "kept": len(kept), "method": method}
+    return {"erased": erased, "kept": len(kept), "method": method, "channels": channels}
 
 
 def _rectify(step: Step) -> dict[str, Any]:
@@ -398,8 +431,141 @@ def _complaint(step: Step) -> dict[str, Any]:
     return {"authority": answer.authority.country}
 
 
+_NOTICE_ACTIONS: dict[RequestType, NoticeAction] = {
+    RequestType.ERASURE: "erasure",
+    RequestType.RECTIFICATION: "rectification",
+    RequestType.RESTRICTION: "restriction",
+}
+
+
+def _notify(step: Step) -> dict[str, Any]:
+    """GDPR Art. 19: tell each recipient and processor the policy says received the person's
+    data (from the channels of their records) what was erased, rectified or restricted.
+
+    The notices are recorded ``pending`` in this step's transaction and sent once it has
+    committed (``notify_recipients`` sends each at most once per request and recipient; a
+    crash in between leaves them pending for ``remind_notices``)."""
+    service, session, row = step.service, step.session, step.row
+    action = _NOTICE_ACTIONS[RequestType(row.type)]
+    if RequestType(row.type) is RequestType.ERASURE:
+        erased = session.scalar(
+            sa.select(StepRecord.result).where(
+                StepRecord.request_id == row.id, StepRecord.step == "erase"
+            )
+        )
+        channels = list((erased or {}).get("channels", []))
+    elif row.subject_ref is not None:
+        channels = [r.channel for r in service.registry.record_facts(session, row.subject_ref)]
+    else:
+        channels = []
+    manifest = service.policy.current
+    holders = [
+        h
+        for h in holders_from_channels(manifest, channels)
+        if h in {r.id for r in manifest.recipients} | {p.id for p in manifest.processors}
+    ]
+    targets, unreachable = targets_from_manifest(
+        manifest, holders, contacts_from_connectors(service.connectors)
+    )
+    record_notices(
+        session,
+        action=action,
+        request_ref=row.public_id,
+        targets=targets,
+        subject_ref=row.subject_ref,
+    )
+    identities: dict[str, str] = {"email": step.ctx.details["email"]}
+    if step.ctx.details.get("phone"):
+        identities["phone"] = step.ctx.details["phone"]
+    step.after.append(_sender(service, action, row.public_id, row.subject_ref, identities, targets))
+    names = {r.id: r.name for r in manifest.recipients} | {
+        p.id: p.name for p in manifest.processors
+    }
+    row.outcome = {**(row.outcome or {}), "not_notified": [names[u] for u in unreachable]}
+    return {"notices": len(targets), "unreachable": unreachable}
+
+
+def _sender(
+    service: RightsService,
+    action: NoticeAction,
+    request_ref: str,
+    subject_ref: str | None,
+    identities: dict[str, str],
+    targets: list[NoticeTarget],
+) -> Callable[[], None]:
+    def send() -> None:
+        notify_recipients(
+            service.db,
+            service.settings,
+            action=action,
+            request_ref=request_ref,
+            identities=identities,
+            targets=targets,
+            subject_ref=subject_ref,
+        )
+
+    return send
+
+
+def _recheck(step: Step) -> None:
+    """Ask again the systems that had not done their part at erasure time (an open task is
+    done now, a failed connector answers now); raise :class:`Pending` while any has not."""
+    row = step.row
+    outcome = row.outcome or {}
+    other: list[dict[str, Any]] = list(outcome.get("other_systems") or [])
+    if all(s["status"] == "done" for s in other):
+        return
+    by_name = {c.name: c for c in step.service.connectors}
+    updated: list[dict[str, Any]] = []
+    for entry in other:
+        connector = by_name.get(entry["system"])
+        if entry["status"] == "done" or connector is None:
+            updated.append(entry)
+            continue
+        identities = {"email": step.ctx.details["email"]}
+        if step.ctx.details.get("phone"):
+            identities["phone"] = step.ctx.details["phone"]
+        try:
+            result = connector.erase(
+                identities,
+                request_ref=row.public_id,
+                subject_ref=row.subject_ref,
+                session=step.session,
+            )
+            updated.append(
+                {
+                    "system": entry["system"],
+                    "status": result.status,
+                    "erased": max(int(entry.get("erased", 0)), result.total),
+                }
+            )
+        except PrivacyOpsError:
+            updated.append({**entry, "status": "failed"})
+    if any(s["status"] != "done" for s in updated):
+        raise Pending(updated)
+    row.outcome = {
+        k: v
+        for k, v in {**outcome, "other_systems": updated}.items()
+        if k not in ("waiting_for", "retries")
+    }
+
+
 def _answer(step: Step) -> dict[str, Any]:
     row = step.row
+    if RequestType(row.type) is RequestType.ERASURE:
+        _recheck(step)
+    if RequestType(row.type) in _NOTICE_ACTIONS:
+        notices = step.session.scalars(
+            sa.select(RecipientNotice)
+            .where(RecipientNotice.request_ref == row.public_id)
+            .order_by(RecipientNotice.id)
+        )
+        row.outcome = {
+            **(row.outcome or {}),
+            "recipients_notified": [
+                n.recipient_name for n in notices if n.status in ("sent", "acknowledged")
+            ],
+        }
     if RequestType(row.type) not in (RequestType.ACCESS, RequestType.PORTABILITY):
         lines = [f"Your {row.type.replace('_', ' ')} request {row.public_id} is answered."]
         outcome = row.outcome or {}
@@ -416,6 +582,7 @@ STEPS: dict[str, Callable[[Step], dict[str, Any]]] = {
     "erase": _erase,
     "rectify": _rectify,
     "restrict": _restrict,
+    "notify": _notify,
     "object": _object,
     "balance": _balance,
     "withdraw": _withdraw,
@@ -487,9 +654,11 @@ class _Position:
         active: set[int],
         waiting: dict[int, TaskKind],
         hook: StepHook | None,
+        pending: dict[int, Pending] | None = None,
     ) -> None:
         self.service, self.worker, self.plans = service, worker, plans
         self.states, self.active, self.waiting, self.hook = states, active, waiting, hook
+        self.pending: dict[int, Pending] = pending if pending is not None else {}
         self.actor = f"job:{worker}"
 
     def __call__(self, ids: list[int], index: int, *, batch: bool) -> None:
@@ -511,6 +680,7 @@ class _Position:
                 )
             }
             shreds: list[str] = []
+            after: list[Callable[[], None]] = []
             events: list[NewEvent] = []
             # one flush for the batch at the end, not one before each query of each step
             with session.no_autoflush:
@@ -524,14 +694,19 @@ class _Position:
                         self.states[rid] = row.state
                         continue
                     try:
-                        result = STEPS[name](Step(service, session, service.context(row), shreds))
-                    except (Wait, PrivacyOpsError) as exc:
+                        result = STEPS[name](
+                            Step(service, session, service.context(row), shreds, after)
+                        )
+                    except (Wait, Pending, PrivacyOpsError) as exc:
                         session.rollback()
                         if batch:
                             raise _Fallback from None
+                        after.clear()
                         self.active.discard(rid)
                         if isinstance(exc, Wait):
                             self.waiting[rid] = exc.task
+                        elif isinstance(exc, Pending):
+                            self.pending[rid] = exc
                         else:  # left in progress; retried when the lease ends
                             log.warning("request %s step %s: %s", row.public_id, name, exc.code)
                         return
@@ -555,6 +730,11 @@ class _Position:
             if self.hook is not None:
                 for public_id, name in ran:
                     self.hook(public_id, name)
+        for job in after:  # committed: send what the steps decided (Art. 19 notices)
+            try:
+                job()
+            except PrivacyOpsError as exc:  # the notices stay pending; reminders retry them
+                log.warning("after-step work failed: %s", exc.code)
 
 
 def process_batch(
@@ -574,7 +754,8 @@ def process_batch(
     plans, states = _claim_many(service, request_ids, worker, utcnow())
     active = set(plans)
     waiting: dict[int, TaskKind] = {}
-    run = _Position(service, worker, plans, states, active, waiting, hook)
+    pending: dict[int, Pending] = {}
+    run = _Position(service, worker, plans, states, active, waiting, hook, pending)
     for index in range(max((len(p) for p in plans.values()), default=0)):
         ids = sorted(i for i in active if index < len(plans[i]))
         if not ids:
@@ -589,6 +770,8 @@ def process_batch(
     for rid, task in waiting.items():
         _wait(service, rid, task, worker)
         states[rid] = RequestState.AWAITING_REVIEW.value
+    for rid, why in pending.items():
+        _wait_for_systems(service, rid, why, worker)
     service.deliver_outbox()
     return states
 
@@ -622,6 +805,41 @@ def _wait(service: RightsService, request_id: int, task: TaskKind, worker: str) 
         row.lease_owner = None
         row.lease_until = None
     service.deliver_outbox(request_id=request_id)
+
+
+#: Back-off of a request waiting for a failed system: first retry, and the longest wait.
+RETRY_FIRST = timedelta(seconds=30)
+RETRY_MAX = timedelta(hours=6)
+
+
+def _wait_for_systems(service: RightsService, request_id: int, why: Pending, worker: str) -> None:
+    """Keep the request ``in_progress`` and show what it waits for (``outcome.waiting_for``).
+    Open tasks are looked at again on the next run; a failed system is retried with
+    exponential back-off (the lease holds the request until then)."""
+    with service.write_session() as session:
+        row = session.get(RightsRequest, request_id, with_for_update=True)
+        if row is None or row.lease_owner != worker:
+            return
+        outcome = dict(row.outcome or {})
+        changed = outcome.get("waiting_for") != why.waiting_for
+        retries = int(outcome.get("retries", 0))
+        outcome.update(other_systems=why.other_systems, waiting_for=why.waiting_for)
+        if why.failed:
+            outcome["retries"] = retries + 1
+            row.lease_until = utcnow() + min(RETRY_FIRST * 2**retries, RETRY_MAX)
+        else:
+            outcome.pop("retries", None)
+            row.lease_until = None
+        row.outcome = outcome
+        row.lease_owner = None
+        if changed:
+            service.record(
+                session,
+                "rights.waiting",
+                row,
+                actor=f"job:{worker}",
+                waiting_for=why.waiting_for,
+            )
 
 
 def runnable(service: RightsService, *, limit: int = 50, now: datetime | None = None) -> list[int]:

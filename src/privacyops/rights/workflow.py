@@ -134,9 +134,9 @@ OBJECTION_KINDS: dict[str, str] = {
 PLANS: dict[RequestType, tuple[str, ...]] = {
     RequestType.ACCESS: ("resolve", "export", "answer"),
     RequestType.PORTABILITY: ("resolve", "export", "answer"),
-    RequestType.RECTIFICATION: ("resolve", "rectify", "answer"),
-    RequestType.ERASURE: ("resolve", "erase", "answer"),
-    RequestType.RESTRICTION: ("resolve", "restrict", "answer"),
+    RequestType.RECTIFICATION: ("resolve", "rectify", "notify", "answer"),
+    RequestType.ERASURE: ("resolve", "erase", "notify", "answer"),
+    RequestType.RESTRICTION: ("resolve", "restrict", "notify", "answer"),
     RequestType.OBJECTION: ("resolve", "object", "balance", "answer"),
     RequestType.CONSENT_WITHDRAWAL: ("resolve", "withdraw", "answer"),
     RequestType.COMPLAINT: ("complaint", "answer"),
