@@ -268,3 +268,48 @@ def test_only_the_network_of_an_address_is_kept(ip: str | None, kept: str | None
     from privacyops.consent.records import truncate_ip
 
     assert truncate_ip(ip) == kept
+
+
+def test_a_recorded_choice_gets_the_security_headers_cors_and_a_metric(
+    client: TestClient, app_settings: Settings
+) -> None:
+    """The consent POST is answered before the middleware stack (for speed): it must still
+    carry what that stack adds to every answer, and be counted."""
+    from prometheus_client import REGISTRY
+
+    labels = {"method": "POST", "route": "/api/v1/consent", "status": "201"}
+    before = REGISTRY.get_sample_value("privacyops_http_requests_total", labels) or 0.0
+    response = post(client, choice(_config(client), "reject"))
+    assert response.status_code == 201
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["access-control-allow-origin"] == SITE
+    assert response.headers["vary"] == "Origin"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert REGISTRY.get_sample_value("privacyops_http_requests_total", labels) == before + 1
+    refused = post(client, choice(_config(client), "reject"), Origin="https://evil.example")
+    assert refused.status_code == 403
+    assert refused.headers["x-frame-options"] == "DENY"
+    assert "access-control-allow-origin" not in refused.headers
+    assert len(rows(app_settings)) == 1
+
+
+def test_a_streamed_body_over_the_cap_is_refused_and_nothing_is_stored(
+    client: TestClient, app_settings: Settings
+) -> None:
+    body = json.dumps(choice(_config(client), "accept")).encode()
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the cap applies while reading
+        yield body[:-1]
+        yield b" " * 20_000
+        yield body[-1:]
+
+    response = client.post(
+        "/api/v1/consent",
+        content=chunks(),
+        headers={"Origin": SITE, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert rows(app_settings) == []

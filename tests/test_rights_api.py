@@ -206,6 +206,11 @@ def test_staff_routes_need_a_scope(client: TestClient, smtp_server: SmtpSink) ->
     assert_error(
         client.get("/api/v1/rights/staff/requests/rnope", headers=reader), 404, "not_found"
     )
+    assert_error(
+        client.get("/api/v1/rights/staff/requests?state=bogus", headers=reader),
+        400,
+        "invalid_input",
+    )
 
 
 def test_authority_endpoint(client: TestClient) -> None:

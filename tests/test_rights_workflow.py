@@ -39,10 +39,7 @@ LINK = re.compile(r"/api/v1/rights/exports/(\S+)")
 
 def make_service(tmp_path: Path, db_url: str, smtp: SmtpSink, **overrides: Any) -> RightsService:
     settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=db_url,
-        smtp_port=smtp.port,
-        **overrides,
+        data_dir=tmp_path / "data", database_url=db_url, **{"smtp_port": smtp.port, **overrides}
     )
     db = Database(db_url, master_key=b"k" * 32)
     db.upgrade()
@@ -491,3 +488,21 @@ def test_steps_run_once_when_processed_again(service: RightsService, smtp_server
     with service.db.engine.connect() as conn:
         steps = conn.execute(sa.select(StepRecord.step)).scalars().all()
     assert sorted(steps) == ["answer", "export", "resolve"]
+
+
+def test_mail_server_down_keeps_the_code_queued_and_sends_it_later(
+    tmp_path: Path, db_url: str, smtp_server: SmtpSink
+) -> None:
+    from tests.conftest import SmtpSink as Sink
+
+    down = Sink()  # a port nobody listens on
+    service = make_service(tmp_path, db_url, smtp_server, smtp_port=down.port)
+    receipt = service.submit("complaint", "late@example.com")  # same answer as ever
+    assert receipt.state == "awaiting_identity"
+    assert smtp_server.to("late@example.com") == []
+    service.settings.smtp_port = smtp_server.port  # the server is back
+    tick(service)
+    assert len(smtp_server.to("late@example.com")) == 1
+    tick(service)  # sent once only
+    assert len(smtp_server.to("late@example.com")) == 1
+    service.db.dispose()

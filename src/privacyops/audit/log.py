@@ -60,6 +60,15 @@ _BODY_SQL = (
 )
 _events = cast(sa.Table, AuditEvent.__table__)
 _head = cast(sa.Table, AuditHead.__table__)
+# Statements built once (building them per append cost more than running them).
+_HEAD_ROW = sa.select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)
+_HEAD_FOR_UPDATE = _HEAD_ROW.with_for_update()
+_HEAD_TOUCH = sa.update(_head).where(_head.c.id == 1).values(seq=_head.c.seq)
+_HEAD_MOVE = (
+    sa.update(_head)
+    .where(_head.c.id == 1)
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
 
 
 def format_ts(moment: datetime) -> str:
@@ -241,17 +250,24 @@ class AuditLog:
         return self.append_many([event], session=session)[0]
 
     def append_many(
-        self, events: Iterable[NewEvent], *, session: Session | None = None
+        self,
+        events: Iterable[NewEvent],
+        *,
+        session: Session | None = None,
+        connection: sa.Connection | None = None,
     ) -> list[int]:
         """Append events in one transaction, in order; returns their sequence numbers.
 
         This is the fast path (tens of thousands of events per second): one lock of the chain's
-        head, one multi-row insert.
+        head, one multi-row insert. With ``session`` or ``connection`` the events join that
+        transaction.
         """
         ts = format_ts(datetime.now(UTC))
         prepared = _prepare(events, ts)
         if not prepared:
             return []
+        if connection is not None:
+            return self._write(connection, ts, prepared)
         if session is not None:
             return self._write(session.connection(), ts, prepared)
         with self.db.engine.begin() as conn:
@@ -259,13 +275,12 @@ class AuditLog:
 
     def _lock_head(self, conn: sa.Connection) -> tuple[int, str]:
         if conn.dialect.name == "postgresql":
-            query = sa.select(_head.c.seq, _head.c.hash).where(_head.c.id == 1).with_for_update()
-            row = conn.execute(query).one_or_none()
+            row = conn.execute(_HEAD_FOR_UPDATE).one_or_none()
         else:
             # SQLite has no row locks: a no-op write takes the database's write lock first,
             # so the head read next cannot go stale before this transaction commits.
-            conn.execute(sa.update(_head).where(_head.c.id == 1).values(seq=_head.c.seq))
-            row = conn.execute(sa.select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)).first()
+            conn.execute(_HEAD_TOUCH)
+            row = conn.execute(_HEAD_ROW).first()
         if row is None:
             conn.execute(sa.insert(_head).values(id=1, seq=0, hash=GENESIS_HASH))
             return 0, GENESIS_HASH
@@ -284,7 +299,7 @@ class AuditLog:
             rows.append((seq, ts, actor, action, subject_ref, *reason_details, prev, digest))
             prev = digest
         self._insert(conn, rows)
-        conn.execute(sa.update(_head).where(_head.c.id == 1).values(seq=seq, hash=prev))
+        conn.execute(_HEAD_MOVE, {"new_seq": seq, "new_hash": prev})
         return list(range(first + 1, seq + 1))
 
     @staticmethod

@@ -14,9 +14,11 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -113,12 +115,22 @@ def page_url_without_query(url: str | None) -> tuple[str | None, str | None]:
     """
     if not url:
         return None, None
+    if "?" in url or "#" in url:  # unique per visit often: not worth remembering
+        return _page_url(url)
+    return _known_page_url(url)
+
+
+def _page_url(url: str) -> tuple[str, str | None]:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidChoice(
             "page_url must be an http(s) URL.", details=[{"loc": ["page_url"], "msg": "not a URL"}]
         )
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "", "")), origin_of(url)
+
+
+# A site has a bounded set of pages: splitting the same URL again for every visitor is waste.
+_known_page_url = lru_cache(maxsize=4096)(_page_url)
 
 
 def origin_of(url: str) -> str | None:
@@ -228,7 +240,7 @@ def prepare_record(
         "analytics": states["analytics"],
         "advertising": states["advertising"],
         "widgets": states["widgets"],
-        "vendors": json.dumps(vendors, sort_keys=True, separators=(",", ":")),
+        "vendors": orjson.dumps(vendors, option=orjson.OPT_SORT_KEYS).decode(),
         "gpc": gpc,
         "banner_version": banner.banner_version,
         "text_hash": choice.text_hash,

@@ -3,7 +3,6 @@ record writer and the rate limiter, built from the settings and the policy in fo
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from functools import cached_property
 from typing import Any
@@ -124,8 +123,7 @@ class ConsentService:
 
     async def record_async(self, choice: ChoiceIn, context: RequestContext) -> StoredRecord:
         """:meth:`record` for an event loop: waits for the group commit without blocking it."""
-        row = self.prepare(choice, context)
-        return await asyncio.wrap_future(self.writer.submit(row))
+        return await self.writer.submit_async(self.prepare(choice, context))
 
     # --- reading --------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ guarantees that at checkpoints). PostgreSQL commits are durable with its default
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -25,7 +26,6 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog, NewEvent
 from privacyops.consent.models import ConsentRecord
@@ -37,6 +37,16 @@ __all__ = ["ConsentWriter", "make_durable", "write_records"]
 
 log = logging.getLogger(__name__)
 _records = cast(sa.Table, ConsentRecord.__table__)
+# Statements built once: each visitor's latest record, and the insert of a batch.
+_LATEST = sa.select(_records.c.visitor_id, _records.c.id, _records.c.record_id).where(
+    _records.c.id.in_(
+        sa.select(sa.func.max(_records.c.id))
+        .where(_records.c.visitor_id.in_(sa.bindparam("visitors", expanding=True)))
+        .group_by(_records.c.visitor_id)
+        .scalar_subquery()
+    )
+)
+_INSERT = sa.insert(_records).returning(_records.c.id, sort_by_parameter_order=True)
 
 
 def make_durable(conn: sa.Connection) -> None:
@@ -71,23 +81,13 @@ def write_records(
 ) -> list[StoredRecord]:
     """Insert prepared rows in ``conn``'s transaction, each linked to its visitor's previous
     record (also one written earlier in the same batch); returns what was stored, in order."""
-    visitors = {r["visitor_id"] for r in rows}
-    latest = (
-        sa.select(sa.func.max(_records.c.id))
-        .where(_records.c.visitor_id.in_(visitors))
-        .group_by(_records.c.visitor_id)
-    )
+    visitors = list({r["visitor_id"] for r in rows})
     last: dict[str, tuple[int, str]] = {
-        str(v): (int(i), str(r))
-        for v, i, r in conn.execute(
-            sa.select(_records.c.visitor_id, _records.c.id, _records.c.record_id).where(
-                _records.c.id.in_(latest.scalar_subquery())
-            )
-        )
+        str(v): (int(i), str(r)) for v, i, r in conn.execute(_LATEST, {"visitors": visitors})
     }
     results: list[StoredRecord | None] = [None] * len(rows)
     pending = list(enumerate(rows))
-    insert = sa.insert(_records).returning(_records.c.id, sort_by_parameter_order=True)
+    insert = _INSERT
     while pending:
         # A visitor can appear twice in a batch: the second waits for the first's id.
         this_round: list[tuple[int, dict[str, Any]]] = []
@@ -113,15 +113,28 @@ def write_records(
             last[row["visitor_id"]] = (int(new_id), row["record_id"])
         pending = later
     if audit:
-        with Session(bind=conn) as session:
-            AuditLog(db).append_many([_audit_event(r) for r in rows], session=session)
+        AuditLog(db).append_many([_audit_event(r) for r in rows], connection=conn)
     return [r for r in results if r is not None]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Item:
     row: dict[str, Any]
-    future: Future[StoredRecord]
+    future: Future[StoredRecord] | asyncio.Future[StoredRecord]
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+def _settle(
+    outcomes: list[tuple[asyncio.Future[StoredRecord], StoredRecord | BaseException]],
+) -> None:
+    """Resolve event-loop futures (run in their loop: one wake-up for a whole batch)."""
+    for future, outcome in outcomes:
+        if future.done():  # the caller gave up (cancelled)
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 class ConsentWriter:
@@ -147,6 +160,12 @@ class ConsentWriter:
 
     def submit(self, row: dict[str, Any]) -> Future[StoredRecord]:
         """Queue a prepared row; the future resolves once it is committed (or fails)."""
+        future: Future[StoredRecord] = Future()
+        self._start()
+        self._queue.put(_Item(row, future))
+        return future
+
+    def _start(self) -> None:
         if self._closed:
             raise DependencyUnavailable("The consent writer is shut down.")
         if self._thread is None:
@@ -156,8 +175,14 @@ class ConsentWriter:
                         target=self._run, name="consent-writer", daemon=True
                     )
                     self._thread.start()
-        future: Future[StoredRecord] = Future()
-        self._queue.put(_Item(row, future))
+
+    def submit_async(self, row: dict[str, Any]) -> asyncio.Future[StoredRecord]:
+        """:meth:`submit` for the running event loop: the future resolves in that loop, and a
+        whole committed batch wakes the loop once (not once per record)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[StoredRecord] = loop.create_future()
+        self._start()
+        self._queue.put(_Item(row, future, loop))
         return future
 
     def write(self, row: dict[str, Any], timeout: float = 30.0) -> StoredRecord:
@@ -190,21 +215,35 @@ class ConsentWriter:
             self._commit(batch)
 
     def _commit(self, batch: list[_Item]) -> None:
+        outcomes: list[StoredRecord] | BaseException
         try:
             with self.db.engine.connect() as conn:
                 make_durable(conn)
                 with conn.begin():
-                    stored = write_records(self.db, conn, [i.row for i in batch], audit=self.audit)
+                    outcomes = write_records(
+                        self.db, conn, [i.row for i in batch], audit=self.audit
+                    )
         except sa_exc.OperationalError:
             log.error("consent write failed: database unavailable")
-            error: Exception = DependencyUnavailable("The consent store is not answering.")
-            for item in batch:
-                item.future.set_exception(error)
-            return
+            outcomes = DependencyUnavailable("The consent store is not answering.")
         except Exception as exc:  # the thread must answer every waiting caller, whatever broke
             log.error("consent write failed: %s", type(exc).__name__)
-            for item in batch:
-                item.future.set_exception(exc)
-            return
-        for item, result in zip(batch, stored, strict=True):
-            item.future.set_result(result)
+            outcomes = exc
+        by_loop: dict[
+            asyncio.AbstractEventLoop,
+            list[tuple[asyncio.Future[StoredRecord], StoredRecord | BaseException]],
+        ] = {}
+        for index, item in enumerate(batch):
+            outcome = outcomes if isinstance(outcomes, BaseException) else outcomes[index]
+            if item.loop is not None:
+                future = cast("asyncio.Future[StoredRecord]", item.future)
+                by_loop.setdefault(item.loop, []).append((future, outcome))
+            elif isinstance(outcome, BaseException):
+                item.future.set_exception(outcome)
+            else:
+                cast("Future[StoredRecord]", item.future).set_result(outcome)
+        for loop, settled in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, settled)
+            except RuntimeError:  # that loop is closed: nobody is waiting any more
+                log.warning("consent writer: %d answers for a closed event loop", len(settled))

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import phonenumbers
 import sqlalchemy as sa
@@ -703,27 +703,46 @@ class RightsService:
             raise NotFound("No request has that reference.")
         return row
 
+    def _staff_views(self, session: Session, rows: Sequence[RightsRequest]) -> list[dict[str, Any]]:
+        views = [self.view(r, staff=True) for r in rows]
+        for view, row in zip(views, rows, strict=True):
+            tasks = session.scalars(sa.select(StaffTask).where(StaffTask.request_id == row.id))
+            view["tasks"] = [
+                {"kind": t.kind, "decision": t.decision, "reason": t.reason} for t in tasks
+            ]
+        return views
+
     def list_requests(self, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Requests for staff, oldest deadline first."""
+        """Requests for staff, the nearest deadline first.
+
+        Raises:
+            InvalidInput: ``state`` is not a request state.
+        """
+        if state is not None and state not in {s.value for s in RequestState}:
+            raise InvalidInput(
+                "Unknown request state.",
+                details=[{"loc": ["state"], "msg": "one of " + ", ".join(RequestState)}],
+            )
         with self.db.session() as session:
             query = sa.select(RightsRequest).order_by(RightsRequest.received_at).limit(limit)
             if state:
-                query = query.where(RightsRequest.state == RequestState(state).value)
-            rows = list(session.scalars(query))
-            views = [self.view(r, staff=True) for r in rows]
-            for view, row in zip(views, rows, strict=True):
-                tasks = session.scalars(sa.select(StaffTask).where(StaffTask.request_id == row.id))
-                view["tasks"] = [
-                    {"kind": t.kind, "decision": t.decision, "reason": t.reason} for t in tasks
-                ]
+                query = query.where(RightsRequest.state == state)
+            views = self._staff_views(session, list(session.scalars(query)))
         return sorted(views, key=lambda v: v["clock"]["deadline"] or "9999")
 
     def show(self, request_id: str) -> dict[str, Any]:
-        """One request for staff, with its tasks and steps."""
-        for view in self.list_requests(limit=1_000_000):
-            if view["request_id"] == request_id:
-                return view
-        raise NotFound("No request has that reference.")
+        """One request for staff, with its open and decided tasks.
+
+        Raises:
+            NotFound: no request has that reference.
+        """
+        with self.db.session() as session:
+            row = session.scalar(
+                sa.select(RightsRequest).where(RightsRequest.public_id == request_id)
+            )
+            if row is None:
+                raise NotFound("No request has that reference.")
+            return self._staff_views(session, [row])[0]
 
     def extend(
         self, request_id: str, reason: str, *, actor: str, today: datetime | None = None
@@ -877,7 +896,7 @@ class RightsService:
             )
             return self.view(row, staff=True)
 
-    TASK_DECISIONS: dict[str, frozenset[str]] = {  # noqa: RUF012 - read-only table
+    TASK_DECISIONS: ClassVar[dict[str, frozenset[str]]] = {
         TaskKind.IDENTITY_DOCUMENT.value: frozenset({"accept", "reject"}),
         TaskKind.BALANCING.value: frozenset({"uphold", "override"}),
         TaskKind.EXCESSIVE.value: frozenset({"proceed", "fee", "refuse"}),

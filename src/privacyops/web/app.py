@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from privacyops import __version__
 from privacyops.settings import Settings, get_settings
@@ -29,6 +30,26 @@ from privacyops.web.routes import (
 from privacyops.web.security import RateLimiter, SecurityMiddleware
 
 
+class PrivacyOpsApp(FastAPI):
+    """FastAPI, with the consent write (``POST /api/v1/consent``, called on page views) handed
+    to its lean handler before the middleware stack: see
+    :class:`privacyops.web.routes.consent.ConsentFastPath`."""
+
+    consent_fast_path: consent.ConsentFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.consent_fast_path
+        if (
+            fast is not None
+            and scope["type"] == "http"
+            and scope["path"] == fast.path
+            and scope["method"] == "POST"
+        ):
+            await fast(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     """Build the FastAPI application for ``settings`` (default: the process settings).
 
@@ -38,7 +59,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             on first use.
     """
     settings = settings or get_settings()
-    app = FastAPI(
+    app = PrivacyOpsApp(
         title="privacyops",
         version=__version__,
         openapi_url="/openapi.json",
@@ -50,7 +71,6 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     if db is not None:
         app.state.db = db
     install_error_handlers(app)
-    app.add_middleware(consent.ConsentFastPath)  # innermost: see its docstring
     app.add_middleware(metrics.MetricsMiddleware)
     app.add_middleware(
         SecurityMiddleware,
@@ -80,4 +100,5 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(opendsr.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
+    app.consent_fast_path = consent.ConsentFastPath(app)
     return app

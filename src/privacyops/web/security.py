@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from privacyops.errors import PayloadTooLarge
 from privacyops.web.errors import error_body
 
-__all__ = ["CSP", "RateLimiter", "SecurityMiddleware"]
+__all__ = ["CSP", "RateLimiter", "SecurityMiddleware", "security_headers"]
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -56,7 +56,7 @@ class SecurityMiddleware:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-            await self._too_large(send)
+            await self.too_large(send)
             return
         https = self.https or scope.get("scheme") == "https"
         path: str = scope.get("path", "")
@@ -74,16 +74,7 @@ class SecurityMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = [
-                    (b"content-security-policy", csp.encode()),
-                    (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                ]
-                if https:
-                    extra.append((b"strict-transport-security", b"max-age=31536000"))
+                extra = security_headers(csp, https=https)
                 visitor = scope.get("state", {}).get("new_visitor")
                 if visitor:
                     extra.append((b"set-cookie", _visitor_cookie(visitor, https).encode()))
@@ -93,7 +84,7 @@ class SecurityMiddleware:
         await self.app(scope, limited_receive, send_with_headers)
 
     @staticmethod
-    async def _too_large(send: Send) -> None:
+    async def too_large(send: Send) -> None:
         body = json.dumps(
             error_body("payload_too_large", "The request body is too large.")
         ).encode()
@@ -112,6 +103,21 @@ class SecurityMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def security_headers(csp: str = CSP, *, https: bool) -> list[tuple[bytes, bytes]]:
+    """The headers :class:`SecurityMiddleware` adds to every response (a new list each call)."""
+    extra = [
+        (b"content-security-policy", csp.encode()),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"same-origin"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+    if https:
+        extra.append((b"strict-transport-security", b"max-age=31536000"))
+    return extra
 
 
 def _visitor_cookie(value: str, secure: bool) -> str:
