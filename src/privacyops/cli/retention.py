@@ -14,6 +14,7 @@ from privacyops.connectors import SQLConnector, load_connectors
 from privacyops.errors import InvalidInput
 from privacyops.policy import load_configured_policy
 from privacyops.retention import RetentionReport, forecast, replay, sweep
+from privacyops.retention.sweep import DEFAULT_CHUNK
 from privacyops.settings import get_settings
 from privacyops.store import open_database
 
@@ -96,7 +97,9 @@ def run(
     as_of: str | None = typer.Option(
         None, "--as-of", help="Judge expiry on this date (YYYY-MM-DD) instead of now."
     ),
-    chunk_size: int = typer.Option(2000, "--chunk-size", min=1, help="Records per transaction."),
+    chunk_size: int = typer.Option(
+        DEFAULT_CHUNK, "--chunk-size", min=1, help="Records per transaction."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Delete or anonymise expired records and erase subjects left without any.

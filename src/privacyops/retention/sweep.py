@@ -48,7 +48,7 @@ __all__ = [
 
 #: Restriction grounds under which expired data is kept, not erased (Art. 18(1)(b) and (c)).
 KEEPING_GROUNDS = ("legal_claims", "unlawful_processing")
-DEFAULT_CHUNK = 2000
+DEFAULT_CHUNK = 10_000
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 _records = cast(sa.Table, PersonalDataRecord.__table__)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import os
 import stat
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 
 from privacyops.errors import ConfigurationError
@@ -184,14 +186,20 @@ class KeyStore:
         waiting for routine maintenance.
         """
         ids = list(dict.fromkeys(public_ids))
-        deleted = 0
+        if not ids:
+            return 0
+        # ONE statement and ONE bound parameter however many keys: a PostgreSQL text array, or
+        # a JSON list SQLite unpacks with json_each (no per-id parameters to compile and bind).
+        column = subject_keys.c.public_id
+        if self.engine.dialect.name == "postgresql":
+            among = column == sa.any_(sa.bindparam(None, ids, type_=ARRAY(sa.String)))
+        elif self.engine.dialect.name == "sqlite":
+            values = sa.func.json_each(sa.bindparam(None, json.dumps(ids), type_=sa.Text))
+            among = column.in_(sa.select(values.table_valued("value").c.value))
+        else:
+            among = column.in_(ids)
         with self.engine.begin() as conn:
-            for start in range(0, len(ids), 1000):
-                chunk = ids[start : start + 1000]
-                result = conn.execute(
-                    subject_keys.delete().where(subject_keys.c.public_id.in_(chunk))
-                )
-                deleted += result.rowcount
+            deleted = conn.execute(subject_keys.delete().where(among)).rowcount
         if purge and deleted:
             self.purge()
         return deleted
