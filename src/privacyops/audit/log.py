@@ -458,7 +458,8 @@ class AuditLog:
         """verify()'s reader number ``reader``: its share of the ranges up to the head, in
         order, then ``None``."""
         sql = self._chunk_sql()
-        binary = self.db.dialect == "postgresql"  # the text arrives as is, not escaped
+        # psycopg: results in binary format, so the texts arrive as they are, not escaped
+        options: dict[str, Any] = {"binary": True} if self.db.dialect == "postgresql" else {}
         try:
             with self.db.engine.connect() as conn:
                 dbapi = conn.connection.dbapi_connection
@@ -470,10 +471,7 @@ class AuditLog:
                     for low in range(reader * VERIFY_CHUNK, head_seq, step):
                         if stop.is_set():
                             return
-                        if binary:
-                            cursor.execute(sql, (low, low + VERIFY_CHUNK), binary=True)
-                        else:
-                            cursor.execute(sql, (low, low + VERIFY_CHUNK))
+                        cursor.execute(sql, (low, low + VERIFY_CHUNK), **options)
                         row = cursor.fetchone()
                         chunks.put(tuple(row) if row is not None and row[2] else ("", "", 0))
                 finally:
