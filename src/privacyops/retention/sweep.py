@@ -278,12 +278,27 @@ class _Sweep:
 
     def run(self) -> RetentionReport:
         with self.db.engine.connect() as conn:
-            groups = conn.execute(
+            # the pairs come from the (channel, policy_version, id) index alone (on SQLite a
+            # covering-index scan, far smaller than the table); then one EXISTS per pair keeps
+            # those with a record not yet anonymised (it stops at the first one it meets)
+            pairs = conn.execute(
                 sa.select(_records.c.channel, _records.c.policy_version)
-                .where(_records.c.anonymised_at.is_(None))
-                .group_by(_records.c.channel, _records.c.policy_version)
+                .distinct()
                 .order_by(_records.c.channel, _records.c.policy_version)
             ).all()
+            groups = [
+                (channel, version)
+                for channel, version in pairs
+                if conn.execute(
+                    sa.select(
+                        sa.exists().where(
+                            _records.c.channel == channel,
+                            _records.c.policy_version == version,
+                            _records.c.anonymised_at.is_(None),
+                        )
+                    )
+                ).scalar_one()
+            ]
         plans: list[tuple[GroupReport, EffectiveRule | None]] = []
         for channel, version in groups:
             resolution = resolve_rule(self.book, channel, version)
