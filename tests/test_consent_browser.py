@@ -4,8 +4,6 @@ consent, refusal is as easy as acceptance, choices reach the server with their p
 from __future__ import annotations
 
 import json
-import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 
+from _browser import CHROMIUM, CHROMIUM_ARGS, free_port, playwright_sync
 from privacyops.consent.models import ConsentRecord
 from privacyops.settings import Settings
 from privacyops.store import Database
@@ -23,26 +22,6 @@ from privacyops.web.app import create_app
 from privacyops.web.deps import app_database
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("PRIVACYOPS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-if not Path(CHROMIUM).exists():  # pragma: no cover - make test installs it
-    pytest.skip(f"no chromium at {CHROMIUM} (make test installs it)", allow_module_level=True)
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class LiveServer:
@@ -94,7 +73,7 @@ class LiveServer:
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveServer]:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = Settings(
         data_dir=tmp_path / "data",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from _mailbox import free_port
 from privacyops.cli.serve import bootstrap_admin
 from privacyops.settings import Settings
 from privacyops.store import open_database
@@ -20,15 +20,9 @@ from privacyops.store import open_database
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_serve_starts_on_a_fresh_data_dir_and_prints_how_to_log_in(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PRIVACYOPS_")},
         "PYTHONPATH": str(SRC),

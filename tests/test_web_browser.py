@@ -6,7 +6,9 @@ real service: uvicorn in a thread, the background runner, a local SMTP server (a
 - a DPO logs in, sees the request with its clock, extends it with a reason, sees the audit
   event.
 
-Screenshots of the main pages are written to ``docs/screenshots/`` (referenced by the README).
+Screenshots of the main pages are taken on every run; with ``PRIVACYOPS_SCREENSHOTS=1`` they are
+written to ``docs/screenshots/`` (referenced by the README), otherwise to a temporary folder, so a
+plain test run leaves the tracked files alone.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import io
 import os
 import re
-import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ import pikepdf
 import pytest
 import uvicorn
 
+from _browser import CHROMIUM, CHROMIUM_ARGS, free_port, playwright_sync
 from _mailbox import Mailbox, smtp_server
 from _web import PASSWORD, make_app
 from privacyops.jobs import JobContext, Runner, default_jobs
@@ -32,33 +35,18 @@ from privacyops.policy.loader import load_configured_policy
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("PRIVACYOPS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-
-if not Path(CHROMIUM).exists():  # pragma: no cover - make test installs it
-    pytest.skip(f"no chromium at {CHROMIUM} (make test installs it)", allow_module_level=True)
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+SHOTS = (
+    Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+    if os.environ.get("PRIVACYOPS_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "privacyops-screenshots"
+)
 
 
 class Service:
     """privacyops as ``serve`` runs it: the app under uvicorn plus the background runner."""
 
     def __init__(self, tmp_path: Path, smtp_port: int) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = make_app(
             tmp_path,
