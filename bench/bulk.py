@@ -1,5 +1,8 @@
 """Filling large benchmark databases fast: raw bulk writes that bypass the ORM.
 
+:func:`postgres_database` gives a scenario its own throw-away PostgreSQL schema when
+``PRIVACYOPS_BENCH_POSTGRES_URL`` is set.
+
 :func:`bulk` gives the driver's own cursor inside one transaction (SQLite ``executemany``,
 PostgreSQL ``COPY``): the set-up of a scenario with millions of rows takes seconds to minutes
 instead of the hour the Registry API would. Set-up only: nothing written here is measured.
@@ -14,13 +17,16 @@ the Registry API, so a scenario proves the shortcut stored what the API would ha
 from __future__ import annotations
 
 import json
+import os
 import random
 import secrets
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from privacyops.store import Database, Registry, Submission, new_key, seal_many, utcnow
@@ -36,6 +42,7 @@ __all__ = [
     "bulk",
     "check_registry",
     "fill_registry",
+    "postgres_database",
 ]
 
 
@@ -91,6 +98,30 @@ def bulk(engine: Engine) -> Iterator[Bulk]:
             yield Bulk(cursor, engine.dialect.name)
         finally:
             cursor.close()
+
+
+def postgres_database(master_key: bytes) -> Iterator[Database]:
+    """A migrated :class:`Database` in a fresh schema of ``PRIVACYOPS_BENCH_POSTGRES_URL``,
+    dropped afterwards; yields nothing when the variable is unset (``for db in ...:``)."""
+    url = os.environ.get("PRIVACYOPS_BENCH_POSTGRES_URL")
+    if not url:
+        return
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        db = Database(
+            sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}),
+            master_key=master_key,
+        )
+        db.upgrade()
+        yield db
+        db.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def analyze(db: Database) -> None:

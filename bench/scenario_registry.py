@@ -13,19 +13,14 @@ PostgreSQL runs when PRIVACYOPS_BENCH_POSTGRES_URL is set (a fresh schema, dropp
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
-
-from bench.bulk import check_registry, fill_registry
+from bench.bulk import check_registry, fill_registry, postgres_database
 from privacyops.store import Database, IdentityIn, RecordIn, Registry, Submission
 
 MASTER = b"r" * 32
@@ -59,28 +54,6 @@ def sqlite_db(folder: str) -> Database:
     db = Database(f"sqlite:///{Path(folder) / 'registry.sqlite'}", master_key=MASTER)
     db.upgrade()
     return db
-
-
-def postgres_db() -> Iterator[Database]:
-    url = os.environ.get("PRIVACYOPS_BENCH_POSTGRES_URL")
-    if not url:
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        db = Database(
-            sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}),
-            master_key=MASTER,
-        )
-        db.upgrade()
-        yield db
-        db.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def fill(registry: Registry, start: int, count: int, batch: int = BATCH) -> float:
@@ -128,7 +101,7 @@ def run(quick: bool) -> list[tuple[str, float, str]]:
         db = sqlite_db(folder)
         results.append(writes("sqlite", db, n))
         db.dispose()
-    for db in postgres_db():
+    for db in postgres_database(MASTER):
         results.append(writes("postgresql", db, n))
     with tempfile.TemporaryDirectory() as folder:
         db = sqlite_db(folder)

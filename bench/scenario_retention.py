@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +38,7 @@ from bench.bulk import (
     SUBJECT_COLUMNS,
     analyze,
     bulk,
+    postgres_database,
 )
 from privacyops.store import Database
 
@@ -264,23 +264,8 @@ def sqlite_db(folder: str) -> Iterator[tuple[Database, str | None]]:
 
 
 def postgres_db() -> Iterator[tuple[Database, str | None]]:
-    url = os.environ.get("PRIVACYOPS_BENCH_POSTGRES_URL")
-    if not url:
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        scoped = sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-        db = Database(scoped, master_key=MASTER)
-        db.upgrade()
+    for db in postgres_database(MASTER):
         yield db, None
-        db.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def run(quick: bool) -> list[tuple[str, float, str]]:

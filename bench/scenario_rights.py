@@ -36,7 +36,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench.bulk import check_registry, fill_registry
+from bench.bulk import check_registry, fill_registry, postgres_database
 from bench.scenario_registry import submission
 from privacyops.rights.factory import build_service
 from privacyops.rights.identity import Message
@@ -48,6 +48,7 @@ from privacyops.store import Database
 from privacyops.store.registry import IdentityIn, Submission
 
 CODE = re.compile(r"\b(\d{6})\b")
+MASTER = b"b" * 32
 
 
 class Outbox:
@@ -102,105 +103,105 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def measure(
+    name: str, db: Database, data: Path, subjects: int, quick: bool
+) -> list[tuple[str, float, str]]:
+    """The three figures on ``db`` (migrated, empty), exports written under ``data``."""
+    access_n = 30 if quick else 200
+    erasures = 200 if quick else 1_000
+    url = db.url.render_as_string(hide_password=False)
+    out: list[tuple[str, float, str]] = []
+    started = time.perf_counter()
+    fill_registry(db, subjects, _submission)
+    out.append(("registry subjects", float(subjects), "subjects"))
+    out.append(
+        ("registry fill (raw bulk)", subjects / (time.perf_counter() - started), "subjects/s")
+    )
+    checked = check_registry(db, subjects, _submission)
+    out.append(("filled subjects read back through the Registry API", float(checked), "subjects"))
+    outbox = Outbox()
+    common: dict[str, Any] = {
+        "data_dir": data,
+        "database_url": url,
+        "second_factor": "none",
+        "rights_submit_per_hour": 1_000_000,
+        "rights_failures_per_hour": 1_000_000,
+    }
+    for pdf in (False, True):
+        service = build_service(
+            Settings(export_pdf=pdf, **common), db=db, email=outbox, phone=outbox
+        )
+        offset = subjects // 5 if pdf else 0
+        ids = [_verified(service, outbox, "access", _email(offset + i)) for i in range(access_n)]
+        timings = []
+        for rid in ids:
+            t0 = time.perf_counter()
+            state = process(service, rid)
+            timings.append((time.perf_counter() - t0) * 1000)
+            if state != "completed":
+                raise SystemExit(f"access request ended {state}")
+        label = "with PDF" if pdf else "without PDF"
+        out.append((f"access verified->export ready {label} p50", statistics.median(timings), "ms"))
+        out.append((f"access verified->export ready {label} p99", _percentile(timings, 0.99), "ms"))
+
+    service = build_service(Settings(**common), db=db, email=outbox, phone=outbox)
+    base = 2 * subjects // 5
+    ids = [_verified(service, outbox, "erasure", _email(base + i)) for i in range(erasures)]
+    t0 = time.perf_counter()
+    while tick(service, limit=1_000):
+        pass
+    elapsed = time.perf_counter() - t0
+    with db.session() as session:
+        completed = session.scalar(
+            sa.select(sa.func.count(RightsRequest.id)).where(
+                RightsRequest.id.in_(ids), RightsRequest.state == "completed"
+            )
+        )
+    if completed != erasures:
+        raise SystemExit(f"only {completed} of {erasures} erasures completed")
+    out.append((f"{erasures} erasures (crypto-shred + delete)", erasures / elapsed, "requests/s"))
+
+    errors: list[str] = []
+    done: list[int] = []
+
+    def one(i: int) -> None:
+        try:
+            done.append(_verified(service, outbox, "access", _email(3 * subjects // 5 + i)))
+        except Exception as exc:  # counted and reported, not raised
+            errors.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    while tick(service, limit=100):
+        pass
+    with db.session() as session:
+        finished = session.scalar(
+            sa.select(sa.func.count(RightsRequest.id)).where(
+                RightsRequest.id.in_(done), RightsRequest.state == "completed"
+            )
+        )
+    out.append(("50 concurrent requests: completed", float(finished or 0), "requests"))
+    out.append(("50 concurrent requests: in error", float(len(errors)), "requests"))
+    out.append(("50 concurrent requests: submit to all answered", time.perf_counter() - t0, "s"))
+    return [(f"{name}: {label}", value, unit) for label, value, unit in out]
+
+
 def run(quick: bool) -> list[tuple[str, float, str]]:
     subjects = int(os.environ.get("PRIVACYOPS_BENCH_RIGHTS_SUBJECTS", 0)) or (
         20_000 if quick else 1_000_000
     )
-    access_n = 30 if quick else 200
-    erasures = 200 if quick else 1_000
     out: list[tuple[str, float, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        url = f"sqlite:///{data / 'bench.sqlite'}"
-        db = Database(url, master_key=b"b" * 32)
+        db = Database(f"sqlite:///{data / 'bench.sqlite'}", master_key=MASTER)
         db.upgrade()
-        started = time.perf_counter()
-        fill_registry(db, subjects, _submission)
-        out.append(("registry subjects", float(subjects), "subjects"))
-        out.append(
-            ("registry fill (raw bulk)", subjects / (time.perf_counter() - started), "subjects/s")
-        )
-        checked = check_registry(db, subjects, _submission)
-        out.append(
-            ("filled subjects read back through the Registry API", float(checked), "subjects")
-        )
-        outbox = Outbox()
-        common: dict[str, Any] = {
-            "data_dir": data,
-            "database_url": url,
-            "second_factor": "none",
-            "rights_submit_per_hour": 1_000_000,
-            "rights_failures_per_hour": 1_000_000,
-        }
-        for pdf in (False, True):
-            service = build_service(
-                Settings(export_pdf=pdf, **common), db=db, email=outbox, phone=outbox
-            )
-            offset = subjects // 5 if pdf else 0
-            ids = [
-                _verified(service, outbox, "access", _email(offset + i)) for i in range(access_n)
-            ]
-            timings = []
-            for rid in ids:
-                t0 = time.perf_counter()
-                state = process(service, rid)
-                timings.append((time.perf_counter() - t0) * 1000)
-                if state != "completed":
-                    raise SystemExit(f"access request ended {state}")
-            label = "with PDF" if pdf else "without PDF"
-            out.append(
-                (f"access verified->export ready {label} p50", statistics.median(timings), "ms")
-            )
-            out.append(
-                (f"access verified->export ready {label} p99", _percentile(timings, 0.99), "ms")
-            )
-
-        service = build_service(Settings(**common), db=db, email=outbox, phone=outbox)
-        base = 2 * subjects // 5
-        ids = [_verified(service, outbox, "erasure", _email(base + i)) for i in range(erasures)]
-        t0 = time.perf_counter()
-        while tick(service, limit=1_000):
-            pass
-        elapsed = time.perf_counter() - t0
-        with db.session() as session:
-            completed = session.scalar(
-                sa.select(sa.func.count(RightsRequest.id)).where(
-                    RightsRequest.id.in_(ids), RightsRequest.state == "completed"
-                )
-            )
-        if completed != erasures:
-            raise SystemExit(f"only {completed} of {erasures} erasures completed")
-        out.append(
-            (f"{erasures} erasures (crypto-shred + delete)", erasures / elapsed, "requests/s")
-        )
-
-        errors: list[str] = []
-        done: list[int] = []
-
-        def one(i: int) -> None:
-            try:
-                done.append(_verified(service, outbox, "access", _email(3 * subjects // 5 + i)))
-            except Exception as exc:  # counted and reported, not raised
-                errors.append(type(exc).__name__)
-
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        while tick(service, limit=100):
-            pass
-        with db.session() as session:
-            finished = session.scalar(
-                sa.select(sa.func.count(RightsRequest.id)).where(
-                    RightsRequest.id.in_(done), RightsRequest.state == "completed"
-                )
-            )
-        out.append(("50 concurrent requests: completed", float(finished or 0), "requests"))
-        out.append(("50 concurrent requests: in error", float(len(errors)), "requests"))
-        out.append(
-            ("50 concurrent requests: submit to all answered", time.perf_counter() - t0, "s")
-        )
+        out += measure("sqlite", db, data, subjects, quick)
         db.dispose()
+    for db in postgres_database(MASTER):
+        with tempfile.TemporaryDirectory() as tmp:
+            out += measure("postgresql", db, Path(tmp), subjects, quick)
     return out
