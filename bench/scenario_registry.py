@@ -3,27 +3,24 @@
 1. Intake through the Python API: ``Registry.ingest_many`` in batches of 1,000 web-form
    submissions (an e-mail identity and an encrypted payload each, every one a new subject):
    submissions/s on SQLite and on PostgreSQL (floor, issue 3: 2,000/s on SQLite).
-2. Lookup: a registry of 1,000,000 subjects (``--quick``: 20,000) on SQLite, then 1,000 random
-   look-ups of one subject's records by e-mail (``find_subject`` + ``records_for``, decrypted):
-   p50 and p99 latency.
+2. Lookup: a registry of 1,000,000 subjects (``--quick``: 20,000) on SQLite, written with raw
+   bulk inserts (``bench.bulk.fill_registry``: the rows ``ingest_many`` would write, a sample
+   read back through the API first; not measured), then 1,000 random look-ups of one subject's
+   records by e-mail (``find_subject`` + ``records_for``, decrypted): p50 and p99 latency.
 
 PostgreSQL runs when PRIVACYOPS_BENCH_POSTGRES_URL is set (a fresh schema, dropped after).
 """
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
-
+from bench.bulk import check_registry, fill_registry, postgres_database
 from privacyops.store import Database, IdentityIn, RecordIn, Registry, Submission
 
 MASTER = b"r" * 32
@@ -59,28 +56,6 @@ def sqlite_db(folder: str) -> Database:
     return db
 
 
-def postgres_db() -> Iterator[Database]:
-    url = os.environ.get("PRIVACYOPS_BENCH_POSTGRES_URL")
-    if not url:
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        db = Database(
-            sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}),
-            master_key=MASTER,
-        )
-        db.upgrade()
-        yield db
-        db.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def fill(registry: Registry, start: int, count: int, batch: int = BATCH) -> float:
     """Ingest ``count`` new subjects; returns the seconds it took."""
     started = time.perf_counter()
@@ -95,8 +70,9 @@ def writes(name: str, db: Database, n: int) -> tuple[str, float, str]:
 
 
 def lookups(db: Database, population: int, probes: int) -> list[tuple[str, float, str]]:
+    fill_registry(db, population, submission)
+    check_registry(db, population, submission)
     registry = Registry(db)
-    fill(registry, 0, population, batch=5000)
     rng = random.Random(7)
     times = []
     for _ in range(probes):
@@ -125,7 +101,7 @@ def run(quick: bool) -> list[tuple[str, float, str]]:
         db = sqlite_db(folder)
         results.append(writes("sqlite", db, n))
         db.dispose()
-    for db in postgres_db():
+    for db in postgres_database(MASTER):
         results.append(writes("postgresql", db, n))
     with tempfile.TemporaryDirectory() as folder:
         db = sqlite_db(folder)

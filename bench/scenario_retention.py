@@ -25,13 +25,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.bulk import (
+    IDENTITY_COLUMNS,
+    KEY_COLUMNS,
+    RECORD_COLUMNS,
+    SUBJECT_COLUMNS,
+    analyze,
+    bulk,
+    postgres_database,
+)
 from privacyops.store import Database
 
 MASTER = b"t" * 32
@@ -45,75 +53,53 @@ def populate(db: Database, n: int) -> None:
     """N records for N/5 subjects; subjects 0..N/25-1 have only expired records."""
     subjects = n // 5
     expired_subjects = n // 25
-    sqlite = db.dialect == "sqlite"
     now = datetime.now(UTC)
-
-    def ts(moment: datetime) -> object:
-        return moment.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else moment
-
     step = 50_000
-    with db.engine.begin() as conn:
-        raw = conn.connection.dbapi_connection
-        if raw is None:
-            raise SystemExit("no connection")
-        cur = raw.cursor()
-        mark = "?" if sqlite else "%s"
+    with bulk(db.engine) as out:
+        stamp = out.ts(now)
         for low in range(0, subjects, step):
             ids = range(low + 1, min(low + step, subjects) + 1)
-            cur.executemany(
-                "INSERT INTO data_subjects (id, public_id, created_at) "
-                f"VALUES ({mark}, {mark}, {mark})",
-                [(i, f"{i:032x}", ts(now)) for i in ids],
-            )
-            cur.executemany(
-                "INSERT INTO identities "
-                "(id, subject_id, kind, blind_index, value_sealed, created_at) "
-                f"VALUES ({mark}, {mark}, 'email', {mark}, {mark}, {mark})",
-                [(i, i, secrets.token_bytes(32), secrets.token_bytes(60), ts(now)) for i in ids],
-            )
-        payload = secrets.token_bytes(180)
-        for low in range(0, n, step):
-            rows = []
-            for r in range(low, min(low + step, n)):
-                subject = r // 5 + 1
-                when = OLD if subject <= expired_subjects else NEW
-                rows.append((r + 1, subject, ts(when), payload, ts(now)))
-            cur.executemany(
-                "INSERT INTO personal_data_records (id, subject_id, channel, data_categories, "
-                "purposes, legal_basis, policy_version, collected_at, payload_sealed, updated_at) "
-                f"VALUES ({mark}, {mark}, 'web_form', '[\"name\", \"email\"]', "
-                f"'[\"answer-request\"]', 'consent', 'v3', {mark}, {mark}, {mark})",
-                rows,
-            )
-        if not sqlite:
-            cur.execute(
-                "SELECT setval(pg_get_serial_sequence('data_subjects', 'id'), %s)", (subjects,)
-            )
-            cur.execute(
-                "SELECT setval(pg_get_serial_sequence('identities', 'id'), %s)", (subjects,)
-            )
-            cur.execute(
-                "SELECT setval(pg_get_serial_sequence('personal_data_records', 'id'), %s)", (n,)
-            )
-    keys = db.key_store.engine
-    with keys.begin() as conn:
-        raw = conn.connection.dbapi_connection
-        if raw is None:
-            raise SystemExit("no connection")
-        cur = raw.cursor()
-        mark = "?" if keys.dialect.name == "sqlite" else "%s"
-        for low in range(0, subjects, step):
-            cur.executemany(
-                "INSERT INTO subject_keys (public_id, wrapped_key, created_at) "
-                f"VALUES ({mark}, {mark}, {mark})",
+            out.insert("data_subjects", SUBJECT_COLUMNS, [(i, f"{i:032x}", stamp) for i in ids])
+            out.insert(
+                "identities",
+                IDENTITY_COLUMNS,
                 [
-                    (f"{i:032x}", secrets.token_bytes(61), ts(now))
-                    for i in range(low + 1, min(low + step, subjects) + 1)
+                    (i, i, "email", secrets.token_bytes(32), secrets.token_bytes(60), stamp)
+                    for i in ids
                 ],
             )
-    if not sqlite:
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
+        payload = secrets.token_bytes(180)
+        old, new = out.ts(OLD), out.ts(NEW)
+        # channel, categories, purposes, legal basis, policy version; then the unset clocks
+        facts = ("web_form", '["name", "email"]', '["answer-request"]', "consent", "v3")
+        unset = (None, None, None, None)  # last contact, event, service; source system
+        for low in range(0, n, step):
+            out.insert(
+                "personal_data_records",
+                RECORD_COLUMNS,
+                [
+                    (
+                        r + 1,
+                        r // 5 + 1,
+                        *facts,
+                        old if r // 5 < expired_subjects else new,
+                        *unset,
+                        payload,
+                        stamp,
+                    )
+                    for r in range(low, min(low + step, n))
+                ],
+            )
+        out.sync_ids("data_subjects", "identities", "personal_data_records")
+    with bulk(db.key_store.engine) as out:
+        for low in range(0, subjects, step):
+            ids = range(low + 1, min(low + step, subjects) + 1)
+            out.insert(
+                "subject_keys",
+                KEY_COLUMNS,
+                [(f"{i:032x}", secrets.token_bytes(61), out.ts(now)) for i in ids],
+            )
+    analyze(db)
 
 
 def _cutoff(db: Database) -> object:
@@ -278,23 +264,8 @@ def sqlite_db(folder: str) -> Iterator[tuple[Database, str | None]]:
 
 
 def postgres_db() -> Iterator[tuple[Database, str | None]]:
-    url = os.environ.get("PRIVACYOPS_BENCH_POSTGRES_URL")
-    if not url:
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        scoped = sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-        db = Database(scoped, master_key=MASTER)
-        db.upgrade()
+    for db in postgres_database(MASTER):
         yield db, None
-        db.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def run(quick: bool) -> list[tuple[str, float, str]]:

@@ -34,13 +34,29 @@ def log(db: Database) -> AuditLog:
 
 
 def test_appended_events_verify(log: AuditLog) -> None:
-    seq = log.append("record.read", actor="staff:1", subject_ref="abc", reason="access request")
+    seq = log.append(
+        "record.read", actor="staff:1", subject_ref="abc", reason="access request — Zoë, Łódź 🔒"
+    )
     assert seq == 11
     result = log.verify()
     assert result.ok
     assert result.events_checked == 11
     assert result.head_seq == 11
     assert [e.action for e in log.tail(2)] == ["test.act10", "record.read"]
+
+
+def test_intact_log_verifies_in_one_pass(log: AuditLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    # non-ASCII text, quotes and backslashes reach the hash as the same UTF-8 bytes on every
+    # database: the fast pass alone accepts the log, without the event-by-event pass
+    log.append("record.read", actor="staff:1", reason="Zoë, Łódź 🔒", details={"k": 'a\\b"c'})
+
+    def detailed_pass(*args: object) -> None:
+        raise AssertionError("the fast pass rejected an intact log")
+
+    monkeypatch.setattr(AuditLog, "_locate_break", detailed_pass)
+    result = log.verify()
+    assert result.ok
+    assert result.events_checked == 11
 
 
 def test_empty_log_verifies(db: Database) -> None:
@@ -140,6 +156,23 @@ def test_reordered_events_are_named(db: Database, log: AuditLog) -> None:
     result = log.verify()
     assert result.first_broken_seq == 6
     assert "reordered" in (result.problem or "")
+
+
+def test_hashes_shifted_between_events_are_detected(db: Database, log: AuditLog) -> None:
+    # one character moved from event 4's stored hash to event 5's: the hashes joined end to end
+    # read the same, so only a per-event check sees it (PostgreSQL's VARCHAR(64) refuses a
+    # 65-character hash outright)
+    if db.dialect != "sqlite":
+        pytest.skip("the column type already refuses a 65-character hash")
+    with db.engine.begin() as conn:
+        four, five = conn.execute(
+            sa.text("SELECT hash FROM audit_events WHERE seq IN (4, 5) ORDER BY seq")
+        ).scalars()
+    _execute(db, "UPDATE audit_events SET hash = :h WHERE seq = 4", h=four[:-1])
+    _execute(db, "UPDATE audit_events SET hash = :h WHERE seq = 5", h=four[-1] + five)
+    result = log.verify()
+    assert not result.ok
+    assert result.first_broken_seq == 4
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from privacyops.store import DecryptionError, KeyRing, new_key, open_sealed, seal
+from privacyops.store import DecryptionError, KeyRing, new_key, open_sealed, seal, seal_many
 
 
 @given(plaintext=st.binary(max_size=4096), aad=st.binary(max_size=64))
@@ -56,3 +56,29 @@ def test_blind_index_is_keyed_and_kind_separated() -> None:
     assert index != other.blind_index("email", "ada@example.com")
     assert index != ring.blind_index("skype", "ada@example.com")
     assert b"ada" not in index
+
+
+@given(items=st.lists(st.tuples(st.binary(max_size=256), st.binary(max_size=32)), max_size=20))
+def test_seal_many_is_seal_for_each_value(items: list[tuple[bytes, bytes]]) -> None:
+    key = new_key()
+    sealed = seal_many(key, items)
+    assert len(sealed) == len(items)
+    assert [open_sealed(key, s, aad) for s, (_, aad) in zip(sealed, items, strict=True)] == [
+        p for p, _ in items
+    ]
+    assert [len(s) for s in sealed] == [len(seal(key, p, aad)) for p, aad in items]
+    assert len({s[1:13] for s in sealed}) == len(sealed)  # a fresh nonce for every value
+
+
+def test_wrap_many_unwraps_like_wrap_and_only_for_its_subject() -> None:
+    ring = KeyRing(b"m" * 32)
+    keys = {f"{i:032x}": new_key() for i in range(50)}
+    wrapped = ring.wrap_many(keys)
+    assert list(wrapped) == list(keys)
+    assert {p: ring.unwrap(p, w) for p, w in wrapped.items()} == keys
+    assert all(len(w) == len(ring.wrap(p, keys[p])) for p, w in wrapped.items())
+    with pytest.raises(DecryptionError):
+        ring.unwrap(f"{1:032x}", wrapped[f"{0:032x}"])
+    with pytest.raises(DecryptionError):
+        KeyRing(b"n" * 32).unwrap(f"{0:032x}", wrapped[f"{0:032x}"])
+    assert ring.wrap_many({}) == {}

@@ -44,8 +44,8 @@ _LINK_SEP = "\x1e"
 _RECORD_SEP = "\x1d"  # between events when verify() reads a range of them as one string
 _RECORD_SEP_BYTES = _RECORD_SEP.encode()
 _RESERVED = (_FIELD_SEP, _LINK_SEP, _RECORD_SEP)
-_PREFIX = operator.itemgetter(slice(None, 64))  # a hashed text's first 64 bytes: the previous hash
 _HEXDIGEST = type(hashlib.sha256()).hexdigest
+_PREFIX = operator.itemgetter(slice(None, 64))  # a hashed text's first 64 bytes: its link
 #: Events verify() reads per query.
 VERIFY_CHUNK = 5000
 #: Connections verify() reads ranges with, in parallel with its hashing.
@@ -379,12 +379,12 @@ class AuditLog:
     def verify(self, *, progress: Callable[[int], None] | None = None) -> VerifyResult:
         """Recompute the chain from the first event; name the first broken one.
 
-        The fast pass reads the log in ranges of :data:`VERIFY_CHUNK` events, each range as two
-        strings the database concatenates (the hashed texts, the stored hashes), recomputes
-        every hash and compares the hashes, and the links (the first 64 characters of each
-        hashed text), with the stored ones as whole strings. When anything
-        is off, a detailed pass, event by event, names the first broken event and what is
-        wrong with it.
+        The fast pass reads the log in ranges of :data:`VERIFY_CHUNK` events, each range as
+        strings the database concatenates (the hashed texts as UTF-8 bytes, the stored hashes,
+        the stored links), recomputes every hash, and compares the hashes and the links with
+        the stored ones as whole strings, so Python touches each event once, to hash it. When
+        anything is off, a detailed pass, event by event, names the first broken event and what
+        is wrong with it.
 
         Args:
             progress: called with the number of events checked so far, after each range.
@@ -416,13 +416,19 @@ class AuditLog:
                     break
                 if isinstance(item, BaseException):
                     raise item
-                text, hashes, count = item
-                data = text.encode() if isinstance(text, str) else bytes(text)
-                lines = data.split(_RECORD_SEP_BYTES) if count else []
-                # each hashed text starts with the previous event's hash: the links
+                data, hashes, links, misshapen, count = item
+                lines = bytes(data).split(_RECORD_SEP_BYTES) if count else []
+                # Each event's link (prev_hash, which its hashed text starts with: the database
+                # generates the text from it) is the hash before it; every hash and link has
+                # 64 characters, so the joined strings line up event by event.
                 if (
                     count != len(lines)
-                    or b"".join(map(_PREFIX, lines)) != (last_hash + hashes[:-64]).encode()
+                    or misshapen
+                    or (
+                        links != last_hash + hashes[:-64]
+                        if links is not None
+                        else b"".join(map(_PREFIX, lines)) != (last_hash + hashes[:-64]).encode()
+                    )
                     or "".join(map(_HEXDIGEST, map(sha256, lines))) != hashes
                 ):
                     intact = False
@@ -473,7 +479,9 @@ class AuditLog:
                             return
                         cursor.execute(sql, (low, low + VERIFY_CHUNK), **options)
                         row = cursor.fetchone()
-                        chunks.put(tuple(row) if row is not None and row[2] else ("", "", 0))
+                        if row is None or not row[4]:
+                            row = (b"", "", "", 0, 0)
+                        chunks.put(tuple(row))
                 finally:
                     cursor.close()
             chunks.put(None)
@@ -488,20 +496,29 @@ class AuditLog:
         return beyond == 0
 
     def _chunk_sql(self) -> str:
-        """One range of events as (hashed texts joined by U+001D, stored hashes, count).
+        """One range of events as (hashed texts as UTF-8 bytes joined by U+001D, stored hashes,
+        stored links or NULL, count of hashes or links not 64 characters long, count).
 
         The hashed text is the generated column ``line`` (see
         :data:`privacyops.audit.models.LINE_SQL`): the database keeps it equal to the columns,
-        and it starts with the event's ``prev_hash``. Should a database ever join the rows out
-        of order, hashes and links do not match and the detailed pass, which orders, decides.
+        and it starts with the event's ``prev_hash``. The texts arrive as bytes, so Python hashes
+        them as they come. SQLite runs in this process, without the GIL, and enforces no column
+        length: it joins the links and counts misshapen hashes too. PostgreSQL's server is the
+        slower side, and ``VARCHAR(64)`` already refuses a longer hash: it sends texts and
+        hashes only, and verify() takes each link from the first 64 bytes of its text. Should
+        a database ever join the rows out of order, hashes and links do not match and the
+        detailed pass, which orders, decides.
         """
         if self.db.dialect == "sqlite":
             return (
-                "SELECT group_concat(line, char(29)), group_concat(hash, ''), count(*) "
-                "FROM audit_events WHERE seq > ? AND seq <= ?"
+                "SELECT CAST(group_concat(line, char(29)) AS BLOB), group_concat(hash, ''), "
+                "group_concat(prev_hash, ''), "
+                "sum(CASE WHEN length(hash) = 64 AND length(prev_hash) = 64 THEN 0 ELSE 1 END), "
+                "count(*) FROM audit_events WHERE seq > ? AND seq <= ?"
             )
         return (
-            "SELECT string_agg(line, chr(29)), string_agg(hash, ''), count(*) FROM "
+            "SELECT string_agg(textsend(line), decode('1d', 'hex')), string_agg(hash, ''), "
+            "NULL, 0, count(*) FROM "
             "(SELECT line, hash FROM audit_events WHERE seq > %s AND seq <= %s ORDER BY seq) s"
         )
 

@@ -24,7 +24,7 @@ one Alembic revision in ``privacyops/store/migrations/versions`` (``docs/store.m
 """
 
 from privacyops.store.base import NAMING_CONVENTION, Base, BigIntPK, UTCDateTime, utcnow
-from privacyops.store.crypto import DecryptionError, new_key, open_sealed, seal
+from privacyops.store.crypto import DecryptionError, new_key, open_sealed, seal, seal_many
 from privacyops.store.db import Database, create_engine, load_models, open_database
 from privacyops.store.keys import KeyRing, KeyStore, generate_master_key, load_master_key
 from privacyops.store.registry import (
@@ -65,5 +65,6 @@ __all__ = [
     "open_database",
     "open_sealed",
     "seal",
+    "seal_many",
     "utcnow",
 ]

@@ -302,7 +302,7 @@ class Registry:
 
     def _new_subject_keys(self, count: int, created: list[str]) -> dict[str, bytes]:
         keys = {secrets.token_hex(16): new_key() for _ in range(count)}
-        self.key_store.put_many({p: self.keyring.wrap(p, k) for p, k in keys.items()})
+        self.key_store.put_many(self.keyring.wrap_many(keys))
         created.extend(keys)
         return keys
 
