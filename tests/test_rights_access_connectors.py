@@ -19,16 +19,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.conftest import SmtpSink
 from tests.test_rights_workflow import LINK, confirm, ingest, phone_texts
+from typer.testing import CliRunner
 
 from _connectors_shop import DATASET, fill
 from _crm_server import CONNECTOR_YAML, CRM, TOKEN, seed, serve
-from _web import make_app
+from _web import browser, login, make_app
 from privacyops.accounts import create_api_token
 from privacyops.audit import AuditLog
+from privacyops.cli.app import app as cli_app
 from privacyops.connectors import list_tasks, task_records
 from privacyops.rights.models import ConnectorAnswer, RightsRequest
 from privacyops.rights.runner import RETRY_FIRST, process, runnable, tick
 from privacyops.rights.service import RightsService
+from privacyops.settings import reset_settings
 from privacyops.store import utcnow
 from privacyops.web.routes.rights import rights_service
 
@@ -141,6 +144,14 @@ def test_access_waits_for_the_manual_task_and_then_holds_every_system(
     assert listed.status_code == 200, listed.text
     (row,) = [r for r in listed.json() if r["request_id"] == receipt.request_id]
     assert row["outcome"]["waiting_for"] == ["Trello"]
+    page = browser(w.app)
+    login(page, "dpo")
+    listing = page.get("/dashboard/requests")
+    assert listing.status_code == 200
+    assert "<td>Trello</td></tr>" in listing.text
+    detail = page.get(f"/dashboard/requests/{receipt.request_id}")
+    assert 'id="waiting-for">Waiting for: Trello' in detail.text
+    assert "<tr><td>Company CRM</td><td>done</td><td>10</td></tr>" in detail.text
     tasks = w.staff.get("/api/v1/connectors/tasks").json()["tasks"]
     assert [(t["system"], t["action"], t["request"]) for t in tasks] == [
         ("Trello", "access", receipt.request_id)
@@ -245,3 +256,156 @@ def _expire_lease(w: World, request_id: int) -> None:
         session.execute(
             sa.update(RightsRequest).where(RightsRequest.id == request_id).values(lease_until=None)
         )
+
+
+class Crash(BaseException):
+    """The worker dies inside a step's transaction (its work done, not committed)."""
+
+
+def crash_at(name: str) -> Any:
+    def hook(_ref: str, step: str) -> None:
+        if step == name:
+            raise Crash(step)
+
+    return hook
+
+
+def test_a_worker_crash_in_collect_or_export_does_nothing_twice(
+    world: World, smtp_server: SmtpSink
+) -> None:
+    w = world
+    ingest(w.service, "ada@example.com")
+    receipt = confirm(w.service, smtp_server, "access", "ada@example.com")
+    with w.service.db.session() as session:
+        rid = session.scalar(
+            sa.select(RightsRequest.id).where(RightsRequest.public_id == receipt.request_id)
+        )
+    assert rid is not None
+
+    # dies after asking the systems, before the commit: nothing of it is kept ...
+    with pytest.raises(Crash):
+        process(w.service, rid, worker="w1", hook=crash_at("collect"))
+    assert list_tasks(w.service.db, request_ref=receipt.request_id) == []
+    # ... and the next run asks once more: one task, one answer per system
+    assert process(w.service, rid, worker="w1") == "in_progress"
+    (task,) = list_tasks(w.service.db, request_ref=receipt.request_id)
+    with w.service.db.session() as session:
+        names = session.scalars(sa.select(ConnectorAnswer.connector)).all()
+    assert sorted(names) == ["Company CRM", "Shop database", "Trello"]
+
+    w.staff.post(
+        f"/api/v1/connectors/tasks/{task.id}/complete",
+        json={"outcome": "one card", "records": {"cards": [CARD]}},
+    )
+    # dies while making the export: no file handed out, no mail, the records still kept
+    with pytest.raises(Crash):
+        process(w.service, rid, worker="w1", hook=crash_at("export"))
+    assert answers_to(smtp_server, "ada@example.com") == []
+    (task,) = list_tasks(w.service.db, request_ref=receipt.request_id)
+    assert task_records(w.service.db, task) == {"cards": [CARD]}
+    assert process(w.service, rid, worker="w1") == "completed"
+    data = download(w, smtp_server, "ada@example.com")
+    assert {s["connector"]: s["records"] for s in data["other_systems"]}["Trello"] == {
+        "cards": [CARD]
+    }
+    actions = events(w)
+    assert actions.count("connector.task_opened") == 1
+    for step in ("collect", "export", "answer"):
+        assert actions.count(f"rights.step.{step}") == 1
+
+
+def test_waiting_request_keeps_its_legal_clock_and_can_be_extended(
+    world: World, smtp_server: SmtpSink
+) -> None:
+    w = world
+    ingest(w.service, "ada@example.com")
+    receipt = confirm(w.service, smtp_server, "access", "ada@example.com")
+    tick(w.service)
+    before = w.service.show(receipt.request_id)
+    assert before["state"] == "in_progress"
+    assert before["clock"]["deadline"] is not None
+    extended = w.service.extend(
+        receipt.request_id, "Trello must be searched by hand", actor="staff:dpo"
+    )
+    assert extended["state"] == "in_progress"
+    assert extended["clock"]["deadline"] > before["clock"]["deadline"]
+    assert extended["outcome"]["waiting_for"] == ["Trello"]
+    told = [m for m in smtp_server.to("ada@example.com") if "Trello must be" in smtp_server.body(m)]
+    assert len(told) == 1
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        ["not", "an", "object"],
+        {"cards": "not a list"},
+        {"cards": ["not an object"]},
+    ],
+)
+def test_records_of_the_wrong_shape_are_refused_and_change_nothing(
+    world: World, smtp_server: SmtpSink, records: Any
+) -> None:
+    w = world
+    ingest(w.service, "ada@example.com")
+    confirm(w.service, smtp_server, "access", "ada@example.com")
+    tick(w.service)
+    (task,) = list_tasks(w.service.db)
+    refused = w.staff.post(
+        f"/api/v1/connectors/tasks/{task.id}/complete",
+        json={"outcome": "found", "records": records},
+    )
+    assert refused.status_code == 422
+    assert set(refused.json()) == {"error"}
+    assert [t.status for t in list_tasks(w.service.db)] == ["open"]
+
+
+@pytest.fixture
+def hubspot(
+    tmp_path: Path, db_url: str, smtp_server: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    """Only HubSpot, a processor reached by e-mail; the CLI points at the same database."""
+    w = _world(tmp_path, db_url, smtp_server, {"hubspot.yml": HUBSPOT_YAML}, CRM())
+    monkeypatch.setenv("PRIVACYOPS_DATABASE_URL", db_url)
+    monkeypatch.setenv("PRIVACYOPS_DATA_DIR", str(tmp_path / "data"))
+    reset_settings()
+    yield w
+    reset_settings()
+    w.service.db.dispose()
+
+
+def test_processor_is_written_to_once_and_its_answer_reaches_the_export(
+    hubspot: World, smtp_server: SmtpSink, tmp_path: Path
+) -> None:
+    w = hubspot
+    ingest(w.service, "ada@example.com")
+    receipt = confirm(w.service, smtp_server, "access", "ada@example.com")
+    for _ in range(3):
+        tick(w.service)
+    (mail,) = smtp_server.to(HUBSPOT)
+    assert "access" in mail["Subject"]
+    assert "ada@example.com" in smtp_server.body(mail)
+    assert w.service.status(receipt.request_id, receipt.token)["outcome"]["waiting_for"] == [
+        "HubSpot"
+    ]
+    assert answers_to(smtp_server, "ada@example.com") == []
+
+    # the processor answers with a file; staff record it with the CLI
+    (task,) = list_tasks(w.service.db, request_ref=receipt.request_id)
+    found = tmp_path / "hubspot.json"
+    found.write_text(json.dumps({"contacts": [{"email": "ada@example.com", "stage": "lead"}]}))
+    wrong = CliRunner().invoke(
+        cli_app, ["connectors", "done", str(task.id), "--outcome", "x", "--records", __file__]
+    )
+    assert wrong.exit_code != 0
+    out = CliRunner().invoke(
+        cli_app,
+        ["connectors", "done", str(task.id), "--outcome", "1 contact", "--records", str(found)],
+    )
+    assert out.exit_code == 0, out.output
+    tick(w.service)
+    assert w.service.status(receipt.request_id, receipt.token)["state"] == "completed"
+    data = download(w, smtp_server, "ada@example.com")
+    (system,) = data["other_systems"]
+    assert system["connector"] == "HubSpot"
+    assert system["records"] == {"contacts": [{"email": "ada@example.com", "stage": "lead"}]}
+    assert len(smtp_server.to(HUBSPOT)) == 1

@@ -642,25 +642,14 @@ def _recheck(step: Step) -> None:
         if entry["status"] == "done" or connector is None:
             updated.append(entry)
             continue
-        identities = {"email": step.ctx.details["email"]}
-        if step.ctx.details.get("phone"):
-            identities["phone"] = step.ctx.details["phone"]
-        try:
-            result = connector.erase(
-                identities,
-                request_ref=row.public_id,
-                subject_ref=row.subject_ref,
-                session=step.session,
-            )
-            updated.append(
-                {
-                    "system": entry["system"],
-                    "status": result.status,
-                    "erased": max(int(entry.get("erased", 0)), result.total),
-                }
-            )
-        except PrivacyOpsError:
-            updated.append({**entry, "status": "failed"})
+        result = _ask(step, connector, "erase")
+        updated.append(
+            {
+                "system": entry["system"],
+                "status": result.status,
+                "erased": max(int(entry.get("erased", 0)), result.total),
+            }
+        )
     if any(s["status"] != "done" for s in updated):
         raise Pending(updated)
     row.outcome = {
