@@ -12,13 +12,17 @@ and repeats nothing: the next run resumes after the last committed chunk.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
 from privacyops.audit import AuditLog, NewEvent
 from privacyops.audit import actions as audit_actions
@@ -30,6 +34,7 @@ from privacyops.retention.models import RetentionRun
 from privacyops.retention.rules import EffectiveRule, resolve_rule
 from privacyops.store.base import utcnow
 from privacyops.store.db import Database
+from privacyops.store.keys import subject_keys
 from privacyops.store.models import (
     DataSubject,
     Identity,
@@ -49,6 +54,8 @@ __all__ = [
 #: Restriction grounds under which expired data is kept, not erased (Art. 18(1)(b) and (c)).
 KEEPING_GROUNDS = ("legal_claims", "unlawful_processing")
 DEFAULT_CHUNK = 10_000
+#: SQLite: WAL pages between checkpoints during a sweep (16,384 pages of 4 KiB: 64 MiB).
+SQLITE_CHECKPOINT_PAGES = 16_384
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 _records = cast(sa.Table, PersonalDataRecord.__table__)
@@ -160,6 +167,25 @@ def _among(db: Database, column: sa.ColumnElement[Any], ids: list[int]) -> sa.Co
         return column == sa.any_(sa.bindparam(None, list(ids), type_=ARRAY(sa.BigInteger)))
     values = sa.func.json_each(sa.bindparam(None, json.dumps(list(ids)), type_=sa.Text))
     return column.in_(sa.select(values.table_valued("value").c.value))
+
+
+class _ArrayOf(sa.ColumnElement[Any]):
+    """PostgreSQL's ``ARRAY(subquery)``: the rows of a one-column subquery as one array."""
+
+    inherit_cache = True
+    # the type SQLAlchemy's traversal protocol declares (a list, as in SQLAlchemy's own
+    # elements), so not a ClassVar
+    _traverse_internals: _TraverseInternalsType = [  # noqa: RUF012 - see above
+        ("query", InternalTraversal.dp_clauseelement)
+    ]
+
+    def __init__(self, query: sa.Select[Any]) -> None:
+        self.query = query
+
+
+@compiles(_ArrayOf, "postgresql")
+def _compile_array_of(element: _ArrayOf, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"ARRAY({compiler.process(element.query, **kw)})"
 
 
 def _active_hold_terms(moment: datetime) -> list[sa.ColumnElement[bool]]:
@@ -278,14 +304,24 @@ class _Sweep:
 
     def run(self) -> RetentionReport:
         with self.db.engine.connect() as conn:
-            # the pairs come from the (channel, policy_version, id) index alone (on SQLite a
-            # covering-index scan, far smaller than the table); then one EXISTS per pair keeps
-            # those with a record not yet anonymised (it stops at the first one it meets)
-            pairs = conn.execute(
-                sa.select(_records.c.channel, _records.c.policy_version)
-                .distinct()
-                .order_by(_records.c.channel, _records.c.policy_version)
-            ).all()
+            # the pairs come from the (channel, policy_version, id) index by a skip scan: one
+            # index seek for each next pair, not a scan of millions of index entries (the next
+            # version of a channel, else the next channel: SQLite seeks a row-value range on
+            # its first column only); then one EXISTS per pair keeps those with a record not
+            # yet anonymised (it stops at the first one it meets)
+            channel_col, version_col = _records.c.channel, _records.c.policy_version
+            next_channel = sa.select(channel_col).order_by(channel_col).limit(1)
+            next_version = sa.select(version_col).order_by(version_col).limit(1)
+            pairs: list[tuple[str, str]] = []
+            channel = conn.execute(next_channel).scalar()
+            while channel is not None:
+                version = conn.execute(next_version.where(channel_col == channel)).scalar()
+                while version is not None:
+                    pairs.append((channel, version))
+                    version = conn.execute(
+                        next_version.where(channel_col == channel, version_col > version)
+                    ).scalar()
+                channel = conn.execute(next_channel.where(channel_col > channel)).scalar()
             groups = [
                 (channel, version)
                 for channel, version in pairs
@@ -322,16 +358,17 @@ class _Sweep:
                 self.done += report.deleted + report.anonymised
         self._tick()
         if not self.dry_run:
-            for report, rule in plans:
-                if rule is not None:
-                    self._sweep_group(report, rule)
-                if report.expired < 0:
-                    report.expired = (
-                        report.deleted
-                        + report.anonymised
-                        + report.kept_legal_hold
-                        + report.kept_restriction
-                    )
+            with self._connection() as conn:
+                for report, rule in plans:
+                    if rule is not None:
+                        self._sweep_group(conn, report, rule)
+                    if report.expired < 0:
+                        report.expired = (
+                            report.deleted
+                            + report.anonymised
+                            + report.kept_legal_hold
+                            + report.kept_restriction
+                        )
             self.db.key_store.purge()
             self.report.datasets = self._datasets()
             self._finish()
@@ -409,14 +446,37 @@ class _Sweep:
             raise RuntimeError("a dry run has no run row")
         return self.run_row
 
-    def _sweep_group(self, report: GroupReport, rule: EffectiveRule) -> None:
+    @contextmanager
+    def _connection(self) -> Iterator[sa.Connection]:
+        """The one connection every chunk's transaction runs on.
+
+        On SQLite, the WAL is checkpointed every :data:`SQLITE_CHECKPOINT_PAGES` pages instead
+        of SQLite's 1,000 (each checkpoint syncs the database file: a checkpoint at nearly
+        every chunk's commit cost more than the deletes), and once at the end with
+        ``TRUNCATE``: the zeroed pages of what was deleted (``secure_delete``) replace the old
+        ones in the database file, and the WAL holds no copy of them.
+        """
+        with self.db.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection if self.db.dialect == "sqlite" else None
+            if raw is None:
+                yield conn
+                return
+            previous = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            raw.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}")
+            try:
+                yield conn
+            finally:
+                raw.execute(f"PRAGMA wal_autocheckpoint = {int(previous)}")
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _sweep_group(self, conn: sa.Connection, report: GroupReport, rule: EffectiveRule) -> None:
         run = self._run()
         cursor: dict[str, Any] = run["cursor"]
         last_id = int(cursor.get(report.key, 0))
         clock = self._clock(rule)
         cutoff = rule.cutoff(self.as_of)
-        select = (
-            sa.select(_records.c.id, _records.c.subject_id)
+        pick = (
+            sa.select(_records.c.id)
             .where(
                 *self._group_filter(report),
                 clock <= cutoff,
@@ -434,21 +494,24 @@ class _Sweep:
             )
             .order_by(_records.c.id)
             .limit(self.chunk_size)
+            .correlate(None)  # a subquery of the statement that changes the same table
         )
         while True:
-            with self.db.session() as s:
-                # a write first: on SQLite it takes the write lock before anything is read
-                s.execute(sa.update(_runs).where(_runs.c.id == run["id"]).values(state="running"))
-                rows = s.execute(select.where(_records.c.id > last_id)).all()
-                if not rows:
+            with conn.begin():
+                # ONE statement picks the chunk and deletes (or anonymises) it; the first
+                # statement of the transaction is a write, so SQLite takes its write lock before
+                # reading anything
+                count, first, last, subject_ids = self._apply(
+                    conn, rule, pick.where(_records.c.id > last_id)
+                )
+                if not count:
                     break
-                ids = [r[0] for r in rows]
-                erased = self._apply(s, rule, ids, {r[1] for r in rows})
-                last_id = ids[-1]
+                erased = self._erase_orphans(conn, subject_ids)
+                last_id = last
                 if rule.deletes:
-                    report.deleted += len(ids)
+                    report.deleted += count
                 else:
-                    report.anonymised += len(ids)
+                    report.anonymised += count
                 report.subjects_erased += len(erased)
                 cursor[report.key] = last_id
                 self.audit.append_many(
@@ -463,39 +526,47 @@ class _Sweep:
                                 "policy_version": report.policy_version,
                                 "rule_version": rule.rule_version,
                                 "action": "delete" if rule.deletes else "anonymise",
-                                "records": len(ids),
-                                "first_record_id": ids[0],
+                                "records": count,
+                                "first_record_id": first,
                                 "last_record_id": last_id,
                                 "subjects_erased": erased,
                                 "as_of": self.as_of,
                             },
                         )
                     ],
-                    session=s,
+                    connection=conn,
                 )
-                s.execute(
+                conn.execute(
                     sa.update(_runs)
                     .where(_runs.c.id == run["id"])
                     .values(cursor=dict(cursor), report=self.report.to_dict())
                 )
-            self.done += len(ids)
+            self.done += count
             self._tick()
-            if len(ids) < self.chunk_size:
+            if count < self.chunk_size:
                 # a short chunk was the last one: another query would only scan the rest of the
                 # group to find nothing (records expiring meanwhile are the next run's)
                 break
 
     def _apply(
-        self, s: Any, rule: EffectiveRule, ids: list[int], subject_ids: set[int]
-    ) -> list[str]:
-        """Delete or anonymise the records, then erase the subjects left without any."""
+        self, conn: sa.Connection, rule: EffectiveRule, pick: sa.Select[Any]
+    ) -> tuple[int, int, int, list[int]]:
+        """Delete or anonymise the chunk ``pick`` selects, in one statement; returns how many
+        records, the first and last id, and their subjects (sorted, distinct)."""
+        if self.db.dialect == "postgresql":
+            # the picked rows' physical addresses: the change reaches them by a TID scan
+            # instead of an index probe per row
+            ctid: sa.ColumnElement[Any] = sa.literal_column("ctid")
+            chosen = ctid == sa.any_(_ArrayOf(pick.with_only_columns(ctid)))
+        else:
+            chosen = _records.c.id.in_(pick.scalar_subquery())
         if rule.deletes:
-            s.execute(sa.delete(_records).where(_among(self.db, _records.c.id, ids)))
+            change: Any = sa.delete(_records).where(chosen)
         else:
             # Anonymise: what identified the person (payload, source) goes, the statistics stay.
-            s.execute(
+            change = (
                 sa.update(_records)
-                .where(_among(self.db, _records.c.id, ids))
+                .where(chosen)
                 .values(
                     payload_sealed=None,
                     source_system=None,
@@ -506,38 +577,77 @@ class _Sweep:
                     updated_at=self.now,
                 )
             )
-        candidates = sorted(subject_ids)
-        remaining = {
-            row[0]
-            for row in s.execute(
-                sa.select(_records.c.subject_id)
-                .where(
-                    _among(self.db, _records.c.subject_id, candidates),
-                    _records.c.anonymised_at.is_(None),
+        change = change.returning(_records.c.id, _records.c.subject_id)
+        if self.db.dialect == "postgresql":
+            # the rows never come to Python: the server sums them up in the same statement
+            gone = change.cte("gone")
+            row = conn.execute(
+                sa.select(
+                    sa.func.count(),
+                    sa.func.min(gone.c.id),
+                    sa.func.max(gone.c.id),
+                    sa.func.array_agg(sa.distinct(gone.c.subject_id)),
                 )
-                .distinct()
-            )
-        }
-        orphaned = [x for x in candidates if x not in remaining]
-        if not orphaned:
+            ).one()
+            return int(row[0]), int(row[1] or 0), int(row[2] or 0), sorted(row[3] or [])
+        rows = conn.execute(change).all()
+        if not rows:
+            return 0, 0, 0, []
+        ids = [r[0] for r in rows]
+        return len(ids), min(ids), max(ids), sorted({r[1] for r in rows})
+
+    def _erase_orphans(self, conn: sa.Connection, candidates: list[int]) -> list[str]:
+        """Crypto-shred the candidates left without any record that is not anonymised: key
+        destroyed, identities deleted, subject marked erased; returns their public ids."""
+        if not candidates:
             return []
-        found = (
-            s.execute(
-                sa.select(_subjects.c.public_id).where(
-                    _among(self.db, _subjects.c.id, orphaned), _subjects.c.erased_at.is_(None)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        public_ids = [str(p) for p in found]
-        # Crypto-shredding: the keys go first; from here every copy of their data is ciphertext.
-        self.db.key_store.destroy(public_ids, purge=False)
-        s.execute(sa.delete(_identities).where(_among(self.db, _identities.c.subject_id, orphaned)))
-        s.execute(
+        keys = self.db.key_store
+        erase = (
             sa.update(_subjects)
-            .where(_among(self.db, _subjects.c.id, orphaned), _subjects.c.erased_at.is_(None))
+            .where(
+                _among(self.db, _subjects.c.id, candidates),
+                _subjects.c.erased_at.is_(None),
+                ~sa.exists().where(
+                    _records.c.subject_id == _subjects.c.id, _records.c.anonymised_at.is_(None)
+                ),
+            )
             .values(erased_at=self.now)
+            .returning(_subjects.c.id, _subjects.c.public_id)
+        )
+        if self.db.dialect == "postgresql":
+            # one statement: mark erased, delete identities and (when the keys are a table of
+            # this database) the keys, atomically in this transaction
+            erased = erase.cte("erased")
+            query = sa.select(erased.c.public_id).add_cte(
+                sa.delete(_identities)
+                .where(_identities.c.subject_id.in_(sa.select(erased.c.id)))
+                .cte("identities_gone")
+            )
+            if keys.shared:
+                query = query.add_cte(
+                    sa.delete(subject_keys)
+                    .where(subject_keys.c.public_id.in_(sa.select(erased.c.public_id)))
+                    .cte("keys_gone")
+                )
+            public_ids = [str(p) for p in conn.execute(query).scalars()]
+            if not keys.shared:
+                # Crypto-shredding: the keys' own database commits before this transaction
+                keys.destroy(public_ids, purge=False)
+            return public_ids
+        rows = conn.execute(erase).all()
+        if not rows:
+            return []
+        public_ids = [str(r[1]) for r in rows]
+        # Crypto-shredding: the keys go first (their own database commits before this
+        # transaction does); from here every copy of their data is ciphertext.
+        if keys.shared:
+            keys.destroy(public_ids, purge=False, connection=conn)
+        else:
+            keys.destroy(public_ids, purge=False)
+        conn.execute(
+            sa.delete(_identities).where(
+                _among(self.db, _identities.c.subject_id, [r[0] for r in rows])
+            )
         )
         return public_ids
 

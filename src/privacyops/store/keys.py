@@ -186,12 +186,25 @@ class KeyStore:
                 found.update({row[0]: bytes(row[1]) for row in rows})
         return found
 
-    def destroy(self, public_ids: Iterable[str], *, purge: bool = True) -> int:
+    @property
+    def shared(self) -> bool:
+        """Whether the keys are a table of the main database (not a database of their own):
+        then a caller may destroy keys inside its own transaction (``connection=``)."""
+        return not self._owned
+
+    def destroy(
+        self,
+        public_ids: Iterable[str],
+        *,
+        purge: bool = True,
+        connection: sa.Connection | None = None,
+    ) -> int:
         """Delete these subjects' keys for good (crypto-shredding); returns how many existed.
 
         With ``purge`` the deleted bytes are also removed from the storage files now (SQLite:
         secure delete + WAL checkpoint; PostgreSQL: ``VACUUM`` of the key table) instead of
-        waiting for routine maintenance.
+        waiting for routine maintenance. With ``connection`` (a :attr:`shared` key store only)
+        the keys go in that connection's transaction, atomically with the caller's work.
         """
         ids = list(dict.fromkeys(public_ids))
         if not ids:
@@ -206,8 +219,15 @@ class KeyStore:
             among = column.in_(sa.select(values.table_valued("value").c.value))
         else:
             among = column.in_(ids)
-        with self.engine.begin() as conn:
-            deleted = conn.execute(subject_keys.delete().where(among)).rowcount
+        if connection is not None:
+            if not self.shared:
+                raise ConfigurationError(
+                    "The key store has its own database: no shared transaction."
+                )
+            deleted = connection.execute(subject_keys.delete().where(among)).rowcount
+        else:
+            with self.engine.begin() as conn:
+                deleted = conn.execute(subject_keys.delete().where(among)).rowcount
         if purge and deleted:
             self.purge()
         return deleted
