@@ -43,7 +43,7 @@ process(build_service(get_settings()), request_id, worker="doomed", hook=hook)
 """
 
 
-@pytest.mark.parametrize("stop_at", ["resolve", "export", "answer"])
+@pytest.mark.parametrize("stop_at", ["resolve", "collect", "export", "answer"])
 def test_killed_worker_is_resumed_and_nothing_happens_twice(
     tmp_path: Path, db_url: str, smtp_server: SmtpSink, stop_at: str
 ) -> None:
@@ -112,11 +112,11 @@ def test_killed_worker_is_resumed_and_nothing_happens_twice(
         steps = session.scalars(sa.select(StepRecord.step)).all()
         exports = session.scalars(sa.select(Export.id)).all()
         outbox = session.scalars(sa.select(OutboxMessage.purpose)).all()
-    assert sorted(steps) == ["answer", "export", "resolve"]
+    assert sorted(steps) == ["answer", "collect", "export", "resolve"]
     assert len(exports) == 1
     assert sorted(outbox) == ["answer", "code:email:1", "password"]
     actions = [e.action for e in AuditLog(service.db).events()]
-    for step in ("resolve", "export", "answer"):
+    for step in ("resolve", "collect", "export", "answer"):
         assert actions.count(f"rights.step.{step}") == 1
     assert actions.count("rights.request.completed") == 1
     answers = [m for m in smtp_server.to("ada@example.com") if "ready" in m["Subject"]]

@@ -487,7 +487,7 @@ def test_steps_run_once_when_processed_again(service: RightsService, smtp_server
     tick(service)
     with service.db.engine.connect() as conn:
         steps = conn.execute(sa.select(StepRecord.step)).scalars().all()
-    assert sorted(steps) == ["answer", "export", "resolve"]
+    assert sorted(steps) == ["answer", "collect", "export", "resolve"]
 
 
 def test_mail_server_down_keeps_the_code_queued_and_sends_it_later(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -19,6 +21,7 @@ from privacyops.connectors import (
     remind_tasks,
 )
 from privacyops.connectors.opendsr import process_pending
+from privacyops.errors import InvalidInput
 from privacyops.settings import get_settings
 from privacyops.store import Database, open_database
 
@@ -87,10 +90,24 @@ def tasks(
 def done(
     task_id: int = typer.Argument(..., help="The task's id."),
     outcome: str = typer.Option(..., "--outcome", help="What was found or done."),
+    records: Path | None = typer.Option(
+        None,
+        "--records",
+        help='Access tasks: a JSON file of the records found, {"collection": [{...}]}; '
+        "they go into the person's export.",
+        exists=True,
+        dir_okay=False,
+    ),
 ) -> None:
     """Record the answer of a task; its connector then reports done."""
+    found: dict[str, Any] | None = None
+    if records is not None:
+        try:
+            found = json.loads(records.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidInput(f"{records.name} is not a readable JSON file.") from exc
     with _db() as db:
-        task = complete_task(db, task_id, outcome=outcome, actor="staff:cli")
+        task = complete_task(db, task_id, outcome=outcome, actor="staff:cli", records=found)
     console.print(f"task {task.id}: {task.status}", highlight=False)
 
 

@@ -134,7 +134,7 @@ def list_(
     if as_json:
         _print(rows, True)
         return
-    table = Table("type", "state", "received", "deadline", "open tasks")
+    table = Table("type", "state", "received", "deadline", "open tasks", "waiting for")
     table.add_column("request", no_wrap=True, min_width=25)
     for row in rows:
         open_tasks = ", ".join(t["kind"] for t in row["tasks"] if t["decision"] is None)
@@ -144,6 +144,7 @@ def list_(
             row["received_at"][:10],
             str(row["clock"]["deadline"] or "paused"),
             open_tasks,
+            ", ".join((row["outcome"] or {}).get("waiting_for") or []),
             row["request_id"],
         )
     console.print(table)

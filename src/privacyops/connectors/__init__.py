@@ -31,8 +31,10 @@ from privacyops.connectors.manual import (
     ManualConnectorSpec,
     cancel_tasks,
     complete_task,
+    drop_task_records,
     list_tasks,
     remind_tasks,
+    task_records,
 )
 from privacyops.connectors.notices import (
     NoticeStatus,
@@ -71,6 +73,7 @@ __all__ = [
     "cancel_tasks",
     "complete_task",
     "contacts_from_connectors",
+    "drop_task_records",
     "generate_dataset",
     "guess_category",
     "holders_from_channels",
@@ -90,4 +93,5 @@ __all__ = [
     "remind_tasks",
     "sign_webhook",
     "targets_from_manifest",
+    "task_records",
 ]

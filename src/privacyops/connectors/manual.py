@@ -3,14 +3,17 @@
 A ``manual`` connector opens a task with a checklist for staff; an ``email`` connector also
 writes to the processor. Either is tracked in ``connector_tasks`` until someone records the
 answer (``complete_task``): until then the connector answers ``status="pending"`` and the
-request waits, visibly, instead of being reported done.
+request waits, visibly, instead of being reported done. Completing an access task may attach
+the records found (``records``): the connector then returns them, and they reach the person's
+export like a SQL or HTTP system's records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -22,7 +25,7 @@ from privacyops.connectors.mail import send_mail
 from privacyops.connectors.models import ConnectorTask
 from privacyops.errors import DependencyUnavailable, InvalidInput, InvalidTransition, NotFound
 from privacyops.settings import Settings
-from privacyops.store import Database, utcnow
+from privacyops.store import Database, new_key, open_sealed, seal, utcnow
 
 __all__ = [
     "ManualConnector",
@@ -30,8 +33,10 @@ __all__ = [
     "ManualConnectorSpec",
     "cancel_tasks",
     "complete_task",
+    "drop_task_records",
     "list_tasks",
     "remind_tasks",
+    "task_records",
 ]
 
 _DEFAULT_CHECKLIST: dict[str, list[str]] = {
@@ -260,6 +265,7 @@ class ManualConnector:
 
     def _result(self, task: ConnectorTask, action: Action) -> ConnectorResult:
         done = task.status == "done"
+        records = task_records(self.db, task) if done and action == "access" else {}
         note = (
             f"task #{task.id} done: {task.outcome}"
             if done
@@ -271,8 +277,63 @@ class ManualConnector:
             kind=self.kind,
             action=action,
             status="done" if done else "pending",
+            records=records,
             note=note,
         )
+
+
+#: The most a task's attached records may weigh (JSON), so one form cannot fill the database.
+MAX_RECORDS_BYTES = 2_000_000
+
+
+def _aad(task_id: int) -> bytes:
+    return f"connector-task:{task_id}".encode()
+
+
+def _check_records(records: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """``{collection: [record, ...]}`` with text collection names and object records."""
+    bad = InvalidInput(
+        "Records are an object of collection names, each a list of objects.",
+        details=[{"loc": ["records"], "msg": "expected {collection: [{field: value}]}"}],
+    )
+    if not isinstance(records, Mapping):
+        raise bad
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, rows in records.items():
+        if not isinstance(name, str) or not name.strip() or not isinstance(rows, list):
+            raise bad
+        if not all(isinstance(r, dict) for r in rows):
+            raise bad
+        out[name.strip()] = [dict(r) for r in rows]
+    if len(json.dumps(out, default=str)) > MAX_RECORDS_BYTES:
+        raise InvalidInput(
+            "Too many records for one task.",
+            details=[{"loc": ["records"], "msg": f"at most {MAX_RECORDS_BYTES} bytes of JSON"}],
+        )
+    return out
+
+
+def task_records(db: Database, task: ConnectorTask) -> dict[str, list[dict[str, Any]]]:
+    """The records attached to ``task`` when it was completed (``{}`` when none)."""
+    if task.records_sealed is None or task.wrapped_key is None:
+        return {}
+    key = db.keyring.unwrap(f"connector-task:{task.id}", task.wrapped_key)
+    value: dict[str, list[dict[str, Any]]] = json.loads(
+        open_sealed(key, task.records_sealed, _aad(task.id))
+    )
+    return value
+
+
+def drop_task_records(session: Session, request_ref: str) -> int:
+    """Forget the records attached to the tasks of ``request_ref`` (once the person's export
+    holds them: data minimisation, GDPR Art. 5(1)(c)); returns how many tasks had some."""
+    result = session.execute(
+        sa.update(ConnectorTask)
+        .where(ConnectorTask.request_ref == request_ref, ConnectorTask.records_sealed.is_not(None))
+        .values(records_sealed=None, wrapped_key=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def list_tasks(
@@ -290,30 +351,57 @@ def list_tasks(
     return tasks
 
 
-def complete_task(db: Database, task_id: int, *, outcome: str, actor: str) -> ConnectorTask:
+def complete_task(
+    db: Database,
+    task_id: int,
+    *,
+    outcome: str,
+    actor: str,
+    records: Mapping[str, Any] | None = None,
+) -> ConnectorTask:
     """Record the answer of a task (what was found or done); the connector then reports done.
 
+    Args:
+        records: access tasks only: the person's records found in the system,
+            ``{collection: [{field: value}, ...]}``; they go into the person's export.
+
     Raises:
+        InvalidInput: no outcome, or records of the wrong shape or on a task not for access.
         NotFound: no such task.
         InvalidTransition: the task is already done or cancelled.
     """
     if not outcome.strip():
         raise InvalidInput("Say what was found or done (outcome).")
+    found = _check_records(records) if records is not None else None
     with db.session() as session:
         task = session.get(ConnectorTask, task_id)
         if task is None:
             raise NotFound(f"No connector task {task_id}.")
         if task.status in ("done", "cancelled"):
             raise InvalidTransition(f"Task {task_id} is already {task.status}.")
+        if found is not None and task.action != "access":
+            raise InvalidInput(
+                f"Task {task_id} is for {task.action}: only access tasks carry records.",
+                details=[{"loc": ["records"], "msg": "only for access tasks"}],
+            )
         task.status = "done"
         task.outcome = outcome.strip()
         task.done_at = utcnow()
         task.checklist = [{**item, "done": True} for item in task.checklist]
+        if found:
+            key = new_key()
+            task.wrapped_key = db.keyring.wrap(f"connector-task:{task.id}", key)
+            task.records_sealed = seal(key, json.dumps(found, default=str).encode(), _aad(task.id))
         AuditLog(db).append(
             "connector.task_done",
             actor=actor,
             subject_ref=task.subject_ref,
-            details={"task": task.id, "action": task.action, "request": task.request_ref},
+            details={
+                "task": task.id,
+                "action": task.action,
+                "request": task.request_ref,
+                "records": sum(len(v) for v in (found or {}).values()),
+            },
             session=session,
         )
         session.flush()

@@ -26,6 +26,10 @@ class ConnectorTask(Base):
         sent: the e-mail went to the processor; waiting for its answer.
         done: staff or the processor confirmed the act; ``outcome`` says what was found/done.
         cancelled: the request was withdrawn before the act.
+
+    An access task may carry the records staff found (``records_sealed``: JSON sealed with a
+    key of the task's own, wrapped by the master key); they go into the person's export and
+    are dropped once it is made.
     """
 
     __tablename__ = "connector_tasks"
@@ -43,6 +47,8 @@ class ConnectorTask(Base):
     to_address: Mapped[str | None] = mapped_column(sa.String(320), default=None)
     message_id: Mapped[str | None] = mapped_column(sa.String(255), default=None)
     outcome: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    wrapped_key: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
+    records_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
     reminders: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -18,6 +18,7 @@ from privacyops.store import Base, BigIntPK, UTCDateTime, utcnow
 
 __all__ = [
     "Challenge",
+    "ConnectorAnswer",
     "Export",
     "OutboxMessage",
     "RateBucket",
@@ -84,6 +85,38 @@ class StepRecord(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, default=None)
     done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     worker: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+
+
+class ConnectorAnswer(Base):
+    """What one connected system (SQL, HTTP, manual or e-mail task) answered to an access
+    request. Each system is asked once when the request starts (``collect``); one that is
+    ``pending`` or ``failed`` is looked at again until it is ``done``, and the export waits for
+    all of them. The records a system returned are sealed with the request's key, and dropped
+    once the export is made.
+
+    States (``status``): ``done``, ``pending`` (a task or e-mail is open), ``failed`` (the
+    system could not be reached; retried with back-off).
+    """
+
+    __tablename__ = "rights_connector_answers"
+    __table_args__ = (sa.UniqueConstraint("request_id", "connector"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True
+    )
+    connector: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    #: One sentence about what happened (no personal data).
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    #: How many records the system returned (once done).
+    total: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: Sealed JSON ``{collection: [records]}``; ``None`` until done and after the export.
+    records_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=1)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class Challenge(Base):

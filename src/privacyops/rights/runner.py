@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session
 
 from privacyops.audit import NewEvent
 from privacyops.connectors import (
+    Connector,
     ConnectorResult,
     NoticeTarget,
     contacts_from_connectors,
+    drop_task_records,
     holders_from_channels,
     notify_recipients,
     record_notices,
@@ -46,7 +48,13 @@ from privacyops.rights.exports import (
     zip_bundle,
 )
 from privacyops.rights.identity import Message, new_token
-from privacyops.rights.models import Export, RightsRequest, StaffTask, StepRecord
+from privacyops.rights.models import (
+    ConnectorAnswer,
+    Export,
+    RightsRequest,
+    StaffTask,
+    StepRecord,
+)
 from privacyops.rights.service import RequestContext, RightsService
 from privacyops.rights.workflow import (
     OBJECTION_KINDS,
@@ -99,9 +107,13 @@ class Wait(Exception):
 
 
 class Pending(Exception):
-    """Raised by the answer step while other systems have not done their part (a manual or
-    e-mail task is open, or a connector failed): the request stays ``in_progress`` with a
-    ``waiting_for`` list, and is looked at again (failures with back-off)."""
+    """Raised by a step while other systems have not done their part (a manual or e-mail
+    task is open, or a connector failed): the request stays ``in_progress`` with a
+    ``waiting_for`` list, and is looked at again (failures with back-off).
+
+    Unlike :class:`Wait` and errors, the work the step did before raising is committed
+    (without the step's record, so the step runs again): what a system answered meanwhile,
+    and a task e-mail that went, are kept and not asked or sent again."""
 
     def __init__(self, other_systems: list[dict[str, Any]]) -> None:
         super().__init__("waiting for other systems")
@@ -175,62 +187,170 @@ def _resolve(step: Step) -> dict[str, Any]:
     return {"known": subject is not None}
 
 
-def _connector_results(step: Step, action: str) -> list[ConnectorResult]:
+def _identities(step: Step) -> dict[str, str]:
     identities = {"email": step.ctx.details["email"]}
     if step.ctx.details.get("phone"):
         identities["phone"] = step.ctx.details["phone"]
-    results = []
-    for connector in step.service.connectors:
-        try:
-            # request_ref/subject_ref let task-based connectors (manual, e-mail) track it
-            # and record their task in this step's transaction.
-            ref, subject = step.row.public_id, step.row.subject_ref
-            if action == "access":
-                results.append(
-                    connector.access(
-                        identities, request_ref=ref, subject_ref=subject, session=step.session
-                    )
-                )
-            else:
-                results.append(
-                    connector.erase(
-                        identities, request_ref=ref, subject_ref=subject, session=step.session
-                    )
-                )
-        except PrivacyOpsError as exc:
-            results.append(
-                ConnectorResult(
-                    connector=connector.name,
-                    kind=connector.kind,
-                    action="access" if action == "access" else "erasure",
-                    status="failed",
-                    note=exc.message,
-                )
+    return identities
+
+
+def _ask(step: Step, connector: Connector, action: str) -> ConnectorResult:
+    """One connector's answer to ``action`` (``access`` or ``erase``); a system that cannot
+    be reached answers ``failed``."""
+    # request_ref/subject_ref let task-based connectors (manual, e-mail) track the request
+    # (one task per request and action, never re-opened) and record their task in this
+    # step's transaction.
+    ref, subject, session = step.row.public_id, step.row.subject_ref, step.session
+    try:
+        if action == "access":
+            return connector.access(
+                _identities(step), request_ref=ref, subject_ref=subject, session=session
             )
-    return results
+        return connector.erase(
+            _identities(step), request_ref=ref, subject_ref=subject, session=session
+        )
+    except PrivacyOpsError as exc:
+        return ConnectorResult(
+            connector=connector.name,
+            kind=connector.kind,
+            action="access" if action == "access" else "erasure",
+            status="failed",
+            note=exc.message,
+        )
 
 
-def build_bundle(step: Step) -> ExportBundle:
-    """Everything an access or portability export holds."""
+def _connector_results(step: Step, action: str) -> list[ConnectorResult]:
+    return [_ask(step, connector, action) for connector in step.service.connectors]
+
+
+def _access_summary(answer: ConnectorAnswer) -> dict[str, Any]:
+    """What the person and staff see of one system's answer (no personal data)."""
+    return {"system": answer.connector, "status": answer.status, "records": answer.total}
+
+
+def _keep_answer(
+    step: Step, answer: ConnectorAnswer | None, result: ConnectorResult
+) -> ConnectorAnswer:
+    """Record what a system answered; its records are sealed with the request's key."""
+    if answer is None:
+        answer = ConnectorAnswer(
+            request_id=step.row.id, connector=result.connector, kind=result.kind, attempts=0
+        )
+        step.session.add(answer)
+    answer.status = result.status
+    answer.note = result.note[:500]
+    answer.attempts = (answer.attempts or 0) + 1
+    if result.status == "done":
+        answer.total = result.total
+        answer.records_sealed = step.service.seal_for(step.row, result.records)
+        answer.answered_at = utcnow()
+    else:
+        answer.total = 0
+    return answer
+
+
+def _collect(step: Step) -> dict[str, Any]:
+    """Ask every connected system for the person's records, once per request (GDPR Art. 15
+    reaches them too). A manual task or processor e-mail opened here is tracked by the
+    request's reference; what each system answered is kept (:class:`ConnectorAnswer`) so that
+    the ``export`` step only asks again the ones not done yet."""
+    answers: dict[str, ConnectorAnswer] = {}
+    for result in _connector_results(step, "access"):
+        answers[result.connector] = _keep_answer(step, answers.get(result.connector), result)
+    other = [_access_summary(a) for a in answers.values()]
+    step.row.outcome = {**(step.row.outcome or {}), "other_systems": other}
+    waiting = [a.connector for a in answers.values() if a.status != "done"]
+    return {"systems": len(answers), "waiting_for": waiting}
+
+
+def _gather(step: Step) -> list[ConnectorResult]:
+    """The answers of every connected system to an access request, once all are ``done``.
+
+    Systems not done yet are asked again (an open task is only looked at, never re-opened; a
+    failed system is called again); what they answer is recorded, and kept even while others
+    are still awaited (:class:`Pending` keeps the step's work).
+
+    Raises:
+        Pending: some system is still pending or failed.
+    """
+    service, session, row = step.service, step.session, step.row
+    answers = list(
+        session.scalars(
+            sa.select(ConnectorAnswer)
+            .where(ConnectorAnswer.request_id == row.id)
+            .order_by(ConnectorAnswer.id)
+        )
+    )
+    by_name = {c.name: c for c in service.connectors}
+    for answer in answers:
+        if answer.status == "done":
+            continue
+        connector = by_name.get(answer.connector)
+        if connector is None:  # taken out of the configuration: staff must see it
+            answer.status = "failed"
+            answer.note = "the connector is no longer configured"
+            continue
+        _keep_answer(step, answer, _ask(step, connector, "access"))
+    if any(a.status != "done" for a in answers):
+        session.flush()
+        raise Pending([_access_summary(a) for a in answers])
+    return [
+        ConnectorResult(
+            connector=a.connector,
+            kind=a.kind,
+            action="access",
+            status="done",
+            records=service.open_for(row, a.records_sealed) if a.records_sealed else {},
+            note=a.note,
+        )
+        for a in answers
+    ]
+
+
+def build_bundle(step: Step, connectors: list[ConnectorResult] | None = None) -> ExportBundle:
+    """Everything an access or portability export holds; for access, ``connectors`` (default:
+    :func:`_gather`, which raises :class:`Pending` while a system has not answered)."""
     service, row = step.service, step.row
     records = service.registry.records_for(step.session, row.subject_ref) if row.subject_ref else []
     kind = RequestType(row.type)
     if kind is RequestType.PORTABILITY:
         records = portable(records)
+    if kind is not RequestType.ACCESS:
+        connectors = []
+    elif connectors is None:
+        connectors = _gather(step)
     return ExportBundle(
         controller=service.policy.current.organization,
         request_ref=row.public_id,
         kind=kind.value,
         generated_at=utcnow(),
         parts=[describe_record(service.policy, r) for r in records],
-        connectors=_connector_results(step, "access") if kind is RequestType.ACCESS else [],
+        connectors=connectors,
     )
 
 
 def _export(step: Step) -> dict[str, Any]:
-    """Render the export, store it, and send the link and (separately) the password."""
+    """Render the export, store it, and send the link and (separately) the password.
+
+    An access export waits until every connected system has answered (:func:`_gather` raises
+    :class:`Pending` until then): the person gets one complete answer, never a partial one.
+    Once made, the systems' records kept for it are dropped (the export holds them)."""
     service, row = step.service, step.row
     bundle = build_bundle(step)
+    if bundle.connectors:
+        for answer in step.session.scalars(
+            sa.select(ConnectorAnswer).where(ConnectorAnswer.request_id == row.id)
+        ):
+            answer.records_sealed = None
+        drop_task_records(step.session, row.public_id)
+        outcome = {
+            k: v for k, v in (row.outcome or {}).items() if k not in ("waiting_for", "retries")
+        }
+        outcome["other_systems"] = [
+            {"system": c.connector, "status": c.status, "records": c.total}
+            for c in bundle.connectors
+        ]
+        row.outcome = outcome
     folder = service.settings.data_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)
     pdf = RequestType(row.type) is RequestType.ACCESS and service.settings.export_pdf
@@ -522,25 +642,14 @@ def _recheck(step: Step) -> None:
         if entry["status"] == "done" or connector is None:
             updated.append(entry)
             continue
-        identities = {"email": step.ctx.details["email"]}
-        if step.ctx.details.get("phone"):
-            identities["phone"] = step.ctx.details["phone"]
-        try:
-            result = connector.erase(
-                identities,
-                request_ref=row.public_id,
-                subject_ref=row.subject_ref,
-                session=step.session,
-            )
-            updated.append(
-                {
-                    "system": entry["system"],
-                    "status": result.status,
-                    "erased": max(int(entry.get("erased", 0)), result.total),
-                }
-            )
-        except PrivacyOpsError:
-            updated.append({**entry, "status": "failed"})
+        result = _ask(step, connector, "erase")
+        updated.append(
+            {
+                "system": entry["system"],
+                "status": result.status,
+                "erased": max(int(entry.get("erased", 0)), result.total),
+            }
+        )
     if any(s["status"] != "done" for s in updated):
         raise Pending(updated)
     row.outcome = {
@@ -578,6 +687,7 @@ def _answer(step: Step) -> dict[str, Any]:
 
 STEPS: dict[str, Callable[[Step], dict[str, Any]]] = {
     "resolve": _resolve,
+    "collect": _collect,
     "export": _export,
     "erase": _erase,
     "rectify": _rectify,
@@ -698,9 +808,11 @@ class _Position:
                             Step(service, session, service.context(row), shreds, after)
                         )
                     except (Wait, Pending, PrivacyOpsError) as exc:
-                        session.rollback()
                         if batch:
+                            session.rollback()
                             raise _Fallback from None
+                        if not isinstance(exc, Pending):
+                            session.rollback()
                         after.clear()
                         self.active.discard(rid)
                         if isinstance(exc, Wait):

@@ -130,9 +130,11 @@ OBJECTION_KINDS: dict[str, str] = {
 }
 
 #: The steps each type runs, in order. ``resolve`` finds the person in the registry (and
-#: checks the second factor matches them); ``answer`` writes the answer to the outbox.
+#: checks the second factor matches them); ``collect`` asks every connected system once for
+#: the person's records; ``export`` waits until all of them have answered, then makes the
+#: export; ``answer`` writes the answer to the outbox.
 PLANS: dict[RequestType, tuple[str, ...]] = {
-    RequestType.ACCESS: ("resolve", "export", "answer"),
+    RequestType.ACCESS: ("resolve", "collect", "export", "answer"),
     RequestType.PORTABILITY: ("resolve", "export", "answer"),
     RequestType.RECTIFICATION: ("resolve", "rectify", "notify", "answer"),
     RequestType.ERASURE: ("resolve", "erase", "notify", "answer"),

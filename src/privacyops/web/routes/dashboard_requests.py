@@ -53,6 +53,9 @@ def _row_view(service: RightsService, row: RightsRequest, today: Any) -> dict[st
         "overdue": (not final) and days is not None and days < 0,
         "flagged": row.flagged,
         "channel": row.channel,
+        # connected systems (tasks, failed connectors) the request waits for
+        "waiting_for": list((row.outcome or {}).get("waiting_for") or []),
+        "other_systems": list((row.outcome or {}).get("other_systems") or []),
     }
 
 

@@ -5,7 +5,9 @@
   the notice is the only credential.
 - ``GET /api/v1/notices?request=REF``: the notices of a request (``requests:read``).
 - ``GET /api/v1/connectors/tasks``: open manual/e-mail connector tasks (``requests:read``).
-- ``POST /api/v1/connectors/tasks/{id}/complete`` ``{"outcome": "..."}``: record the answer
+- ``POST /api/v1/connectors/tasks/{id}/complete`` ``{"outcome": "...", "records": {...}}``:
+  record the answer, with (access tasks, optional) the records found,
+  ``{"collection": [{"field": "value"}]}``, which go into the person's export
   (``requests:write``).
 """
 
@@ -83,10 +85,12 @@ def tasks(db: Database = Depends(get_db)) -> dict[str, Any]:
 def complete(
     task_id: int,
     outcome: str = Body(embed=True, max_length=2000),
+    records: dict[str, list[dict[str, Any]]] | None = Body(default=None, embed=True),
     who: Principal = Depends(require_scope("requests:write")),
     db: Database = Depends(get_db),
 ) -> dict[str, Any]:
-    """Record what was found or done; the connector then reports done."""
+    """Record what was found or done (and, for access, the records found); the connector then
+    reports done and the waiting request goes on."""
     actor = f"staff:{who.user_id}" if who.user_id is not None else f"token:{who.email}"
-    task = complete_task(db, task_id, outcome=outcome, actor=actor)
+    task = complete_task(db, task_id, outcome=outcome, actor=actor, records=records)
     return {"id": task.id, "status": task.status}
