@@ -6,14 +6,21 @@ subjects) collected in 2015, expired as of 2026-06-01; the rest collected in 202
 1,000,000 and 5,000,000 records (``--quick``: 50,000 and 250,000). The data is written with raw
 bulk inserts (not measured).
 
-For each size, two raw SQL baselines in the same run, each timed and rolled back: A, the bare
-``DELETE FROM personal_data_records WHERE channel = ? AND policy_version = ? AND collected_at
-<= ?``; B, the same logical work as the sweep (that DELETE, then the subjects left without
-records: identities deleted, subjects marked erased, keys deleted in the key store). Then
+For each size, two raw SQL baselines of the same rows, in the same run: A, the bare ``DELETE
+FROM personal_data_records WHERE channel = ? AND policy_version = ? AND collected_at <= ?``; B,
+the same logical work as the sweep in hand-written SQL, one transaction: that DELETE returning
+the subjects, then those of them left without records marked erased (``UPDATE ...
+RETURNING``), their identities deleted and their keys deleted in the key store. Then
 ``privacyops.retention.sweep`` over the same rows, in a child process, which also filters legal
-holds and restrictions and writes an audit event and its cursor per chunk. rows/s for all three;
-the ratio sweep / B is the like-for-like one (floor, issue 7: 0.5), sweep / A is shown too. Peak
-memory is the child's own VmHWM. PostgreSQL runs when PRIVACYOPS_BENCH_POSTGRES_URL is set.
+holds and restrictions, works in chunks and writes an audit event and its cursor per chunk.
+rows/s for all three; the ratio sweep / B is the like-for-like one (floor, issue 7: 0.5), sweep
+/ A is shown too. Peak memory is the child's own VmHWM.
+
+On SQLite each of the three runs on a fresh copy of the populated files and the baselines
+commit, as the sweep does: a rolled-back DELETE never writes its pages to the WAL nor
+checkpoints them into the database, which is a third of a real one's time. On PostgreSQL the
+baselines roll back (the populated schema serves all three); there a commit adds one WAL
+record to work already WAL-logged. PostgreSQL runs when PRIVACYOPS_BENCH_POSTGRES_URL is set.
 """
 
 from __future__ import annotations
@@ -21,11 +28,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -115,72 +124,103 @@ _RAW_DELETE = (
 )
 
 
-def raw_delete(db: Database) -> tuple[int, float]:
-    """Baseline A: the bare record DELETE of the same rows, one statement, timed, rolled back."""
+def _finish(tx: sa.Transaction, commit: bool) -> None:
+    if commit:
+        tx.commit()
+    else:
+        tx.rollback()
+
+
+def raw_delete(db: Database, *, commit: bool) -> tuple[int, float]:
+    """Baseline A: the bare record DELETE of the same rows, one statement, timed with its
+    commit (SQLite, on a copy of its own) or rolled back (PostgreSQL, see the module doc)."""
     with db.engine.connect() as conn:
-        conn.execute(sa.text("SELECT count(*) FROM personal_data_records")).scalar()  # warm
-        conn.rollback()
         tx = conn.begin()
         started = time.perf_counter()
-        result = conn.execute(sa.text(_RAW_DELETE), {"cutoff": _cutoff(db)})
+        deleted = conn.execute(sa.text(_RAW_DELETE), {"cutoff": _cutoff(db)}).rowcount
+        _finish(tx, commit)
         seconds = time.perf_counter() - started
-        deleted = result.rowcount
-        tx.rollback()
     return deleted, seconds
 
 
-def raw_full(db: Database) -> tuple[int, int, float]:
-    """Baseline B: the same logical work as the sweep in hand-written SQL, timed, rolled back.
+_ORPHAN = (
+    "erased_at IS NULL AND NOT EXISTS (SELECT 1 FROM personal_data_records r "
+    "WHERE r.subject_id = data_subjects.id)"
+)
 
-    Delete the expired records; then, for the subjects left without records, mark them erased
-    (``UPDATE ... RETURNING public_id``), delete their identities, and delete their keys in the
-    key store (its own database for SQLite, its own transaction for PostgreSQL, as the sweep).
-    No legal-hold filter, no audit, no progress: those are the sweep's overhead being measured.
+
+def raw_full(db: Database, *, commit: bool) -> tuple[int, int, float]:
+    """Baseline B: the same logical work as the sweep in hand-written SQL, in one transaction,
+    timed with its commit (SQLite) or rolled back (PostgreSQL), as baseline A.
+
+    The DELETE of the expired records returns their subjects; of those, the subjects left
+    without records are marked erased (``UPDATE ... RETURNING``), their identities deleted and
+    their keys deleted in the key store (SQLite: its own database, committed first;
+    PostgreSQL: the same database, in the same statement as the subjects). No legal-hold filter,
+    no audit, no cursor, no chunks: those are the sweep's overhead being measured.
     """
-    sqlite = db.dialect == "sqlite"
     now = datetime.now(UTC)
-    orphan = (
-        "erased_at IS NULL AND NOT EXISTS (SELECT 1 FROM personal_data_records r "
-        "WHERE r.subject_id = data_subjects.id)"
-    )
     keys = db.key_store.engine
-    with db.engine.connect() as conn, keys.connect() as kconn:
-        conn.execute(sa.text("SELECT count(*) FROM personal_data_records")).scalar()  # warm
-        conn.rollback()
+    with db.engine.connect() as conn:
         tx = conn.begin()
-        ktx = kconn.begin()
         started = time.perf_counter()
-        deleted = conn.execute(sa.text(_RAW_DELETE), {"cutoff": _cutoff(db)}).rowcount
-        conn.execute(
-            sa.text(
-                "DELETE FROM identities WHERE subject_id IN "
-                f"(SELECT id FROM data_subjects WHERE {orphan})"
-            )
-        )
-        public_ids = [
-            str(p)
-            for p in conn.execute(
+        if db.dialect == "sqlite":
+            rows = conn.execute(
+                sa.text(f"{_RAW_DELETE} RETURNING subject_id"), {"cutoff": _cutoff(db)}
+            ).all()
+            deleted = len(rows)
+            erased = conn.execute(
                 sa.text(
-                    f"UPDATE data_subjects SET erased_at = :now WHERE {orphan} RETURNING public_id"
+                    "UPDATE data_subjects SET erased_at = :now WHERE id IN "
+                    f"(SELECT value FROM json_each(:ids)) AND {_ORPHAN} RETURNING id, public_id"
                 ),
-                {"now": now.replace(tzinfo=None).isoformat(" ") if sqlite else now},
-            ).scalars()
-        ]
-        if keys.dialect.name == "sqlite":
-            kconn.execute(
+                {
+                    "now": now.replace(tzinfo=None).isoformat(" "),
+                    "ids": json.dumps(sorted({r[0] for r in rows})),
+                },
+            ).all()
+            conn.execute(
                 sa.text(
-                    "DELETE FROM subject_keys WHERE public_id IN "
-                    "(SELECT value FROM json_each(:ids))"
+                    "DELETE FROM identities WHERE subject_id IN (SELECT value FROM json_each(:ids))"
                 ),
-                {"ids": json.dumps(public_ids)},
+                {"ids": json.dumps([e[0] for e in erased])},
             )
+            public_ids = [str(e[1]) for e in erased]
+            with keys.connect() as kconn:
+                ktx = kconn.begin()
+                kconn.execute(
+                    sa.text(
+                        "DELETE FROM subject_keys WHERE public_id IN "
+                        "(SELECT value FROM json_each(:ids))"
+                    ),
+                    {"ids": json.dumps(public_ids)},
+                )
+                _finish(ktx, commit)
         else:
-            kconn.execute(
-                sa.text("DELETE FROM subject_keys WHERE public_id = ANY(:ids)"), {"ids": public_ids}
+            count, subjects = conn.execute(
+                sa.text(
+                    f"WITH gone AS ({_RAW_DELETE} RETURNING subject_id) "
+                    "SELECT count(*), array_agg(DISTINCT subject_id) FROM gone"
+                ),
+                {"cutoff": _cutoff(db)},
+            ).one()
+            deleted = int(count)
+            public_ids = list(
+                conn.execute(
+                    sa.text(
+                        "WITH erased AS (UPDATE data_subjects SET erased_at = :now "
+                        f"WHERE id = ANY(:ids) AND {_ORPHAN} RETURNING id, public_id), "
+                        "identities_gone AS (DELETE FROM identities "
+                        "WHERE subject_id IN (SELECT id FROM erased)), "
+                        "keys_gone AS (DELETE FROM subject_keys "
+                        "WHERE public_id IN (SELECT public_id FROM erased)) "
+                        "SELECT public_id FROM erased"
+                    ),
+                    {"now": now, "ids": list(subjects or [])},
+                ).scalars()
             )
+        _finish(tx, commit)
         seconds = time.perf_counter() - started
-        ktx.rollback()
-        tx.rollback()
     return deleted, len(public_ids), seconds
 
 
@@ -210,28 +250,28 @@ def child_sweep(url: str, key_store_url: str | None) -> None:
     )
 
 
-def measure(
-    name: str, db: Database, key_store_url: str | None, n: int
-) -> list[tuple[str, float, str]]:
-    populate(db, n)
-    deleted, raw_seconds = raw_delete(db)
-    full_deleted, full_erased, full_seconds = raw_full(db)
-    url = db.url.render_as_string(hide_password=False)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from bench.scenario_retention import child_sweep; "
-            "child_sweep(sys.argv[1], sys.argv[2] or None)",
-            url,
-            key_store_url or "",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"},
-    )
+def measure(name: str, target: Target, n: int) -> list[tuple[str, float, str]]:
+    with target.fresh() as db:
+        deleted, raw_seconds = raw_delete(db, commit=target.commits)
+    with target.fresh() as db:
+        full_deleted, full_erased, full_seconds = raw_full(db, commit=target.commits)
+    with target.fresh() as db:
+        url = db.url.render_as_string(hide_password=False)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from bench.scenario_retention import child_sweep; "
+                "child_sweep(sys.argv[1], sys.argv[2] or None)",
+                url,
+                "",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"},
+        )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if result["deleted"] != deleted:
         raise SystemExit(f"sweep deleted {result['deleted']}, raw SQL {deleted}")
@@ -256,16 +296,56 @@ def measure(
     ]
 
 
-def sqlite_db(folder: str) -> Iterator[tuple[Database, str | None]]:
-    db = Database(f"sqlite:///{Path(folder) / 'retention.sqlite'}", master_key=MASTER)
+class Target:
+    """A populated database, and the database each measurement runs on.
+
+    SQLite: a fresh copy of the populated files per measurement, so that each baseline commits
+    (``commits``) as the sweep does. PostgreSQL: the populated database itself; the baselines
+    roll back.
+    """
+
+    def __init__(self, db: Database, folder: Path | None) -> None:
+        self.db = db
+        self.folder = folder
+        self.commits = folder is not None
+
+    @contextmanager
+    def fresh(self) -> Iterator[Database]:
+        if self.folder is None:
+            yield self.db
+            return
+        copy = self.folder / "run"
+        shutil.rmtree(copy, ignore_errors=True)
+        copy.mkdir()
+        for name in SQLITE_FILES:
+            shutil.copyfile(self.folder / name, copy / name)
+        db = Database(f"sqlite:///{copy / SQLITE_FILES[0]}", master_key=MASTER)
+        try:
+            yield db
+        finally:
+            db.dispose()
+            shutil.rmtree(copy)
+
+
+SQLITE_FILES = ("retention.sqlite", "retention.keys.sqlite")
+
+
+def sqlite_target(folder: str, n: int) -> Iterator[Target]:
+    path = Path(folder)
+    db = Database(f"sqlite:///{path / SQLITE_FILES[0]}", master_key=MASTER)
     db.upgrade()
-    yield db, None
+    populate(db, n)
+    for engine in (db.engine, db.key_store.engine):  # everything in the files, for the copies
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.dispose()
+    yield Target(db, path)
 
 
-def postgres_db() -> Iterator[tuple[Database, str | None]]:
+def postgres_target(n: int) -> Iterator[Target]:
     for db in postgres_database(MASTER):
-        yield db, None
+        populate(db, n)
+        yield Target(db, None)
 
 
 def run(quick: bool) -> list[tuple[str, float, str]]:
@@ -273,8 +353,8 @@ def run(quick: bool) -> list[tuple[str, float, str]]:
     results: list[tuple[str, float, str]] = []
     for n in sizes:
         with tempfile.TemporaryDirectory() as folder:
-            for db, keys in sqlite_db(folder):
-                results += measure("sqlite", db, keys, n)
-        for db, keys in postgres_db():
-            results += measure("postgresql", db, keys, n)
+            for target in sqlite_target(folder, n):
+                results += measure("sqlite", target, n)
+        for target in postgres_target(n):
+            results += measure("postgresql", target, n)
     return results

@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from privacyops.errors import ConfigurationError
 from privacyops.settings import Settings
 from privacyops.store import Base, Database, load_models, open_database
-from privacyops.store.db import MIGRATIONS_DIR
+from privacyops.store.db import KEY_STORE_CACHE_KIB, MIGRATIONS_DIR
 from privacyops.store.models import DataSubject
 
 
@@ -78,6 +78,18 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
+    db.dispose()
+
+
+def test_a_sqlite_key_store_keeps_a_small_page_cache(tmp_path: Path) -> None:
+    """The registry caches 32 MiB of pages; the key store's own file far less, so that a sweep
+    destroying hundreds of thousands of keys does not grow the process by a registry cache."""
+    db = Database(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -32768
+    with db.key_store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -KEY_STORE_CACHE_KIB
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
     db.dispose()
 
 

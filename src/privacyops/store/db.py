@@ -75,6 +75,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Page cache of a key store's own SQLite database: its rows are small and read by primary key,
+#: so its hot part is the B-tree's inner pages; a sweep that destroys keys by the hundred
+#: thousand would otherwise fill a registry-sized cache, and the process's memory with it.
+KEY_STORE_CACHE_KIB = 8192
+
+
+def _key_store_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA cache_size = -{KEY_STORE_CACHE_KIB}")
+    cursor.close()
+
+
 def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN")
 
@@ -195,6 +207,8 @@ class Database:
             from privacyops.store.keys import KeyStore
 
             engine = create_engine(self._key_store_url) if self._key_store_url is not None else None
+            if engine is not None and engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _key_store_pragmas)
             self._key_store = KeyStore(engine or self.engine, owned=engine is not None)
         return self._key_store
 
