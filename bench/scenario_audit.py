@@ -12,16 +12,15 @@ is set (a fresh schema, dropped afterwards).
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.bulk import postgres_database
 from privacyops.audit import AuditLog, NewEvent
 from privacyops.store import Database
 
@@ -40,25 +39,8 @@ def databases() -> Iterator[tuple[str, Database]]:
 
 
 def postgres() -> Iterator[tuple[str, Database]]:
-    url = os.environ.get("PRIVACYOPS_BENCH_POSTGRES_URL")
-    if not url:
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        db = Database(
-            sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}),
-            master_key=b"b" * 32,
-        )
-        db.upgrade()
+    for db in postgres_database(b"b" * 32):
         yield "postgresql", db
-        db.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def events(n: int, start: int) -> list[NewEvent]:

@@ -267,6 +267,15 @@ def _assert_backup_holds_nothing_readable(
     assert len(kept_values) == 2
 
 
+def test_get_subjects_finds_many_in_order_and_refuses_unknown(registry: Registry) -> None:
+    people = [registry.ingest(web_form(f"p{i}@example.com"))[0] for i in range(3)]
+    refs = [people[2].public_id, people[0].public_id, people[2].public_id]
+    assert registry.get_subjects(refs) == [people[2], people[0]]
+    assert registry.get_subjects([]) == []
+    with pytest.raises(NotFound):
+        registry.get_subjects([people[1].public_id, "0" * 32])
+
+
 def test_crypto_shredding_makes_a_copied_sqlite_file_unreadable(tmp_path: Path) -> None:
     live = Database(f"sqlite:///{tmp_path / 'live.sqlite'}", master_key=MASTER)
     live.upgrade()

@@ -409,3 +409,55 @@ def test_processor_is_written_to_once_and_its_answer_reaches_the_export(
     assert system["connector"] == "HubSpot"
     assert system["records"] == {"contacts": [{"email": "ada@example.com", "stage": "lead"}]}
     assert len(smtp_server.to(HUBSPOT)) == 1
+
+
+@pytest.fixture
+def trello(tmp_path: Path, db_url: str, smtp_server: SmtpSink) -> Iterator[World]:
+    """Only Trello, a system with no API that staff act on by hand."""
+    w = _world(tmp_path, db_url, smtp_server, {"trello.yml": TRELLO_YAML}, CRM())
+    yield w
+    w.service.db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("kind", "details"),
+    [
+        ("restriction", {"ground": "legal_claims"}),
+        ("rectification", {"changes": {"name": "Ada King"}}),
+    ],
+)
+def test_restriction_and_rectification_wait_for_the_manual_system(
+    trello: World, smtp_server: SmtpSink, kind: str, details: dict[str, Any]
+) -> None:
+    w = trello
+    ingest(w.service, "ada@example.com")
+    receipt = confirm(w.service, smtp_server, kind, "ada@example.com", details=details)
+    tick(w.service)
+    tick(w.service)
+    status = w.service.status(receipt.request_id, receipt.token)
+    assert status["state"] == "in_progress", json.dumps([status["outcome"], events(w)])
+    assert status["outcome"]["waiting_for"] == ["Trello"]
+    answered = [m for m in smtp_server.to("ada@example.com") if "answered" in m["Subject"]]
+    assert answered == []
+    (task,) = w.staff.get("/api/v1/connectors/tasks").json()["tasks"]
+    assert (task["system"], task["action"], task["request"]) == ("Trello", kind, receipt.request_id)
+    assert len(task["checklist"]) == 3
+
+    # records go with access tasks only
+    refused = w.staff.post(
+        f"/api/v1/connectors/tasks/{task['id']}/complete",
+        json={"outcome": "done", "records": {"cards": [CARD]}},
+    )
+    assert refused.status_code == 400
+    done = w.staff.post(
+        f"/api/v1/connectors/tasks/{task['id']}/complete", json={"outcome": "2 cards updated"}
+    )
+    assert done.status_code == 200, done.text
+    tick(w.service)
+    status = w.service.status(receipt.request_id, receipt.token)
+    assert status["state"] == "completed"
+    assert status["outcome"]["other_systems"] == [{"system": "Trello", "status": "done"}]
+    assert "Trello" not in status["outcome"]["not_notified"]  # reached by its task
+    (answer,) = [m for m in smtp_server.to("ada@example.com") if "answered" in m["Subject"]]
+    assert "Trello" in smtp_server.body(answer)
+    assert events(w).count("connector.task_opened") == 1

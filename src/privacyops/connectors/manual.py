@@ -51,6 +51,17 @@ _DEFAULT_CHECKLIST: dict[str, list[str]] = {
         "Empty the system's trash/archive of those records",
         "Record the outcome on the task",
     ],
+    "rectification": [
+        "Search the system for each identity of the request",
+        "Correct the fields the request names in every record found",
+        "Record the outcome on the task",
+    ],
+    "restriction": [
+        "Search the system for each identity of the request",
+        "Mark every record found restricted: keep it stored, do not otherwise process it "
+        "(GDPR Art. 18(2))",
+        "Record the outcome on the task",
+    ],
 }
 
 

@@ -119,5 +119,5 @@ class StoreRegistry:
         return self.registry.delete_records(owned, session=session)
 
     def shred_subjects(self, session: Session, subject_refs: Sequence[str]) -> int:
-        subjects = [self._subject(session, ref) for ref in dict.fromkeys(subject_refs)]
+        subjects = self.registry.get_subjects(subject_refs, session=session)
         return self.registry.shred_subjects(subjects, session=session)

@@ -26,6 +26,7 @@ from privacyops.audit import NewEvent
 from privacyops.connectors import (
     Connector,
     ConnectorResult,
+    ManualConnector,
     NoticeTarget,
     contacts_from_connectors,
     drop_task_records,
@@ -34,6 +35,7 @@ from privacyops.connectors import (
     record_notices,
     targets_from_manifest,
 )
+from privacyops.connectors.base import Action
 from privacyops.connectors.models import RecipientNotice
 from privacyops.connectors.notices import NoticeAction
 from privacyops.consent.models import MarketingConsent
@@ -206,6 +208,14 @@ def _ask(step: Step, connector: Connector, action: str) -> ConnectorResult:
             return connector.access(
                 _identities(step), request_ref=ref, subject_ref=subject, session=session
             )
+        if action in ("rectification", "restriction") and isinstance(connector, ManualConnector):
+            return connector.act(
+                "rectification" if action == "rectification" else "restriction",
+                _identities(step),
+                request_ref=ref,
+                subject_ref=subject,
+                session=session,
+            )
         return connector.erase(
             _identities(step), request_ref=ref, subject_ref=subject, session=session
         )
@@ -213,10 +223,26 @@ def _ask(step: Step, connector: Connector, action: str) -> ConnectorResult:
         return ConnectorResult(
             connector=connector.name,
             kind=connector.kind,
-            action="access" if action == "access" else "erasure",
+            action="erasure" if action == "erase" else cast(Action, action),
             status="failed",
             note=exc.message,
         )
+
+
+def _staff_systems(service: RightsService) -> list[ManualConnector]:
+    """Connected systems with no API that staff act on by hand (``manual`` connectors): they
+    get a task for a rectification or a restriction. Processors reached by e-mail get the
+    Art. 19 notice instead (one message, tracked until acknowledged)."""
+    return [c for c in service.connectors if isinstance(c, ManualConnector) and c.kind == "manual"]
+
+
+def _open_staff_tasks(step: Step, action: str) -> list[dict[str, Any]]:
+    """Open (once per request) the rectification or restriction task of each manual system;
+    the request's answer waits until staff record them done (:func:`_recheck`)."""
+    return [
+        {"system": r.connector, "status": r.status}
+        for r in (_ask(step, c, action) for c in _staff_systems(step.service))
+    ]
 
 
 def _connector_results(step: Step, action: str) -> list[ConnectorResult]:
@@ -460,8 +486,13 @@ def _rectify(step: Step) -> dict[str, Any]:
                 service.registry.update_record(session, row.subject_ref, record.id, fields)
                 applied.extend(fields)
     not_held = sorted(set(changes) - set(applied))
-    row.outcome = {"corrected": sorted(set(applied)), "not_held": not_held}
-    return {"corrected": sorted(set(applied)), "records": len(applied)}
+    other = _open_staff_tasks(step, "rectification")
+    row.outcome = {
+        "corrected": sorted(set(applied)),
+        "not_held": not_held,
+        **({"other_systems": other} if other else {}),
+    }
+    return {"corrected": sorted(set(applied)), "records": len(applied), "tasks": len(other)}
 
 
 def _restrict(step: Step) -> dict[str, Any]:
@@ -470,12 +501,14 @@ def _restrict(step: Step) -> dict[str, Any]:
     restriction = None
     if row.subject_ref is not None:
         restriction = service.registry.restrict(session, row.subject_ref, ground, row.public_id)
+    other = _open_staff_tasks(step, "restriction")
     row.outcome = {
         "restricted": restriction is not None,
         "ground": RESTRICTION_GROUNDS[ground],
         "restriction": restriction,
+        **({"other_systems": other} if other else {}),
     }
-    return {"restriction": restriction}
+    return {"restriction": restriction, "tasks": len(other)}
 
 
 def _object(step: Step) -> dict[str, Any]:
@@ -601,6 +634,9 @@ def _notify(step: Step) -> dict[str, Any]:
     names = {r.id: r.name for r in manifest.recipients} | {
         p.id: p.name for p in manifest.processors
     }
+    # a processor with a manual connector is reached by its task, not by a notice
+    tasked = {c.spec.processor for c in _staff_systems(service) if c.spec.processor}
+    unreachable = [u for u in unreachable if u not in tasked]
     row.outcome = {**(row.outcome or {}), "not_notified": [names[u] for u in unreachable]}
     return {"notices": len(targets), "unreachable": unreachable}
 
@@ -628,8 +664,9 @@ def _sender(
 
 
 def _recheck(step: Step) -> None:
-    """Ask again the systems that had not done their part at erasure time (an open task is
-    done now, a failed connector answers now); raise :class:`Pending` while any has not."""
+    """Ask again the systems that had not done their part when the erasure, rectification or
+    restriction was made (an open task is done now, a failed connector answers now); raise
+    :class:`Pending` while any has not."""
     row = step.row
     outcome = row.outcome or {}
     other: list[dict[str, Any]] = list(outcome.get("other_systems") or [])
@@ -642,14 +679,18 @@ def _recheck(step: Step) -> None:
         if entry["status"] == "done" or connector is None:
             updated.append(entry)
             continue
-        result = _ask(step, connector, "erase")
-        updated.append(
-            {
-                "system": entry["system"],
-                "status": result.status,
-                "erased": max(int(entry.get("erased", 0)), result.total),
-            }
-        )
+        if RequestType(row.type) is RequestType.ERASURE:
+            result = _ask(step, connector, "erase")
+            updated.append(
+                {
+                    "system": entry["system"],
+                    "status": result.status,
+                    "erased": max(int(entry.get("erased", 0)), result.total),
+                }
+            )
+        else:
+            result = _ask(step, connector, row.type)
+            updated.append({**entry, "status": result.status})
     if any(s["status"] != "done" for s in updated):
         raise Pending(updated)
     row.outcome = {
@@ -661,7 +702,7 @@ def _recheck(step: Step) -> None:
 
 def _answer(step: Step) -> dict[str, Any]:
     row = step.row
-    if RequestType(row.type) is RequestType.ERASURE:
+    if RequestType(row.type) in _NOTICE_ACTIONS:  # erasure, rectification, restriction
         _recheck(step)
     if RequestType(row.type) in _NOTICE_ACTIONS:
         notices = step.session.scalars(

@@ -342,6 +342,29 @@ class Registry:
             raise NotFound("No such data subject.")
         return _subject(row)
 
+    def get_subjects(
+        self, public_ids: Sequence[str], *, session: Session | None = None
+    ) -> list[Subject]:
+        """The subjects with these public ids, in the order given (duplicates once), looked up
+        set-based (one query per 500 ids, not one per subject).
+
+        Raises:
+            NotFound: one of them does not exist.
+        """
+        wanted = list(dict.fromkeys(public_ids))
+        found: dict[str, Subject] = {}
+        with self._session(session) as s:
+            for start in range(0, len(wanted), _CHUNK):
+                rows = s.execute(
+                    sa.select(_subjects).where(
+                        _subjects.c.public_id.in_(wanted[start : start + _CHUNK])
+                    )
+                )
+                found.update({row.public_id: _subject(row) for row in rows})
+        if len(found) != len(wanted):
+            raise NotFound("No such data subject.")
+        return [found[p] for p in wanted]
+
     def get_or_create_subject(
         self, identities: Sequence[IdentityIn], *, session: Session | None = None
     ) -> Subject:
