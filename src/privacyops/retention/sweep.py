@@ -7,6 +7,14 @@ hold or a restriction kept for legal claims (GDPR Art. 17(3)(e), 18(1)(b)-(c)). 
 last record goes are crypto-shredded (key destroyed first, then identities deleted). The chunk's
 audit event and the run's cursor are written in the same transaction, so a crash loses nothing
 and repeats nothing: the next run resumes after the last committed chunk.
+
+A chunk is two statements of set-based SQL and the bookkeeping: one picks the chunk and deletes
+or anonymises it, returning the records' subjects (``DELETE/UPDATE ... RETURNING``); one marks
+those subjects left without any record erased, returning them (``UPDATE ... RETURNING``; on
+PostgreSQL it also deletes their identities and, when the keys are a table of the same database,
+their keys). A key store with a database of its own commits the keys' destruction before the
+chunk commits, so no committed erasure ever has a live key. No record becomes an ORM object:
+PostgreSQL returns one row of sums per chunk, SQLite the ids and subject ids.
 """
 
 from __future__ import annotations
@@ -403,7 +411,15 @@ class _Sweep:
                 return
             clock = self._clock(rule)
             cutoff = rule.cutoff(self.as_of)
-            if self.dry_run or rule.clock_column != "collected_at":
+            counted = (
+                self.dry_run
+                or rule.clock_column != "collected_at"
+                # PostgreSQL counts with a (parallel) sequential scan, far cheaper than the
+                # last chunk's walk of the id index over the rest of the group to learn that
+                # nothing is left: knowing the count, the sweep stops at the last expired record
+                or self.db.dialect == "postgresql"
+            )
+            if counted:
                 row = conn.execute(
                     sa.select(
                         sa.func.count(),
@@ -414,7 +430,8 @@ class _Sweep:
                 report.records, report.expired, report.undetermined = (int(v or 0) for v in row)
             else:
                 # collected_at is never null: no age is unknown, and the sweep itself counts
-                # what expired; one scan of the group fewer
+                # what expired; one scan of the group fewer (SQLite reads the same rows in the
+                # same index order either way)
                 report.records = None
                 report.expired = -1
             # The held records are found from the (few) held subjects through the subject_id
@@ -496,7 +513,13 @@ class _Sweep:
             .limit(self.chunk_size)
             .correlate(None)  # a subquery of the statement that changes the same table
         )
-        while True:
+        # what this run has to change, when the group was counted (see _count)
+        left = (
+            report.expired - report.kept_legal_hold - report.kept_restriction
+            if report.expired >= 0
+            else None
+        )
+        while left is None or left > 0:
             with conn.begin():
                 # ONE statement picks the chunk and deletes (or anonymises) it; the first
                 # statement of the transaction is a write, so SQLite takes its write lock before
@@ -543,6 +566,8 @@ class _Sweep:
                 )
             self.done += count
             self._tick()
+            if left is not None:
+                left -= count
             if count < self.chunk_size:
                 # a short chunk was the last one: another query would only scan the rest of the
                 # group to find nothing (records expiring meanwhile are the next run's)
