@@ -461,3 +461,28 @@ def test_restriction_and_rectification_wait_for_the_manual_system(
     (answer,) = [m for m in smtp_server.to("ada@example.com") if "answered" in m["Subject"]]
     assert "Trello" in smtp_server.body(answer)
     assert events(w).count("connector.task_opened") == 1
+
+
+def test_refusing_a_waiting_request_cancels_its_tasks_and_forgets_the_records(
+    world: World, smtp_server: SmtpSink
+) -> None:
+    w = world
+    ingest(w.service, "ada@example.com")
+    receipt = confirm(w.service, smtp_server, "access", "ada@example.com")
+    tick(w.service)
+    refused = w.staff.post(
+        f"/api/v1/rights/staff/requests/{receipt.request_id}/refuse",
+        json={"reason": "Manifestly unfounded (Art. 12(5))"},
+    )
+    assert refused.status_code == 200, refused.text
+    assert refused.json()["state"] == "refused"
+    assert w.staff.get("/api/v1/connectors/tasks").json()["tasks"] == []
+    (task,) = list_tasks(w.service.db, request_ref=receipt.request_id)
+    assert task.status == "cancelled"
+    with w.service.db.session() as session:
+        kept = session.scalars(sa.select(ConnectorAnswer.records_sealed)).all()
+    assert len(kept) == 3
+    assert all(k is None for k in kept)
+    tick(w.service)
+    assert answers_to(smtp_server, "ada@example.com") == []
+    assert "connector.task_cancelled" in events(w)

@@ -420,26 +420,37 @@ def complete_task(
     return task
 
 
-def cancel_tasks(db: Database, request_ref: str, *, actor: str) -> int:
-    """Cancel the open tasks of a withdrawn request; returns how many."""
-    with db.session() as session:
-        tasks = list(
-            session.scalars(
-                sa.select(ConnectorTask).where(
-                    ConnectorTask.request_ref == request_ref,
-                    ConnectorTask.status.in_(["open", "sent"]),
-                )
+def cancel_tasks(
+    db: Database, request_ref: str, *, actor: str, session: Session | None = None
+) -> int:
+    """Cancel the open tasks of a withdrawn or refused request, and forget any records
+    attached to its tasks; returns how many were cancelled. With ``session``, in the caller's
+    transaction."""
+    if session is not None:
+        return _cancel_in(db, session, request_ref, actor)
+    with db.session() as own:
+        return _cancel_in(db, own, request_ref, actor)
+
+
+def _cancel_in(db: Database, session: Session, request_ref: str, actor: str) -> int:
+    drop_task_records(session, request_ref)
+    tasks = list(
+        session.scalars(
+            sa.select(ConnectorTask).where(
+                ConnectorTask.request_ref == request_ref,
+                ConnectorTask.status.in_(["open", "sent"]),
             )
         )
-        for task in tasks:
-            task.status = "cancelled"
-            AuditLog(db).append(
-                "connector.task_cancelled",
-                actor=actor,
-                subject_ref=task.subject_ref,
-                details={"task": task.id, "request": request_ref},
-                session=session,
-            )
+    )
+    for task in tasks:
+        task.status = "cancelled"
+        AuditLog(db).append(
+            "connector.task_cancelled",
+            actor=actor,
+            subject_ref=task.subject_ref,
+            details={"task": task.id, "request": request_ref},
+            session=session,
+        )
     return len(tasks)
 
 

@@ -24,7 +24,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog, NewEvent
-from privacyops.connectors import Connector
+from privacyops.connectors import Connector, cancel_tasks
 from privacyops.errors import (
     Conflict,
     DependencyUnavailable,
@@ -44,7 +44,13 @@ from privacyops.rights.identity import (
     new_code,
     new_token,
 )
-from privacyops.rights.models import Challenge, OutboxMessage, RightsRequest, StaffTask
+from privacyops.rights.models import (
+    Challenge,
+    ConnectorAnswer,
+    OutboxMessage,
+    RightsRequest,
+    StaffTask,
+)
 from privacyops.rights.ports import SubjectRegistry
 from privacyops.rights.workflow import (
     FINAL_STATES,
@@ -819,6 +825,15 @@ class RightsService:
 
     def _refuse(self, session: Session, row: RightsRequest, reason: str, *, actor: str) -> None:
         self._move(session, row, RequestState.REFUSED, actor=actor, reason=reason)
+        # nothing more to ask of connected systems: open tasks are cancelled, records they
+        # returned for the request are forgotten
+        cancel_tasks(self.db, row.public_id, actor=actor, session=session)
+        session.execute(
+            sa.update(ConnectorAnswer)
+            .where(ConnectorAnswer.request_id == row.id)
+            .values(records_sealed=None)
+            .execution_options(synchronize_session=False)
+        )
         row.refusal_reason = reason
         row.completed_at = utcnow()
         row.lease_owner = None
