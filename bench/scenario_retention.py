@@ -300,8 +300,8 @@ class Target:
     """A populated database, and the database each measurement runs on.
 
     SQLite: a fresh copy of the populated files per measurement, so that each baseline commits
-    (``commits``) as the sweep does. PostgreSQL: the populated database itself; the baselines
-    roll back.
+    (``commits``) as the sweep does. PostgreSQL: the populated database itself, after a
+    ``CHECKPOINT``; the baselines roll back.
     """
 
     def __init__(self, db: Database, folder: Path | None) -> None:
@@ -312,6 +312,11 @@ class Target:
     @contextmanager
     def fresh(self) -> Iterator[Database]:
         if self.folder is None:
+            # each measurement starts from a checkpoint: none pays for the writes of what ran
+            # before it (the fill's, or a rolled-back baseline's dirty pages), and each pays the
+            # full-page images of its own first writes
+            with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.exec_driver_sql("CHECKPOINT")
             yield self.db
             return
         copy = self.folder / "run"

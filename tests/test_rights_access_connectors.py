@@ -205,6 +205,11 @@ def test_access_waits_for_the_manual_task_and_then_holds_every_system(
     for step in ("collect", "export", "answer"):
         assert actions.count(f"rights.step.{step}") == 1
     assert len(answers_to(smtp_server, "ada@example.com")) == 1
+    (exported,) = AuditLog(w.service.db).events(actions=["rights.step.export"])
+    details = json.loads(exported.details)
+    assert (details["systems"], details["system_records"]) == (3, 19)
+    (collected,) = AuditLog(w.service.db).events(actions=["rights.step.collect"])
+    assert json.loads(collected.details)["waiting_for"] == ["Trello"]
 
 
 def test_failing_http_system_keeps_access_waiting_until_it_answers(

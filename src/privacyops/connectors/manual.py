@@ -42,7 +42,7 @@ __all__ = [
 _DEFAULT_CHECKLIST: dict[str, list[str]] = {
     "access": [
         "Search the system for each identity of the request",
-        "Export every record found, or note that none was found",
+        "Attach every record found to the task (records), or note that none was found",
         "Record the outcome on the task",
     ],
     "erasure": [

@@ -580,7 +580,8 @@ class _Sweep:
         records, the first and last id, and their subjects (sorted, distinct)."""
         if self.db.dialect == "postgresql":
             # the picked rows' physical addresses: the change reaches them by a TID scan
-            # instead of an index probe per row
+            # instead of an index probe per row (a row another transaction updates in between
+            # moves to a new address and is left for the next run, never changed unchecked)
             ctid: sa.ColumnElement[Any] = sa.literal_column("ctid")
             chosen = ctid == sa.any_(_ArrayOf(pick.with_only_columns(ctid)))
         else:

@@ -426,7 +426,13 @@ def _export(step: Step) -> dict[str, Any]:
             f"The password of the file for request {row.public_id} is: {password}",
             channel=channel,
         )
-    return {"parts": len(bundle.parts), "format": media, "bytes": len(content)}
+    return {
+        "parts": len(bundle.parts),
+        "systems": len(bundle.connectors),
+        "system_records": sum(c.total for c in bundle.connectors),
+        "format": media,
+        "bytes": len(content),
+    }
 
 
 def _erase(step: Step) -> dict[str, Any]:
