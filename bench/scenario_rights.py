@@ -14,7 +14,7 @@ identity and one web-form record:
 
 Floors (issue 4): access without PDF p99 <= 100 ms; >= 200 erasures/s. Measured on 1,000,000
 subjects on the shared 2-core machine (load 1.9-3.6): SQLite p99 19-55 ms and 221-396
-erasures/s; PostgreSQL p99 40-67 ms and 175-210 erasures/s, 151 ms and 151/s while another
+erasures/s; PostgreSQL p99 40-67 ms and 175-217 erasures/s, 151 ms and 151/s while another
 benchmark loaded the same server (per-request round trips and ORM work, flat in the registry's
 size: no query of an erasure grows with it).
 
