@@ -4,7 +4,7 @@ Appends N events (``--quick``: a tenth) in batches of 10,000 through ``AuditLog.
 (floor, issue 3: 50,000 events/s batched). Then ``AuditLog.verify()`` over the whole log, in
 MB/s of the bytes it hashes, against hashlib SHA-256 over the very same bytes measured in the
 same run: once per event (the minimum work of any hash-chain check) and once as one stream.
-Verify and each baseline run three times, and the best time of each counts (a shared machine).
+Verify and each baseline run five times, and the best time of each counts (a shared machine).
 Floor: verify / per-event baseline ≥ 0.5. PostgreSQL runs when PRIVACYOPS_BENCH_POSTGRES_URL
 is set (a fresh schema, dropped afterwards).
 """
@@ -25,7 +25,7 @@ from privacyops.audit import AuditLog, NewEvent
 from privacyops.store import Database
 
 BATCH = 10_000
-REPEAT = 3  # verify and the baselines each run this often; the best time of each counts
+REPEAT = 5  # verify and the baselines each run this often; the best time of each counts
 
 
 @contextmanager

@@ -48,8 +48,11 @@ _HEXDIGEST = type(hashlib.sha256()).hexdigest
 _PREFIX = operator.itemgetter(slice(None, 64))  # a hashed text's first 64 bytes: its link
 #: Events verify() reads per query.
 VERIFY_CHUNK = 5000
-#: Connections verify() reads ranges with, in parallel with its hashing.
-VERIFY_READERS = 2
+#: Connections verify() reads ranges with, in parallel with its hashing, per database. SQLite
+#: builds a range in this process without the GIL: one reader keeps up with the hashing, and a
+#: second only competes with it for the CPU. A PostgreSQL server takes longer per event than the
+#: hashing here: two of its processes build ranges at once.
+VERIFY_READERS = {"sqlite": 1, "postgresql": 2}
 _LIMITS = {"actor": 128, "action": 64, "subject_ref": 64}
 # The hashed body, as SQL over the audit_events columns (joined with U+001F by verify()).
 _BODY_SQL = (
@@ -396,12 +399,15 @@ class AuditLog:
         sha256 = hashlib.sha256
         stop = threading.Event()
         # Readers (one connection each) have the database build the next ranges while this
-        # thread hashes the current one; range k comes from reader k % VERIFY_READERS.
+        # thread hashes the current one; range k comes from reader k % nreaders.
+        nreaders = VERIFY_READERS.get(self.db.dialect, 2)
         queues: list[queue.Queue[tuple[Any, ...] | BaseException | None]] = [
-            queue.Queue(maxsize=2) for _ in range(VERIFY_READERS)
+            queue.Queue(maxsize=2) for _ in range(nreaders)
         ]
         readers = [
-            threading.Thread(target=self._read_chunks, args=(head_seq, n, q, stop), daemon=True)
+            threading.Thread(
+                target=self._read_chunks, args=(head_seq, n, nreaders, q, stop), daemon=True
+            )
             for n, q in enumerate(queues)
         ]
         for reader in readers:
@@ -410,7 +416,7 @@ class AuditLog:
         turn = 0
         try:
             while True:
-                item = queues[turn % VERIFY_READERS].get()
+                item = queues[turn % nreaders].get()
                 turn += 1
                 if item is None:
                     break
@@ -458,11 +464,12 @@ class AuditLog:
         self,
         head_seq: int,
         reader: int,
+        nreaders: int,
         chunks: queue.Queue[tuple[Any, ...] | BaseException | None],
         stop: threading.Event,
     ) -> None:
-        """verify()'s reader number ``reader``: its share of the ranges up to the head, in
-        order, then ``None``."""
+        """verify()'s reader number ``reader`` of ``nreaders``: its share of the ranges up to the
+        head, in order, then ``None``."""
         sql = self._chunk_sql()
         # psycopg: results in binary format, so the texts arrive as they are, not escaped
         options: dict[str, Any] = {"binary": True} if self.db.dialect == "postgresql" else {}
@@ -473,7 +480,7 @@ class AuditLog:
                     raise RuntimeError("connection is closed")
                 cursor = dbapi.cursor()
                 try:
-                    step = VERIFY_CHUNK * VERIFY_READERS
+                    step = VERIFY_CHUNK * nreaders
                     for low in range(reader * VERIFY_CHUNK, head_seq, step):
                         if stop.is_set():
                             return
