@@ -73,6 +73,14 @@ dataset:
 EVIL = "o'brien@example.com'); DROP TABLE customer; --"
 
 
+def dataset_yaml(url: str) -> str:
+    """The shop's dataset file, connected to the shop database at ``url``."""
+    return DATASET.replace(
+        "  system: Shop database\n",
+        f"  system: Shop database\n  connection: {{url: '{url}'}}\n",
+    )
+
+
 def fill(url: str) -> sa.Engine:
     engine = make_engine(url)
     with engine.begin() as conn:

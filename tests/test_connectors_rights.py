@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from tests.conftest import SmtpSink
 from tests.test_rights_workflow import LINK, confirm, ingest, phone_texts
 
-from _connectors_shop import DATASET, fill
+from _connectors_shop import dataset_yaml, fill
 from _crm_server import CONNECTOR_YAML, CRM, TOKEN, seed, serve
 from privacyops.connectors import load_connectors
 from privacyops.rights.factory import build_service
@@ -39,12 +39,7 @@ def world(
     with serve(crm) as base_url:
         folder = tmp_path / "connectors"
         folder.mkdir()
-        (folder / "shop.yml").write_text(
-            DATASET.replace(
-                "  system: Shop database\n",
-                f"  system: Shop database\n  connection: {{url: '{shop_url}'}}\n",
-            )
-        )
+        (folder / "shop.yml").write_text(dataset_yaml(shop_url))
         (folder / "crm.yml").write_text(CONNECTOR_YAML.format(base_url=base_url))
         settings = Settings(
             data_dir=tmp_path / "data",

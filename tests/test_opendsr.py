@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from _connectors_shop import DATASET, fill
+from _connectors_shop import dataset_yaml, fill
 from _crm_server import CONNECTOR_YAML, CRM, TOKEN, seed, serve
 from privacyops.accounts import create_api_token
 from privacyops.connectors.opendsr import process_pending
@@ -65,12 +65,7 @@ def world(
     with serve(crm) as base_url:
         folder = tmp_path / "connectors"
         folder.mkdir()
-        (folder / "shop.yml").write_text(
-            DATASET.replace(
-                "  system: Shop database\n",
-                f"  system: Shop database\n  connection: {{url: '{shop_url}'}}\n",
-            )
-        )
+        (folder / "shop.yml").write_text(dataset_yaml(shop_url))
         (folder / "crm.yml").write_text(CONNECTOR_YAML.format(base_url=base_url))
         settings = Settings(
             data_dir=tmp_path / "d",

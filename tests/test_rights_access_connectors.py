@@ -21,7 +21,7 @@ from tests.conftest import SmtpSink
 from tests.test_rights_workflow import LINK, confirm, ingest, phone_texts
 from typer.testing import CliRunner
 
-from _connectors_shop import DATASET, fill
+from _connectors_shop import dataset_yaml, fill
 from _crm_server import CONNECTOR_YAML, CRM, TOKEN, seed, serve
 from _web import browser, login, make_app
 from privacyops.accounts import create_api_token
@@ -82,10 +82,7 @@ def world(
     shop = fill(shop_url)
     crm = CRM()
     seed(crm)
-    shop_yml = DATASET.replace(
-        "  system: Shop database\n",
-        f"  system: Shop database\n  connection: {{url: '{shop_url}'}}\n",
-    )
+    shop_yml = dataset_yaml(shop_url)
     with serve(crm) as base_url:
         crm_yml = CONNECTOR_YAML.format(base_url=base_url).replace("retries: 3", "retries: 0")
         files = {"shop.yml": shop_yml, "crm.yml": crm_yml, "trello.yml": TRELLO_YAML}
