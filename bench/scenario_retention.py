@@ -13,8 +13,12 @@ the subjects, then those of them left without records marked erased (``UPDATE ..
 RETURNING``), their identities deleted and their keys deleted in the key store. Then
 ``privacyops.retention.sweep`` over the same rows, in a child process, which also filters legal
 holds and restrictions, works in chunks and writes an audit event and its cursor per chunk.
-rows/s for all three; the ratio sweep / B is the like-for-like one (floor, issue 7: 0.5), sweep
-/ A is shown too. Peak memory is the child's own VmHWM.
+rows/s for all three. The floor (issue 7: 0.5 against "a raw SQL DELETE/UPDATE of the same
+rows") is read against B: B deletes and updates the same rows the sweep does (records, identities,
+subjects, keys), A only the records. Sweep / A is printed for reference, with B / A: hand-written
+SQL doing the whole job against the bare DELETE, the ceiling of what any sweep that
+crypto-shreds can reach against A (0.2-0.6 here: below 0.5 on PostgreSQL, so the floor cannot
+mean A there). Peak memory is the child's own VmHWM.
 
 On SQLite each of the three runs on a fresh copy of the populated files and the baselines
 commit, as the sweep does: a rolled-back DELETE never writes its pages to the WAL nor
@@ -285,12 +289,15 @@ def measure(name: str, target: Target, n: int) -> list[tuple[str, float, str]]:
         (f"{label}: sweep", sweep_rate, "rows/s"),
         (f"{label}: raw A, bare record DELETE", raw_rate, "rows/s"),
         (f"{label}: raw B, DELETE + identities + subjects + keys", full_rate, "rows/s"),
-        (f"{label}: ratio sweep / raw A (floor 0.5)", sweep_rate / raw_rate, "x"),
         (
-            f"{label}: ratio sweep / raw B, same logical work (floor 0.5)",
+            f"{label}: ratio sweep / raw B, the same rows changed (floor 0.5)",
             sweep_rate / full_rate,
             "x",
         ),
+        (f"{label}: ratio sweep / raw A, records only (reference)", sweep_rate / raw_rate, "x"),
+        # what hand-written SQL doing the sweep's whole job reaches against the bare DELETE: no
+        # sweep that also crypto-shreds can do better than this against A
+        (f"{label}: ratio raw B / raw A (ceiling of sweep / A)", full_rate / raw_rate, "x"),
         (f"{label}: subjects crypto-shredded by the sweep", result["erased"], "subjects"),
         (f"{label}: sweep peak RSS (child VmHWM)", result["peak_mb"], "MB"),
     ]

@@ -276,6 +276,19 @@ def test_get_subjects_finds_many_in_order_and_refuses_unknown(registry: Registry
         registry.get_subjects([people[1].public_id, "0" * 32])
 
 
+def test_find_subjects_finds_many_by_identity_as_typed(registry: Registry) -> None:
+    ada, _ = registry.ingest(web_form("ada@example.com"))
+    grace, _ = registry.ingest(web_form("grace@example.com"))
+    found = registry.find_subjects(
+        "email", ["ADA@example.com ", "grace@example.com", "nobody@example.com", "ada@example.com"]
+    )
+    # keyed by each value as given (two spellings of one address both find her)
+    assert found == {"ADA@example.com ": ada, "ada@example.com": ada, "grace@example.com": grace}
+    assert registry.find_subjects("email", []) == {}
+    with pytest.raises(InvalidInput):
+        registry.find_subjects("email", ["ada@example.com", ""])
+
+
 def test_crypto_shredding_makes_a_copied_sqlite_file_unreadable(tmp_path: Path) -> None:
     live = Database(f"sqlite:///{tmp_path / 'live.sqlite'}", master_key=MASTER)
     live.upgrade()

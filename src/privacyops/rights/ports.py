@@ -47,12 +47,23 @@ class SubjectRegistry(Protocol):
         """The ``public_id`` of the living subject with this identity, or ``None``."""
         ...
 
+    def find_subjects(self, session: Session, kind: str, values: Sequence[str]) -> dict[str, str]:
+        """:meth:`find_subject` for many values at once: value -> ``public_id`` of the living
+        subjects found (the others absent)."""
+        ...
+
     def records_for(self, session: Session, subject_ref: str) -> list[RecordView]:
         """Every record of the subject, decrypted."""
         ...
 
     def record_facts(self, session: Session, subject_ref: str) -> list[RecordView]:
         """Every record of the subject without its data (no decryption): channel, basis..."""
+        ...
+
+    def record_facts_many(
+        self, session: Session, subject_refs: Sequence[str]
+    ) -> dict[str, list[RecordView]]:
+        """:meth:`record_facts` of many subjects at once (each ref given is a key)."""
         ...
 
     def update_record(
@@ -71,6 +82,12 @@ class SubjectRegistry(Protocol):
 
     def active_holds(self, session: Session, subject_ref: str) -> list[HoldView]:
         """The legal holds in force on the subject."""
+        ...
+
+    def active_holds_many(
+        self, session: Session, subject_refs: Sequence[str]
+    ) -> dict[str, list[HoldView]]:
+        """:meth:`active_holds` of many subjects at once (each ref given is a key)."""
         ...
 
     def suppress_email(self, session: Session, email: str, reason: str) -> None:

@@ -16,6 +16,9 @@ from privacyops.store.registry import Registry, Subject
 
 __all__ = ["StoreRegistry"]
 
+#: Subjects per set-based query (bound parameters stay well under every database's limit).
+_CHUNK = 500
+
 
 class StoreRegistry:
     """Adapts :class:`Registry` (which takes :class:`Subject` objects) to public ids."""
@@ -35,6 +38,10 @@ class StoreRegistry:
             return None
         return found.public_id
 
+    def find_subjects(self, session: Session, kind: str, values: Sequence[str]) -> dict[str, str]:
+        found = self.registry.find_subjects(kind, values, session=session)
+        return {v: s.public_id for v, s in found.items() if s.erased_at is None}
+
     def records_for(self, session: Session, subject_ref: str) -> list[RecordView]:
         subject = self._subject(session, subject_ref)
         return [
@@ -53,25 +60,34 @@ class StoreRegistry:
         ]
 
     def record_facts(self, session: Session, subject_ref: str) -> list[RecordView]:
-        rows = session.execute(
-            sa.select(PersonalDataRecord)
-            .join(DataSubject, DataSubject.id == PersonalDataRecord.subject_id)
-            .where(DataSubject.public_id == subject_ref)
-            .order_by(PersonalDataRecord.id)
-        ).scalars()
-        return [
-            RecordView(
-                id=r.id,
-                channel=r.channel,
-                data_categories=list(r.data_categories),
-                purposes=list(r.purposes),
-                legal_basis=r.legal_basis,
-                policy_version=r.policy_version,
-                collected_at=r.collected_at,
-                source_system=r.source_system,
+        return self.record_facts_many(session, [subject_ref])[subject_ref]
+
+    def record_facts_many(
+        self, session: Session, subject_refs: Sequence[str]
+    ) -> dict[str, list[RecordView]]:
+        facts: dict[str, list[RecordView]] = {ref: [] for ref in subject_refs}
+        refs = list(facts)
+        for start in range(0, len(refs), _CHUNK):
+            rows = session.execute(
+                sa.select(DataSubject.public_id, PersonalDataRecord)
+                .join(DataSubject, DataSubject.id == PersonalDataRecord.subject_id)
+                .where(DataSubject.public_id.in_(refs[start : start + _CHUNK]))
+                .order_by(PersonalDataRecord.id)
             )
-            for r in rows
-        ]
+            for ref, r in rows:
+                facts[ref].append(
+                    RecordView(
+                        id=r.id,
+                        channel=r.channel,
+                        data_categories=list(r.data_categories),
+                        purposes=list(r.purposes),
+                        legal_basis=r.legal_basis,
+                        policy_version=r.policy_version,
+                        collected_at=r.collected_at,
+                        source_system=r.source_system,
+                    )
+                )
+        return facts
 
     def update_record(
         self, session: Session, subject_ref: str, record_id: int, changes: Mapping[str, Any]
@@ -92,17 +108,28 @@ class StoreRegistry:
         self.registry.lift_restriction(restriction_id, session=session)
 
     def active_holds(self, session: Session, subject_ref: str) -> list[HoldView]:
+        return self.active_holds_many(session, [subject_ref])[subject_ref]
+
+    def active_holds_many(
+        self, session: Session, subject_refs: Sequence[str]
+    ) -> dict[str, list[HoldView]]:
         now = utcnow()
-        holds = session.execute(
-            sa.select(LegalHold.id, LegalHold.reason)
-            .join(DataSubject, DataSubject.id == LegalHold.subject_id)
-            .where(
-                DataSubject.public_id == subject_ref,
-                LegalHold.lifted_at.is_(None),
-                sa.or_(LegalHold.until.is_(None), LegalHold.until > now),
+        holds: dict[str, list[HoldView]] = {ref: [] for ref in subject_refs}
+        refs = list(holds)
+        for start in range(0, len(refs), _CHUNK):
+            rows = session.execute(
+                sa.select(DataSubject.public_id, LegalHold.id, LegalHold.reason)
+                .join(DataSubject, DataSubject.id == LegalHold.subject_id)
+                .where(
+                    DataSubject.public_id.in_(refs[start : start + _CHUNK]),
+                    LegalHold.lifted_at.is_(None),
+                    sa.or_(LegalHold.until.is_(None), LegalHold.until > now),
+                )
+                .order_by(LegalHold.id)
             )
-        )
-        return [HoldView(h.id, h.reason) for h in holds]
+            for ref, hold_id, reason in rows:
+                holds[ref].append(HoldView(hold_id, reason))
+        return holds
 
     def suppress_email(self, session: Session, email: str, reason: str) -> None:
         self.registry.suppress(email, reason=reason, session=session)

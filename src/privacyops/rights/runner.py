@@ -36,7 +36,6 @@ from privacyops.connectors import (
     targets_from_manifest,
 )
 from privacyops.connectors.base import Action
-from privacyops.connectors.models import RecipientNotice
 from privacyops.connectors.notices import NoticeAction
 from privacyops.consent.models import MarketingConsent
 from privacyops.errors import NotFound, PrivacyOpsError
@@ -50,6 +49,7 @@ from privacyops.rights.exports import (
     zip_bundle,
 )
 from privacyops.rights.identity import Message, new_token
+from privacyops.rights.lookahead import Lookahead
 from privacyops.rights.models import (
     ConnectorAnswer,
     Export,
@@ -140,11 +140,14 @@ class Step:
         ctx: RequestContext,
         shreds: list[str] | None = None,
         after: list[Callable[[], None]] | None = None,
+        look: Lookahead | None = None,
     ) -> None:
         self.service = service
         self.session = session
         self.ctx = ctx
         self.row = ctx.row
+        #: The batch's look-ups, fetched for every request of the position at once.
+        self.look = look or Lookahead(service, session, {ctx.row.id: ctx.row}, {}, {})
         #: Subjects to crypto-shred when the step's transaction ends (batched key deletion).
         self.shreds: list[str] = shreds if shreds is not None else []
         #: Work to do once the step's transaction has committed (sending Art. 19 notices).
@@ -164,7 +167,12 @@ class Step:
     def say(self, purpose: str, subject: str, body: str, *, channel: str = "email") -> None:
         to = self.ctx.details["phone"] if channel == "phone" else self.ctx.details["email"]
         self.service.queue_message(
-            self.session, self.row, purpose, channel, Message(to, subject, body)
+            self.session,
+            self.row,
+            purpose,
+            channel,
+            Message(to, subject, body),
+            queued=self.look.queued(self.row.id, purpose),
         )
 
 
@@ -175,7 +183,7 @@ def _resolve(step: Step) -> dict[str, Any]:
     """Find the person in the registry by the confirmed e-mail; with a phone second factor,
     the phone must be an identity of the same person, else a staff review decides."""
     service, session, details = step.service, step.session, step.ctx.details
-    subject = service.registry.find_subject(session, "email", details["email"])
+    subject = step.look.subject_by_email(details["email"])
     step.row.subject_ref = subject
     if (
         subject is not None
@@ -443,8 +451,8 @@ def _erase(step: Step) -> dict[str, Any]:
     if row.subject_ref is None:
         row.outcome = {"erased": 0, "kept": [], "other_systems": other}
         return {"erased": 0, "kept": 0}
-    holds = service.registry.active_holds(session, row.subject_ref)
-    records = service.registry.record_facts(session, row.subject_ref)
+    holds = step.look.active_holds(row.subject_ref)
+    records = step.look.record_facts(row.subject_ref)
     kept: list[dict[str, Any]] = []
     if holds:
         reasons = "; ".join(h.reason for h in holds)
@@ -607,11 +615,7 @@ def _notify(step: Step) -> dict[str, Any]:
     service, session, row = step.service, step.session, step.row
     action = _NOTICE_ACTIONS[RequestType(row.type)]
     if RequestType(row.type) is RequestType.ERASURE:
-        erased = session.scalar(
-            sa.select(StepRecord.result).where(
-                StepRecord.request_id == row.id, StepRecord.step == "erase"
-            )
-        )
+        erased = step.look.result(row.id, "erase")
         channels = list((erased or {}).get("channels", []))
     elif row.subject_ref is not None:
         channels = [r.channel for r in service.registry.record_facts(session, row.subject_ref)]
@@ -711,11 +715,7 @@ def _answer(step: Step) -> dict[str, Any]:
     if RequestType(row.type) in _NOTICE_ACTIONS:  # erasure, rectification, restriction
         _recheck(step)
     if RequestType(row.type) in _NOTICE_ACTIONS:
-        notices = step.session.scalars(
-            sa.select(RecipientNotice)
-            .where(RecipientNotice.request_ref == row.public_id)
-            .order_by(RecipientNotice.id)
-        )
+        notices = step.look.notices(row.public_id)
         row.outcome = {
             **(row.outcome or {}),
             "recipients_notified": [
@@ -823,9 +823,9 @@ class _Position:
         ran: list[tuple[str, str]] = []
         with service.write_session() as session:
             done = {
-                (r.request_id, r.step)
+                (r.request_id, r.step): r.result
                 for r in session.execute(
-                    sa.select(StepRecord.request_id, StepRecord.step).where(
+                    sa.select(StepRecord.request_id, StepRecord.step, StepRecord.result).where(
                         StepRecord.request_id.in_(ids)
                     )
                 )
@@ -836,6 +836,14 @@ class _Position:
                     sa.select(RightsRequest).where(RightsRequest.id.in_(ids)).with_for_update()
                 )
             }
+            names = {rid: self.plans[rid][index] for rid in ids}
+            look = Lookahead(
+                service,
+                session,
+                {rid: row for rid, row in rows.items() if (rid, names[rid]) not in done},
+                {rid: name for rid, name in names.items() if (rid, name) not in done},
+                done,
+            )
             shreds: list[str] = []
             after: list[Callable[[], None]] = []
             events: list[NewEvent] = []
@@ -852,7 +860,7 @@ class _Position:
                         continue
                     try:
                         result = STEPS[name](
-                            Step(service, session, service.context(row), shreds, after)
+                            Step(service, session, look.context(rid), shreds, after, look)
                         )
                     except (Wait, Pending, PrivacyOpsError) as exc:
                         if batch:

@@ -244,15 +244,27 @@ class RightsService:
     # --- outbox ------------------------------------------------------------------------
 
     def queue_message(
-        self, session: Session, row: RightsRequest, purpose: str, channel: str, message: Message
+        self,
+        session: Session,
+        row: RightsRequest,
+        purpose: str,
+        channel: str,
+        message: Message,
+        *,
+        queued: bool | None = None,
     ) -> None:
-        """Write a message to the outbox once per (request, purpose)."""
-        exists = session.scalar(
-            sa.select(OutboxMessage.id).where(
-                OutboxMessage.request_id == row.id, OutboxMessage.purpose == purpose
+        """Write a message to the outbox once per (request, purpose); ``queued`` is whether it
+        is there already, when the caller knows (else this looks)."""
+        if queued is None:
+            queued = (
+                session.scalar(
+                    sa.select(OutboxMessage.id).where(
+                        OutboxMessage.request_id == row.id, OutboxMessage.purpose == purpose
+                    )
+                )
+                is not None
             )
-        )
-        if exists is not None:
+        if queued:
             return
         sealed = self.seal_for(
             row, {"to": message.to, "subject": message.subject, "body": message.body}

@@ -330,6 +330,35 @@ class Registry:
             row = s.execute(query).first()
         return _subject(row) if row is not None else None
 
+    def find_subjects(
+        self, kind: str, values: Sequence[str], *, session: Session | None = None
+    ) -> dict[str, Subject]:
+        """The subjects with these identities of one ``kind``, keyed by each value as given
+        (a value nobody has is absent), looked up set-based (one query per 500 values).
+
+        Raises:
+            InvalidInput: unknown kind or a malformed value.
+        """
+        wanted: dict[bytes, list[str]] = {}
+        for value in dict.fromkeys(values):
+            wanted.setdefault(self._index(kind, value)[0], []).append(value)
+        indexes = list(wanted)
+        found: dict[str, Subject] = {}
+        with self._session(session) as s:
+            for start in range(0, len(indexes), _CHUNK):
+                rows = s.execute(
+                    sa.select(_subjects, _identities.c.blind_index)
+                    .join(_identities, _identities.c.subject_id == _subjects.c.id)
+                    .where(
+                        _identities.c.kind == kind,
+                        _identities.c.blind_index.in_(indexes[start : start + _CHUNK]),
+                    )
+                )
+                for row in rows:
+                    for value in wanted[row.blind_index]:
+                        found.setdefault(value, _subject(row))
+        return found
+
     def get_subject(self, public_id: str, *, session: Session | None = None) -> Subject:
         """The subject with this public id.
 
