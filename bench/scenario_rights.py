@@ -13,10 +13,9 @@ identity and one web-form record:
    how many failed.
 
 Floors (issue 4): access without PDF p99 <= 100 ms; >= 200 erasures/s. Measured on 1,000,000
-subjects on the shared 2-core machine (load 1.9-3.6): SQLite p99 19-55 ms and 221-396
-erasures/s; PostgreSQL p99 40-67 ms and 175-217 erasures/s, 151 ms and 151/s while another
-benchmark loaded the same server (per-request round trips and ORM work, flat in the registry's
-size: no query of an erasure grows with it).
+subjects on the quiet 2-core machine: SQLite p99 18 ms and 783 erasures/s; PostgreSQL p99 33 ms
+and 612 erasures/s (the runner's look-ups are one query per batch of requests,
+``privacyops.rights.lookahead``; no query of an erasure grows with the registry's size).
 
 The registry is written with raw bulk inserts (:func:`bench.bulk.fill_registry`: the rows
 ``Registry.ingest_many`` would write, keys wrapped in batches; about 8,000 subjects/s, so two

@@ -123,6 +123,8 @@ def test_smtp_down_keeps_the_task_open_and_retries(db: Database, tmp_path: Path)
         assert isinstance(gmail, ManualConnector)
         assert remind_tasks(db, up, [gmail.spec]) == 1
         assert len(box.messages) == 1
+        # the first message, sent late, still says whom it is about
+        assert "email: ada@example.com" in box.bodies()[0]
     assert list_tasks(db)[0].status == "sent"
 
 

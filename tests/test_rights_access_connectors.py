@@ -27,9 +27,10 @@ from _web import browser, login, make_app
 from privacyops.accounts import create_api_token
 from privacyops.audit import AuditLog
 from privacyops.cli.app import app as cli_app
-from privacyops.connectors import list_tasks, task_records
+from privacyops.connectors import complete_task, list_tasks, task_records
+from privacyops.connectors.models import ConnectorTask
 from privacyops.rights.models import ConnectorAnswer, RightsRequest
-from privacyops.rights.runner import RETRY_FIRST, process, runnable, tick
+from privacyops.rights.runner import RECHECK_WAITING, RETRY_FIRST, process, runnable, tick
 from privacyops.rights.service import RightsService
 from privacyops.settings import reset_settings
 from privacyops.store import utcnow
@@ -414,11 +415,18 @@ def test_processor_is_written_to_once_and_its_answer_reaches_the_export(
 
 
 @pytest.fixture
-def trello(tmp_path: Path, db_url: str, smtp_server: SmtpSink) -> Iterator[World]:
-    """Only Trello, a system with no API that staff act on by hand."""
+def trello(
+    tmp_path: Path, db_url: str, smtp_server: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    """Only Trello, a system with no API that staff act on by hand; the CLI points at the
+    same database."""
     w = _world(tmp_path, db_url, smtp_server, {"trello.yml": TRELLO_YAML}, CRM())
+    monkeypatch.setenv("PRIVACYOPS_DATABASE_URL", db_url)
+    monkeypatch.setenv("PRIVACYOPS_DATA_DIR", str(tmp_path / "data"))
+    reset_settings()
     yield w
     w.service.db.dispose()
+    reset_settings()
 
 
 @pytest.mark.parametrize(
@@ -445,6 +453,26 @@ def test_restriction_and_rectification_wait_for_the_manual_system(
     assert (task["system"], task["action"], task["request"]) == ("Trello", kind, receipt.request_id)
     assert len(task["checklist"]) == 3
 
+    # staff read who the task is about and what to do: audited, kept encrypted, write scope
+    url = f"/api/v1/connectors/tasks/{task['id']}/brief"
+    brief = w.staff.get(url)
+    assert brief.status_code == 200, brief.text
+    assert brief.json()["identities"] == {"email": ["ada@example.com"], "phone": ["+4721929300"]}
+    assert {k: brief.json().get(k) for k in details} == details
+    assert events(w).count("connector.task_brief_read") == 1
+    with w.service.db.session() as session:
+        _, reader = create_api_token(session, "auditor", ["requests:read"])
+        sealed = session.scalar(sa.select(ConnectorTask.brief_sealed))
+    assert sealed is not None
+    assert b"ada@example.com" not in sealed
+    read_only = TestClient(w.app, headers={"Authorization": f"Bearer {reader}"}).get(url)
+    assert read_only.status_code == 403
+    assert TestClient(w.app).get(url).status_code == 401
+    cli = CliRunner().invoke(cli_app, ["connectors", "brief", str(task["id"])])
+    assert cli.exit_code == 0, cli.output
+    assert "email: ada@example.com" in cli.output
+    assert events(w).count("connector.task_brief_read") == 2
+
     # records go with access tasks only
     refused = w.staff.post(
         f"/api/v1/connectors/tasks/{task['id']}/complete",
@@ -463,6 +491,60 @@ def test_restriction_and_rectification_wait_for_the_manual_system(
     (answer,) = [m for m in smtp_server.to("ada@example.com") if "answered" in m["Subject"]]
     assert "Trello" in smtp_server.body(answer)
     assert events(w).count("connector.task_opened") == 1
+    # done: who it was about is forgotten
+    gone = w.staff.get(url)
+    assert gone.status_code == 409
+    assert "no longer kept" in gone.json()["error"]["message"]
+    with w.service.db.session() as session:
+        assert session.scalar(sa.select(ConnectorTask.brief_sealed)) is None
+
+
+def test_processor_is_told_the_corrected_values_of_a_rectification(
+    hubspot: World, smtp_server: SmtpSink
+) -> None:
+    w = hubspot
+    ingest(w.service, "ada@example.com")
+    confirm(
+        w.service,
+        smtp_server,
+        "rectification",
+        "ada@example.com",
+        details={"changes": {"name": "Ada King"}},
+    )
+    tick(w.service)
+    # the processor's Art. 19 notice says what to correct, not only that something was
+    (mail,) = smtp_server.to(HUBSPOT)
+    body = smtp_server.body(mail).replace("\r\n", "\n")
+    assert "Notice of rectification" in mail["Subject"]
+    assert "email: ada@example.com" in body
+    assert "The corrected values:\n  name: Ada King" in body
+
+
+def test_a_waiting_request_rests_until_its_task_is_done(
+    trello: World, smtp_server: SmtpSink
+) -> None:
+    w = trello
+    ingest(w.service, "ada@example.com")
+    receipt = confirm(w.service, smtp_server, "erasure", "ada@example.com")
+    tick(w.service)
+    assert w.service.status(receipt.request_id, receipt.token)["outcome"]["waiting_for"] == [
+        "Trello"
+    ]
+    with w.service.db.session() as session:
+        rid = session.scalar(
+            sa.select(RightsRequest.id).where(RightsRequest.public_id == receipt.request_id)
+        )
+    # not taken again on every tick while staff have not acted...
+    assert runnable(w.service) == []
+    # ...but looked at again after a while, whatever happened meanwhile
+    later = utcnow() + RECHECK_WAITING + timedelta(seconds=1)
+    assert runnable(w.service, now=later) == [rid]
+    # completing the task wakes it at once
+    (task,) = list_tasks(w.service.db, request_ref=receipt.request_id)
+    complete_task(w.service.db, task.id, outcome="2 cards deleted", actor="staff:dpo")
+    assert runnable(w.service) == [rid]
+    tick(w.service)
+    assert w.service.status(receipt.request_id, receipt.token)["state"] == "completed"
 
 
 def test_refusing_a_waiting_request_cancels_its_tasks_and_forgets_the_records(

@@ -19,6 +19,7 @@ from privacyops.connectors import (
     load_connectors,
     remind_notices,
     remind_tasks,
+    task_brief,
 )
 from privacyops.connectors.opendsr import process_pending
 from privacyops.errors import InvalidInput
@@ -84,6 +85,33 @@ def tasks(
         steps = "; ".join(c["step"] for c in t.checklist)
         table.add_row(str(t.id), t.system, t.kind, t.action, t.request_ref, t.status, steps)
     console.print(table)
+
+
+@app.command()
+def brief(
+    task_id: int = typer.Argument(..., help="The task's id."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Who an open task is about and what to do (identities; corrected values or restriction
+    ground). Personal data: each reading is recorded in the audit log."""
+    with _db() as db:
+        found = task_brief(db, task_id, actor="staff:cli")
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    console.print(
+        f"task {found['id']}: {found['action']} in {found['system']} (request {found['request']})",
+        highlight=False,
+    )
+    for kind, values in sorted(found["identities"].items()):
+        for value in values:
+            console.print(f"  {kind}: {value}", highlight=False, markup=False)
+    for field, value in sorted((found.get("changes") or {}).items()):
+        console.print(f"  correct {field} to: {value}", highlight=False, markup=False)
+    if found.get("ground"):
+        console.print(f"  restriction ground: {found['ground']}", highlight=False, markup=False)
+    for item in found["checklist"]:
+        console.print(f"  [ ] {item['step']}", highlight=False, markup=False)
 
 
 @app.command()

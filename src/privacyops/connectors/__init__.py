@@ -34,6 +34,7 @@ from privacyops.connectors.manual import (
     drop_task_records,
     list_tasks,
     remind_tasks,
+    task_brief,
     task_records,
 )
 from privacyops.connectors.notices import (
@@ -93,5 +94,6 @@ __all__ = [
     "remind_tasks",
     "sign_webhook",
     "targets_from_manifest",
+    "task_brief",
     "task_records",
 ]

@@ -36,6 +36,7 @@ __all__ = [
     "drop_task_records",
     "list_tasks",
     "remind_tasks",
+    "task_brief",
     "task_records",
 ]
 
@@ -88,8 +89,9 @@ class ManualConnectorFile(BaseModel):
 
 
 def _email_body(
-    task: ConnectorTask, settings: Settings, ids: dict[str, list[str]], reminder: bool
+    task: ConnectorTask, settings: Settings, brief: Mapping[str, Any], reminder: bool
 ) -> str:
+    ids: Mapping[str, list[str]] = brief.get("identities") or {}
     what = {
         "access": "send us a copy of all personal data you process on our behalf about",
         "erasure": "erase all personal data you process on our behalf about",
@@ -108,6 +110,7 @@ def _email_body(
         lines += [f"  {kind}: {value}" for kind, values in sorted(ids.items()) for value in values]
     else:
         lines.append("  (identities as given in our first message)")
+    lines += _instructions(brief)
     lines += [
         "",
         f"Reference: {task.request_ref}/{task.id}",
@@ -116,6 +119,19 @@ def _email_body(
         settings.mail_from,
     ]
     return "\n".join(lines)
+
+
+def _instructions(brief: Mapping[str, Any]) -> list[str]:
+    """The lines of a brief beyond the identities: the corrected values of a rectification,
+    the ground of a restriction."""
+    lines: list[str] = []
+    changes: Mapping[str, Any] = brief.get("changes") or {}
+    if changes:
+        lines += ["", "The corrected values:"]
+        lines += [f"  {field}: {value}" for field, value in sorted(changes.items())]
+    if brief.get("ground"):
+        lines += ["", f"Ground of the restriction (GDPR Art. 18(1)): {brief['ground']}"]
+    return lines
 
 
 class ManualConnector:
@@ -169,9 +185,16 @@ class ManualConnector:
         request_ref: str,
         subject_ref: str | None = None,
         session: Session | None = None,
+        instructions: Mapping[str, Any] | None = None,
     ) -> ConnectorResult:
-        """Any other action (rectification, restriction) the rights engine asks of staff."""
-        return self._run(action, identities, request_ref, subject_ref, session)
+        """Any other action (rectification, restriction) the rights engine asks of staff.
+
+        Args:
+            instructions: what staff (or the processor) need beyond the identities, kept in
+                the task's brief: ``{"changes": {field: corrected value}}`` for a
+                rectification, ``{"ground": "..."}`` for a restriction.
+        """
+        return self._run(action, identities, request_ref, subject_ref, session, instructions)
 
     def _run(
         self,
@@ -180,23 +203,24 @@ class ManualConnector:
         request_ref: str | None,
         subject_ref: str | None,
         session: Session | None = None,
+        instructions: Mapping[str, Any] | None = None,
     ) -> ConnectorResult:
+        brief = {"identities": normalise_identities(identities), **(instructions or {})}
         if session is not None:  # the caller's transaction: the task commits with its step
-            return self._run_in(session, action, identities, request_ref, subject_ref)
+            return self._run_in(session, action, brief, request_ref, subject_ref)
         with self.db.session() as own:
-            return self._run_in(own, action, identities, request_ref, subject_ref)
+            return self._run_in(own, action, brief, request_ref, subject_ref)
 
     def _run_in(
         self,
         session: Session,
         action: Action,
-        identities: Identities,
+        brief: dict[str, Any],
         request_ref: str | None,
         subject_ref: str | None,
     ) -> ConnectorResult:
         if not request_ref:
             raise InvalidInput(f"{self.name} is a {self.kind} connector: it needs a request_ref.")
-        ids = normalise_identities(identities)
         task = session.scalar(
             sa.select(ConnectorTask).where(
                 ConnectorTask.request_ref == request_ref,
@@ -222,6 +246,9 @@ class ManualConnector:
             )
             session.add(task)
             session.flush()
+            key = new_key()
+            task.brief_key = self.db.keyring.wrap(_brief_key_id(task.id), key)
+            task.brief_sealed = seal(key, json.dumps(brief).encode(), _brief_aad(task.id))
             AuditLog(self.db).append(
                 "connector.task_opened",
                 actor=f"connector:{self.spec.name}",
@@ -235,14 +262,13 @@ class ManualConnector:
                 session=session,
             )
         if task.kind == "email" and task.status == "open":
-            self._send(session, task, ids, reminder=False)
+            self._send(session, task, reminder=False)
         return self._result(task, action)
 
     def _send(
         self,
         session: sa.orm.Session,
         task: ConnectorTask,
-        ids: dict[str, list[str]],
         *,
         reminder: bool,
     ) -> None:
@@ -254,7 +280,14 @@ class ManualConnector:
                 self.settings,
                 str(task.to_address),
                 subject,
-                _email_body(task, self.settings, ids, reminder),
+                # a reminder quotes only the reference (the processor has the identities);
+                # a first message sent late, after SMTP was down, carries them like any first
+                _email_body(
+                    task,
+                    self.settings,
+                    {} if reminder else _open_brief(self.db, task) or {},
+                    reminder,
+                ),
             )
         except DependencyUnavailable:
             return  # stays open/sent; the next run or reminder tries again
@@ -295,6 +328,66 @@ class ManualConnector:
 
 #: The most a task's attached records may weigh (JSON), so one form cannot fill the database.
 MAX_RECORDS_BYTES = 2_000_000
+
+
+def _brief_key_id(task_id: int) -> str:
+    return f"connector-task-brief:{task_id}"
+
+
+def _brief_aad(task_id: int) -> bytes:
+    return f"connector-task-brief:{task_id}".encode()
+
+
+def _open_brief(db: Database, task: ConnectorTask) -> dict[str, Any] | None:
+    if task.brief_sealed is None or task.brief_key is None:
+        return None
+    key = db.keyring.unwrap(_brief_key_id(task.id), task.brief_key)
+    value: dict[str, Any] = json.loads(open_sealed(key, task.brief_sealed, _brief_aad(task.id)))
+    return value
+
+
+def _drop_brief(task: ConnectorTask) -> None:
+    """Forget who a finished task was about (data minimisation, GDPR Art. 5(1)(c))."""
+    task.brief_key = None
+    task.brief_sealed = None
+
+
+def task_brief(db: Database, task_id: int, *, actor: str) -> dict[str, Any]:
+    """Who an open task is about and what to do: the identities of the request, and the
+    corrected values (rectification) or ground (restriction). Each reading is audited
+    (``connector.task_brief_read``, with who read it).
+
+    Raises:
+        NotFound: no such task.
+        InvalidTransition: the task is done or cancelled: its brief is no longer kept.
+    """
+    with db.session() as session:
+        task = session.get(ConnectorTask, task_id)
+        if task is None:
+            raise NotFound(f"No connector task {task_id}.")
+        if task.status in ("done", "cancelled"):
+            raise InvalidTransition(
+                f"Task {task_id} is {task.status}: who it was about is no longer kept."
+            )
+        brief = _open_brief(db, task)
+        if brief is None:
+            raise NotFound(f"Task {task_id} has no brief (opened before briefs were kept).")
+        AuditLog(db).append(
+            "connector.task_brief_read",
+            actor=actor,
+            subject_ref=task.subject_ref,
+            details={"task": task.id, "action": task.action, "request": task.request_ref},
+            session=session,
+        )
+        return {
+            "id": task.id,
+            "system": task.system,
+            "action": task.action,
+            "request": task.request_ref,
+            "checklist": task.checklist,
+            "identities": brief.get("identities", {}),
+            **{k: v for k, v in brief.items() if k != "identities"},
+        }
 
 
 def _aad(task_id: int) -> bytes:
@@ -399,6 +492,8 @@ def complete_task(
         task.outcome = outcome.strip()
         task.done_at = utcnow()
         task.checklist = [{**item, "done": True} for item in task.checklist]
+        _drop_brief(task)
+        _wake(session, task.request_ref)
         if found:
             key = new_key()
             task.wrapped_key = db.keyring.wrap(f"connector-task:{task.id}", key)
@@ -418,6 +513,31 @@ def complete_task(
         session.flush()
         session.expunge(task)
     return task
+
+
+#: The rights requests, as far as a completed task touches them (the rights package owns the
+#: table; ``privacyops.rights`` imports this package, so the model cannot be imported here).
+_rights_requests = sa.table(
+    "rights_requests",
+    sa.column("public_id", sa.String),
+    sa.column("state", sa.String),
+    sa.column("lease_owner", sa.String),
+    sa.column("lease_until", sa.DateTime),
+)
+
+
+def _wake(session: Session, request_ref: str) -> None:
+    """Make the rights request waiting for a completed task runnable now (it rests between
+    checks while its tasks are open: ``privacyops.rights.runner.RECHECK_WAITING``)."""
+    session.execute(
+        sa.update(_rights_requests)
+        .where(
+            _rights_requests.c.public_id == request_ref,
+            _rights_requests.c.state == "in_progress",
+            _rights_requests.c.lease_owner.is_(None),
+        )
+        .values(lease_until=None)
+    )
 
 
 def cancel_tasks(
@@ -444,6 +564,7 @@ def _cancel_in(db: Database, session: Session, request_ref: str, actor: str) -> 
     )
     for task in tasks:
         task.status = "cancelled"
+        _drop_brief(task)
         AuditLog(db).append(
             "connector.task_cancelled",
             actor=actor,
@@ -482,12 +603,12 @@ def remind_tasks(
                 continue
             connector = ManualConnector(spec, db, settings)
             if task.status == "open":
-                connector._send(session, task, {}, reminder=False)
+                connector._send(session, task, reminder=False)
                 sent += task.status == "sent"
                 continue
             last = task.last_reminder_at or task.sent_at or task.created_at
             if last <= due:
                 before = task.reminders
-                connector._send(session, task, {}, reminder=True)
+                connector._send(session, task, reminder=True)
                 sent += task.reminders > before
     return sent

@@ -27,6 +27,9 @@ class ConnectorTask(Base):
         done: staff or the processor confirmed the act; ``outcome`` says what was found/done.
         cancelled: the request was withdrawn before the act.
 
+    While it is open, a task keeps its brief: who it is about and what to do, sealed
+    (``brief_sealed``); staff read it through an audited call (``task_brief``).
+
     An access task may carry the records staff found (``records_sealed``: JSON sealed with a
     key of the task's own, wrapped by the master key); they go into the person's export and
     are dropped once it is made.
@@ -49,6 +52,11 @@ class ConnectorTask(Base):
     outcome: Mapped[str | None] = mapped_column(sa.Text, default=None)
     wrapped_key: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
     records_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
+    #: Who the task is about and what to do (identities; corrected values, restriction
+    #: ground): JSON sealed with a key of its own (``brief_key``, wrapped by the master key),
+    #: kept while the task is open and dropped once it is done or cancelled.
+    brief_key: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
+    brief_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
     reminders: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -176,11 +176,17 @@ _WHAT = {
 
 class _Sender:
     def __init__(
-        self, db: Database, settings: Settings, transport: httpx.BaseTransport | None
+        self,
+        db: Database,
+        settings: Settings,
+        transport: httpx.BaseTransport | None,
+        changes: Mapping[str, str] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.transport = transport
+        #: a rectification's corrected values: the recipient needs them to do the same
+        self.changes = dict(changes or {})
 
     def ack_url(self, row: RecipientNotice) -> str:
         return self.settings.base_url.rstrip("/") + ACK_PATH + row.ack_token
@@ -223,6 +229,9 @@ class _Sender:
             if ids
             else ["  (identities as given in our first notice)"]
         )
+        if self.changes and row.action == "rectification":
+            lines += ["", "The corrected values:"]
+            lines += [f"  {field}: {value}" for field, value in sorted(self.changes.items())]
         lines += [
             "",
             "Please confirm by opening this link:",
@@ -249,6 +258,7 @@ class _Sender:
             "request": row.request_ref,
             "action": row.action,
             "identities": ids,
+            **({"changes": self.changes} if self.changes and row.action == "rectification" else {}),
             "reminder": reminder,
             "ack_url": self.ack_url(row),
             "sent_at": utcnow().isoformat(),
@@ -345,15 +355,17 @@ def notify_recipients(
     targets: Iterable[NoticeTarget],
     subject_ref: str | None = None,
     transport: httpx.BaseTransport | None = None,
+    changes: Mapping[str, str] | None = None,
 ) -> list[NoticeStatus]:
     """Send one notice per target (once per request, recipient and action: calling again only
-    retries those not yet delivered). Returns the state of each."""
+    retries those not yet delivered). Returns the state of each. ``changes``: a
+    rectification's corrected values, told to each recipient so it can correct its copy."""
     if action not in _WHAT:
         raise InvalidInput(
             f"Art. 19 notices follow rectification, erasure or restriction, not {action}."
         )
     ids = normalise_identities(identities)
-    sender = _Sender(db, settings, transport)
+    sender = _Sender(db, settings, transport, changes)
     out: list[NoticeStatus] = []
     log = AuditLog(db)
     for target in targets:

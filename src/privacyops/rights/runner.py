@@ -217,12 +217,20 @@ def _ask(step: Step, connector: Connector, action: str) -> ConnectorResult:
                 _identities(step), request_ref=ref, subject_ref=subject, session=session
             )
         if action in ("rectification", "restriction") and isinstance(connector, ManualConnector):
+            details = step.ctx.details
+            # what staff or the processor need to act: the corrected values, or the ground
+            instructions = (
+                {"changes": dict(details.get("changes") or {})}
+                if action == "rectification"
+                else {"ground": details.get("ground")}
+            )
             return connector.act(
                 "rectification" if action == "rectification" else "restriction",
                 _identities(step),
                 request_ref=ref,
                 subject_ref=subject,
                 session=session,
+                instructions=instructions,
             )
         return connector.erase(
             _identities(step), request_ref=ref, subject_ref=subject, session=session
@@ -640,7 +648,10 @@ def _notify(step: Step) -> dict[str, Any]:
     identities: dict[str, str] = {"email": step.ctx.details["email"]}
     if step.ctx.details.get("phone"):
         identities["phone"] = step.ctx.details["phone"]
-    step.after.append(_sender(service, action, row.public_id, row.subject_ref, identities, targets))
+    changes = step.ctx.details.get("changes") if action == "rectification" else None
+    step.after.append(
+        _sender(service, action, row.public_id, row.subject_ref, identities, targets, changes)
+    )
     names = {r.id: r.name for r in manifest.recipients} | {
         p.id: p.name for p in manifest.processors
     }
@@ -658,6 +669,7 @@ def _sender(
     subject_ref: str | None,
     identities: dict[str, str],
     targets: list[NoticeTarget],
+    changes: dict[str, str] | None = None,
 ) -> Callable[[], None]:
     def send() -> None:
         notify_recipients(
@@ -668,6 +680,7 @@ def _sender(
             identities=identities,
             targets=targets,
             subject_ref=subject_ref,
+            changes=changes,
         )
 
     return send
@@ -977,12 +990,17 @@ def _wait(service: RightsService, request_id: int, task: TaskKind, worker: str) 
 #: Back-off of a request waiting for a failed system: first retry, and the longest wait.
 RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=6)
+#: How long a request waiting for staff or a processor rests before it is looked at again: a
+#: task completed through ``complete_task`` wakes it at once, so this only bounds the wait for
+#: one completed some other way. Without it every waiting request was re-run on every tick.
+RECHECK_WAITING = timedelta(minutes=10)
 
 
 def _wait_for_systems(service: RightsService, request_id: int, why: Pending, worker: str) -> None:
     """Keep the request ``in_progress`` and show what it waits for (``outcome.waiting_for``).
-    Open tasks are looked at again on the next run; a failed system is retried with
-    exponential back-off (the lease holds the request until then)."""
+    A request waiting for open tasks rests until one of them is completed (which wakes it) or
+    :data:`RECHECK_WAITING` has passed; a failed system is retried with exponential back-off
+    (the lease holds the request until then)."""
     with service.write_session() as session:
         row = session.get(RightsRequest, request_id, with_for_update=True)
         if row is None or row.lease_owner != worker:
@@ -996,7 +1014,7 @@ def _wait_for_systems(service: RightsService, request_id: int, why: Pending, wor
             row.lease_until = utcnow() + min(RETRY_FIRST * 2**retries, RETRY_MAX)
         else:
             outcome.pop("retries", None)
-            row.lease_until = None
+            row.lease_until = utcnow() + RECHECK_WAITING
         row.outcome = outcome
         row.lease_owner = None
         if changed:

@@ -5,6 +5,9 @@
   the notice is the only credential.
 - ``GET /api/v1/notices?request=REF``: the notices of a request (``requests:read``).
 - ``GET /api/v1/connectors/tasks``: open manual/e-mail connector tasks (``requests:read``).
+- ``GET /api/v1/connectors/tasks/{id}/brief``: who an open task is about and what to do (the
+  request's identities; corrected values or restriction ground), audited per reading
+  (``requests:write``: those who act on tasks).
 - ``POST /api/v1/connectors/tasks/{id}/complete`` ``{"outcome": "...", "records": {...}}``:
   record the answer, with (access tasks, optional) the records found,
   ``{"collection": [{"field": "value"}]}``, which go into the person's export
@@ -25,6 +28,7 @@ from privacyops.connectors import (
     complete_task,
     list_tasks,
     notices_for_request,
+    task_brief,
 )
 from privacyops.store import Database
 from privacyops.web.auth import require_scope
@@ -81,6 +85,20 @@ def tasks(db: Database = Depends(get_db)) -> dict[str, Any]:
     }
 
 
+@router.get("/api/v1/connectors/tasks/{task_id}/brief")
+def brief(
+    task_id: int,
+    who: Principal = Depends(require_scope("requests:write")),
+    db: Database = Depends(get_db),
+) -> dict[str, Any]:
+    """Who the task is about and what to do; each reading is recorded in the audit log."""
+    return task_brief(db, task_id, actor=_actor(who))
+
+
+def _actor(who: Principal) -> str:
+    return f"staff:{who.user_id}" if who.user_id is not None else f"token:{who.email}"
+
+
 @router.post("/api/v1/connectors/tasks/{task_id}/complete")
 def complete(
     task_id: int,
@@ -91,6 +109,5 @@ def complete(
 ) -> dict[str, Any]:
     """Record what was found or done (and, for access, the records found); the connector then
     reports done and the waiting request goes on."""
-    actor = f"staff:{who.user_id}" if who.user_id is not None else f"token:{who.email}"
-    task = complete_task(db, task_id, outcome=outcome, actor=actor, records=records)
+    task = complete_task(db, task_id, outcome=outcome, actor=_actor(who), records=records)
     return {"id": task.id, "status": task.status}
