@@ -8,7 +8,7 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +26,8 @@ class CRM:
     deals: dict[int, dict[str, Any]] = field(default_factory=dict)
     faults: list[str] = field(default_factory=list)  # "503", "garbage", "slow"
     calls: list[str] = field(default_factory=list)
+    #: called with each request's "METHOD path" as it arrives (in the server's thread)
+    on_call: Callable[[str], None] | None = None
 
 
 def seed(crm: CRM) -> None:
@@ -69,6 +71,8 @@ def make_app(crm: CRM) -> FastAPI:
     @app.middleware("http")
     async def faults(request: Request, call_next: Any) -> Any:
         crm.calls.append(f"{request.method} {request.url.path}")
+        if crm.on_call is not None:
+            crm.on_call(f"{request.method} {request.url.path}")
         if crm.faults:
             fault = crm.faults.pop(0)
             if fault == "503":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -518,6 +519,52 @@ def test_processor_is_told_the_corrected_values_of_a_rectification(
     assert "Notice of rectification" in mail["Subject"]
     assert "email: ada@example.com" in body
     assert "The corrected values:\n  name: Ada King" in body
+
+
+def test_connected_systems_are_called_while_no_write_lock_is_held(
+    world: World, smtp_server: SmtpSink, db_url: str
+) -> None:
+    """The CRM (HTTP) and the shop database (SQL) are asked before each step's transaction: a
+    slow API never holds the embedded database's single write lock, so intake, consent and
+    the rest of the service keep writing meanwhile."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    w = world
+    path = w.service.db.url.database
+    assert path is not None
+    seen: list[tuple[str, str]] = []
+
+    def probe(call: str) -> None:  # another writer, arriving while the CRM is being asked
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            seen.append((call, "free"))
+        except sqlite3.OperationalError as exc:
+            seen.append((call, str(exc)))
+        finally:
+            other.close()
+
+    w.crm.on_call = probe
+    ingest(w.service, "ada@example.com")
+    access = confirm(w.service, smtp_server, "access", "ada@example.com")
+    tick(w.service)
+    erasure = confirm(w.service, smtp_server, "erasure", "ada@example.com")
+    for _ in range(3):
+        tick(w.service)
+    assert any(call.startswith("GET") for call, _ in seen)  # the access asked the CRM
+    assert any(call.startswith("DELETE") for call, _ in seen)  # the erasure erased there
+    assert {state for _, state in seen} == {"free"}, seen
+    # and the answers reached the requests as before
+    other = {
+        s["system"]: s["status"]
+        for s in w.service.status(access.request_id, access.token)["outcome"]["other_systems"]
+    }
+    assert other["Company CRM"] == "done"
+    assert other["Shop database"] == "done"
+    erased = w.service.status(erasure.request_id, erasure.token)["outcome"]["other_systems"]
+    assert {s["system"]: s["status"] for s in erased}["Company CRM"] == "done"
+    assert not any(c["email"] == "ada@example.com" for c in w.crm.contacts.values())
 
 
 def test_a_waiting_request_rests_until_its_task_is_done(

@@ -225,7 +225,9 @@ class Settings(BaseSettings):
         default=True, description="Run request steps and the daily retention sweep in-process."
     )
     celery_broker_url: str | None = Field(
-        default=None, description="Redis URL; when set, steps are sent to Celery workers."
+        default=None,
+        description="Redis URL of the Celery app (privacyops.jobs.celery_app): its workers and "
+        "beat run request steps every 10 s and the daily retention sweep.",
     )
     retention_sweep_hour: int = Field(
         default=3, ge=0, le=23, description="UTC hour of the daily retention sweep."

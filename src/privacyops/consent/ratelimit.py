@@ -2,7 +2,9 @@
 
 Kept in process memory: each worker process counts its own callers, which is enough to stop a
 flood from one address reaching the database. Addresses are held only while their window is
-open and never written anywhere.
+open and never written anywhere. A scaled-out service (several web processes, Redis) counts in
+Redis instead, all processes together (:mod:`privacyops.shared_counts`: keyed hashes of the
+addresses, never the addresses).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from privacyops.errors import RateLimited
+from privacyops.shared_counts import SharedCounts
 
 __all__ = ["RateLimiter"]
 
@@ -23,6 +26,7 @@ class RateLimiter:
         limit: calls allowed per window.
         window: window length in seconds.
         clock: monotonic time source (tests pass a fake one).
+        shared: count in Redis, with every process of the service.
         max_keys: when more keys are tracked, expired windows are dropped.
     """
 
@@ -33,7 +37,9 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         max_keys: int = 100_000,
+        shared: SharedCounts | None = None,
     ) -> None:
+        self.shared = shared
         self.limit = limit
         self.window = window
         self._clock = clock
@@ -50,6 +56,13 @@ class RateLimiter:
         Raises:
             RateLimited: over the limit; ``retry_after`` is the seconds left in the window.
         """
+        if self.shared is not None:
+            counted = self.shared.hit(f"consent:{key}", self.window)
+            if counted is not None:
+                total, left = counted
+                if total > self.limit:
+                    raise RateLimited(retry_after=max(1, int(left) + 1))
+                return
         now = self._clock()
         with self._lock:
             start, count = self._counts.get(key, (now, 0))

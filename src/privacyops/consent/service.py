@@ -36,6 +36,7 @@ from privacyops.consent.writer import ConsentWriter
 from privacyops.errors import NotFound
 from privacyops.policy import PolicyBook, load_configured_policy
 from privacyops.settings import Settings
+from privacyops.shared_counts import shared_counts
 from privacyops.store import Database, Registry, open_database
 
 __all__ = ["ConsentService"]
@@ -92,7 +93,10 @@ class ConsentService:
     @cached_property
     def limiter(self) -> RateLimiter:
         """Choices accepted per client address per minute."""
-        return RateLimiter(self.settings.consent_rate_limit)
+        return RateLimiter(
+            self.settings.consent_rate_limit,
+            shared=shared_counts(self.settings.celery_broker_url),
+        )
 
     @cached_property
     def writer(self) -> ConsentWriter:

@@ -7,6 +7,9 @@ queued. On PostgreSQL each of those is a round trip, and six of them per request
 erasure's time. :class:`Lookahead` makes each of them one query for the batch, run the first
 time a step asks, and keeps the answers for the rest of the position.
 
+It also hands the steps what the external systems (SQL, HTTP) answered when the runner asked
+them just before the transaction (``answer_of``).
+
 Each answer is handed out once (a second look-up of the same key queries again, seeing what the
 transaction changed since), and a subject shared by two requests of the batch is never fetched
 ahead: their steps look it up themselves, each seeing what the other did.
@@ -21,6 +24,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from privacyops.connectors import ConnectorResult
 from privacyops.connectors.models import RecipientNotice
 from privacyops.errors import PrivacyOpsError
 from privacyops.rights.models import OutboxMessage, RightsRequest
@@ -43,10 +47,12 @@ class Lookahead:
         rows: Mapping[int, RightsRequest],
         names: Mapping[int, str],
         results: Mapping[tuple[int, str], dict[str, Any] | None],
+        answers: Mapping[tuple[int, str, str], ConnectorResult] | None = None,
     ) -> None:
         self.service, self.session = service, session
         self.rows, self.names = rows, names
         self._results = dict(results)
+        self._answers = answers or {}
         self._contexts: dict[int, RequestContext] = {}
         self._fetched: dict[str, dict[Any, Any]] = {}
         shared = Counter(r.subject_ref for r in rows.values() if r.subject_ref is not None)
@@ -127,6 +133,11 @@ class Lookahead:
         own = set(self._own_subjects)
         refs = (self.rows[rid].subject_ref for rid in self._ids_at(*steps))
         return [ref for ref in refs if ref is not None and ref in own]
+
+    def answer_of(self, rid: int, connector: str, action: str) -> ConnectorResult | None:
+        """What an external system answered to ``action`` for the request, asked before this
+        transaction (``None``: not asked ahead)."""
+        return self._answers.get((rid, connector, action))
 
     def result(self, rid: int, step: str) -> dict[str, Any] | None:
         """What an earlier step of the request returned (``None`` if it has not run)."""

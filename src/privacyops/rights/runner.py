@@ -5,8 +5,12 @@ worker's lease expires and another takes over), then runs the steps of its type
 (:data:`~privacyops.rights.workflow.PLANS`) in order. Each step runs in one transaction with
 the record ``(request, step)`` that marks it done, its audit event and the messages it decides
 to send (outbox): a crash before the commit undoes all of it, a crash after it leaves it done,
-so a restarted worker does each step exactly once. The same functions run in the in-process
-background thread (``privacyops.jobs``) and in Celery tasks (``privacyops.jobs.celery_app``).
+so a restarted worker does each step exactly once. Connected systems reached over the network
+(SQL databases, HTTP APIs) are asked just before that transaction, not inside it
+(:meth:`_Position.call_ahead`): a slow API never holds the database's write lock; their
+erasures are idempotent, so a step redone after a crash may ask again. The same functions run
+in the in-process background thread (``privacyops.jobs``) and in Celery tasks
+(``privacyops.jobs.celery_app``).
 """
 
 from __future__ import annotations
@@ -198,15 +202,49 @@ def _resolve(step: Step) -> dict[str, Any]:
 
 
 def _identities(step: Step) -> dict[str, str]:
-    identities = {"email": step.ctx.details["email"]}
-    if step.ctx.details.get("phone"):
-        identities["phone"] = step.ctx.details["phone"]
+    return _identities_of(step.ctx.details)
+
+
+def _identities_of(details: dict[str, Any]) -> dict[str, str]:
+    identities = {"email": details["email"]}
+    if details.get("phone"):
+        identities["phone"] = details["phone"]
     return identities
+
+
+def _external(service: RightsService) -> list[Connector]:
+    """The connected systems reached over the network (SQL databases, HTTP APIs): asked before
+    a step's transaction, never inside it (see :meth:`_Position.call_ahead`)."""
+    return [c for c in service.connectors if not isinstance(c, ManualConnector)]
+
+
+def _call(
+    connector: Connector, action: str, identities: dict[str, str], ref: str, subject: str | None
+) -> ConnectorResult:
+    """Ask an external system to ``access`` or ``erase``; one that cannot be reached answers
+    ``failed``."""
+    try:
+        if action == "access":
+            return connector.access(identities, request_ref=ref, subject_ref=subject)
+        return connector.erase(identities, request_ref=ref, subject_ref=subject)
+    except PrivacyOpsError as exc:
+        return ConnectorResult(
+            connector=connector.name,
+            kind=connector.kind,
+            action="access" if action == "access" else "erasure",
+            status="failed",
+            note=exc.message,
+        )
 
 
 def _ask(step: Step, connector: Connector, action: str) -> ConnectorResult:
     """One connector's answer to ``action`` (``access`` or ``erase``); a system that cannot
-    be reached answers ``failed``."""
+    be reached answers ``failed``. An external system's answer was fetched before the step's
+    transaction began (:meth:`_Position.call_ahead`), when the runner knew it would be asked."""
+    if not isinstance(connector, ManualConnector) and action in ("access", "erase"):
+        ahead = step.look.answer_of(step.row.id, connector.name, action)
+        if ahead is not None:
+            return ahead
     # request_ref/subject_ref let task-based connectors (manual, e-mail) track the request
     # (one task per request and action, never re-opened) and record their task in this
     # step's transaction.
@@ -830,6 +868,76 @@ class _Position:
         self.states, self.active, self.waiting, self.hook = states, active, waiting, hook
         self.pending: dict[int, Pending] = pending if pending is not None else {}
         self.actor = f"job:{worker}"
+        #: per position: what external systems answered, asked before its transaction (kept
+        #: for the one-at-a-time rerun after a fallback, so nothing is asked twice)
+        self.answers: dict[int, dict[tuple[int, str, str], ConnectorResult]] = {}
+
+    def call_ahead(self, ids: list[int], index: int) -> None:
+        """Ask the external systems (SQL, HTTP) the steps of this position will ask, before
+        their transaction: a slow or failing API then never holds the database's write lock
+        (on SQLite, every other writer of the service would wait for it). Which systems each
+        step asks is read from what the request recorded: ``collect`` and ``erase`` ask all;
+        an access's ``export`` the systems not done yet; an erasure's ``answer`` those whose
+        erasure was not done. A step that asks something else asks it itself."""
+        external = _external(self.service)
+        answers = self.answers.setdefault(index, {})
+        if not external or not ids:
+            return
+        by_name = {c.name: c for c in external}
+        wanted: list[tuple[int, Connector, str, dict[str, str], str, str | None]] = []
+        with self.service.db.session() as session:
+            done = {
+                (r.request_id, r.step)
+                for r in session.execute(
+                    sa.select(StepRecord.request_id, StepRecord.step).where(
+                        StepRecord.request_id.in_(ids)
+                    )
+                )
+            }
+            rows = session.scalars(sa.select(RightsRequest).where(RightsRequest.id.in_(ids)))
+            for row in rows:
+                name = self.plans[row.id][index]
+                if (
+                    (row.id, name) in done
+                    or row.state != RequestState.IN_PROGRESS.value
+                    or row.lease_owner != self.worker
+                ):
+                    continue
+                asks = self._asks(session, row, name, by_name)
+                if asks:
+                    ids_of = _identities_of(self.service.context(row).details)
+                    wanted += [
+                        (row.id, c, action, ids_of, row.public_id, row.subject_ref)
+                        for c, action in asks
+                    ]
+        for rid, connector, action, identities, ref, subject in wanted:
+            key = (rid, connector.name, action)
+            if key not in answers:
+                answers[key] = _call(connector, action, identities, ref, subject)
+
+    @staticmethod
+    def _asks(
+        session: Session, row: RightsRequest, step: str, by_name: dict[str, Connector]
+    ) -> list[tuple[Connector, str]]:
+        if step == "collect":
+            return [(c, "access") for c in by_name.values()]
+        if step == "erase":
+            return [(c, "erase") for c in by_name.values()]
+        if step == "export" and RequestType(row.type) is RequestType.ACCESS:
+            waiting = session.scalars(
+                sa.select(ConnectorAnswer.connector).where(
+                    ConnectorAnswer.request_id == row.id, ConnectorAnswer.status != "done"
+                )
+            )
+            return [(by_name[n], "access") for n in waiting if n in by_name]
+        if step == "answer" and RequestType(row.type) is RequestType.ERASURE:
+            other = (row.outcome or {}).get("other_systems") or []
+            return [
+                (by_name[s["system"]], "erase")
+                for s in other
+                if s.get("status") != "done" and s.get("system") in by_name
+            ]
+        return []
 
     def __call__(self, ids: list[int], index: int, *, batch: bool) -> None:
         service, worker, actor = self.service, self.worker, self.actor
@@ -856,6 +964,7 @@ class _Position:
                 {rid: row for rid, row in rows.items() if (rid, names[rid]) not in done},
                 {rid: name for rid, name in names.items() if (rid, name) not in done},
                 done,
+                self.answers.get(index, {}),
             )
             shreds: list[str] = []
             after: list[Callable[[], None]] = []
@@ -940,6 +1049,7 @@ def process_batch(
         ids = sorted(i for i in active if index < len(plans[i]))
         if not ids:
             continue
+        run.call_ahead(ids, index)
         try:
             # optimistic: the whole batch in one transaction
             run(ids, index, batch=len(ids) > 1)

@@ -8,6 +8,7 @@ from starlette.types import Receive, Scope, Send
 
 from privacyops import __version__
 from privacyops.settings import Settings, get_settings
+from privacyops.shared_counts import shared_counts
 from privacyops.store import Database
 from privacyops.web import metrics
 from privacyops.web.errors import install_error_handlers
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.rate_limiter = RateLimiter()
+    app.state.rate_limiter = RateLimiter(shared_counts(settings.celery_broker_url))
     if db is not None:
         app.state.db = db
     install_error_handlers(app)

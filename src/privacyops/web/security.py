@@ -23,6 +23,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privacyops.errors import PayloadTooLarge
+from privacyops.shared_counts import SharedCounts
 from privacyops.web.errors import error_body
 
 __all__ = ["CSP", "RateLimiter", "SecurityMiddleware", "security_headers"]
@@ -134,18 +135,23 @@ def _visitor_cookie(value: str, secure: bool) -> str:
 
 
 class RateLimiter:
-    """A sliding-window counter per key (client address + form), kept in memory.
-
-    One process serves the embedded default; behind several workers each keeps its own count,
-    which still bounds a client to ``workers x limit``.
+    """A sliding-window counter per key (client address + form), kept in memory; or, given
+    ``shared`` (Redis, see :mod:`privacyops.shared_counts`), a fixed window counted by every
+    process of the service together.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, shared: SharedCounts | None = None) -> None:
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        self.shared = shared
 
     def hit(self, key: str, limit: int, window_seconds: float = 60.0) -> int | None:
         """Count one attempt; the seconds to wait when over ``limit``, else ``None``."""
+        if self.shared is not None:
+            counted = self.shared.hit(key, window_seconds)
+            if counted is not None:
+                count, left = counted
+                return max(1, int(left) + 1) if count > limit else None
         now = time.monotonic()
         with self._lock:
             hits = self._hits.setdefault(key, deque())

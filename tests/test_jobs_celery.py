@@ -1,0 +1,183 @@
+"""Scaled out: a real Celery worker (a separate process, Redis as broker) runs the same passes
+as ``privacyops serve``'s background thread — one request's steps, the runner's tick, the
+retention sweep — on the same database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from celery import Celery
+from tests.conftest import SmtpSink
+from tests.test_rights_workflow import confirm, ingest
+
+from privacyops.retention.models import RetentionRun
+from privacyops.rights.factory import build_service
+from privacyops.rights.models import RightsRequest
+from privacyops.rights.service import RightsService
+from privacyops.settings import Settings
+from privacyops.store import open_database
+from privacyops.store.registry import IdentityIn, RecordIn, Registry, Submission
+
+REDIS = os.environ.get("PRIVACYOPS_TEST_REDIS_URL")
+pytestmark = pytest.mark.skipif(
+    REDIS is None, reason="PRIVACYOPS_TEST_REDIS_URL not set (make test starts Redis and sets it)"
+)
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def wait_for(what: Callable[[], bool], seconds: float = 90.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if what():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+class Worker:
+    """``celery -A privacyops.jobs.celery_app worker`` on a queue of its own."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.queue = f"privacyops-test-{uuid.uuid4().hex[:10]}"
+        self.log = log
+        self.client = Celery(broker=REDIS)
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "privacyops.jobs.celery_app",
+                    "worker",
+                    "--pool=solo",
+                    "--queues",
+                    self.queue,
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--loglevel=INFO",
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def send(self, task: str, *args: object) -> None:
+        self.client.send_task(task, args=list(args), queue=self.queue)
+
+    def stop(self) -> str:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.client.close()
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def setup(
+    tmp_path: Path, db_url: str, smtp_server: SmtpSink
+) -> Iterator[tuple[RightsService, Worker]]:
+    data = tmp_path / "data"
+    settings = Settings(
+        data_dir=data,
+        database_url=db_url,
+        smtp_port=smtp_server.port,
+        second_factor="none",
+        runner_enabled=False,
+    )
+    service = build_service(settings, db=open_database(settings))  # writes the master key
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(SRC),
+        "PRIVACYOPS_DATA_DIR": str(data),
+        "PRIVACYOPS_DATABASE_URL": db_url,
+        "PRIVACYOPS_SMTP_PORT": str(smtp_server.port),
+        "PRIVACYOPS_SECOND_FACTOR": "none",
+        "PRIVACYOPS_CELERY_BROKER_URL": str(REDIS),
+    }
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        yield service, worker
+    finally:
+        output = worker.stop()
+        service.db.dispose()
+        assert "Traceback" not in output, output
+
+
+def state(service: RightsService, public_id: str) -> str | None:
+    with service.db.session() as s:
+        return s.scalar(sa.select(RightsRequest.state).where(RightsRequest.public_id == public_id))
+
+
+def test_a_worker_runs_requests_and_the_retention_sweep(
+    setup: tuple[RightsService, Worker], smtp_server: SmtpSink
+) -> None:
+    service, worker = setup
+    registry = Registry(service.db)
+    ingest(service, "ada@example.com", phone=None)
+    ingest(service, "grace@example.com", phone=None)
+    erasure = confirm(service, smtp_server, "erasure", "ada@example.com", phone=None)
+    access = confirm(service, smtp_server, "access", "grace@example.com", phone=None)
+    with service.db.session() as s:
+        erasure_id = s.scalar(
+            sa.select(RightsRequest.id).where(RightsRequest.public_id == erasure.request_id)
+        )
+
+    # one request's steps, as the web tier would hand it to a worker
+    worker.send("privacyops.rights.process", erasure_id)
+    assert wait_for(lambda: state(service, erasure.request_id) == "completed"), worker.stop()
+    assert registry.find_subject("email", "ada@example.com") is None
+    assert wait_for(
+        lambda: any("answered" in m["Subject"] for m in smtp_server.to("ada@example.com"))
+    )
+
+    # the beat's tick: whatever is runnable (the access request), and the queued messages
+    worker.send("privacyops.rights.tick")
+    assert wait_for(lambda: state(service, access.request_id) == "completed"), worker.stop()
+    ready = "your data is ready"
+    assert wait_for(lambda: any(ready in m["Subject"] for m in smtp_server.to("grace@example.com")))
+
+    # the daily sweep: a web-form record of 2015 is past the policy's six years
+    old, _ = registry.ingest(
+        Submission(
+            [IdentityIn("email", "old@example.com")],
+            RecordIn(
+                channel="web_form",
+                legal_basis="consent",
+                policy_version="v3",
+                data_categories=["name", "email"],
+                purposes=["answer-request"],
+                payload={"name": "Old Contact"},
+                collected_at=datetime(2015, 3, 1, tzinfo=UTC),
+            ),
+        )
+    )
+    worker.send("privacyops.retention.sweep")
+
+    def swept() -> bool:
+        with service.db.session() as s:
+            return (
+                s.scalar(
+                    sa.select(sa.func.count(RetentionRun.id)).where(
+                        RetentionRun.state == "finished", RetentionRun.actor == "job:retention"
+                    )
+                )
+                or 0
+            ) > 0
+
+    assert wait_for(swept), worker.stop()
+    assert registry.find_subject("email", "old@example.com") is None
+    assert registry.find_subject("email", "grace@example.com") is not None
+    assert registry.get_subject(old.public_id).erased_at is not None
