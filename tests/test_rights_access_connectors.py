@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from _connectors_shop import dataset_yaml, fill
 from _crm_server import CONNECTOR_YAML, CRM, TOKEN, seed, serve
-from _web import browser, login, make_app
+from _web import browser, csrf, login, make_app
 from privacyops.accounts import create_api_token
 from privacyops.audit import AuditLog
 from privacyops.cli.app import app as cli_app
@@ -565,6 +565,63 @@ def test_connected_systems_are_called_while_no_write_lock_is_held(
     erased = w.service.status(erasure.request_id, erasure.token)["outcome"]["other_systems"]
     assert {s["system"]: s["status"] for s in erased}["Company CRM"] == "done"
     assert not any(c["email"] == "ada@example.com" for c in w.crm.contacts.values())
+
+
+def test_staff_see_whom_a_task_is_about_and_record_it_done_in_the_dashboard(
+    trello: World, smtp_server: SmtpSink
+) -> None:
+    w = trello
+    ingest(w.service, "ada@example.com")
+    receipt = confirm(w.service, smtp_server, "erasure", "ada@example.com")
+    tick(w.service)
+    (task,) = list_tasks(w.service.db, request_ref=receipt.request_id)
+    base = f"/dashboard/requests/{receipt.request_id}"
+
+    # an auditor sees the task, not the person, and cannot act
+    auditor = browser(w.app)
+    login(auditor, "auditor")
+    seen = auditor.get(base)
+    assert f'id="system-task-{task.id}"' in seen.text
+    assert "Trello: erasure" in seen.text
+    assert "Show whom it is about" not in seen.text
+    token = csrf(auditor.get("/dashboard").text)
+    refused = auditor.post(f"{base}/systems/{task.id}/brief", data={"csrf_token": token})
+    assert refused.status_code == 403
+
+    page = browser(w.app)
+    login(page, "operator")
+    detail = page.get(base)
+    assert "ada@example.com" not in detail.text  # not shown until asked for
+    shown = page.post(f"{base}/systems/{task.id}/brief", data={"csrf_token": csrf(detail.text)})
+    assert shown.status_code == 200, shown.text
+    assert "<dt>email</dt><dd>ada@example.com</dd>" in shown.text
+    reads = [e for e in AuditLog(w.service.db).events() if e.action == "connector.task_brief_read"]
+    assert [e.actor.split(":")[0] for e in reads] == ["staff"]
+    stale = page.post(f"{base}/systems/{task.id}/brief", data={"csrf_token": "forged"})
+    assert stale.status_code == 422
+    assert "ada@example.com" not in stale.text
+
+    empty = page.post(
+        f"{base}/systems/{task.id}/complete",
+        data={"csrf_token": csrf(shown.text), "outcome": " "},
+    )
+    assert empty.status_code == 422
+    assert "Outcome is required." in empty.text
+    assert list_tasks(w.service.db, request_ref=receipt.request_id)[0].status == "open"
+    other = page.post(
+        f"/dashboard/requests/{receipt.request_id[:-1]}x/systems/{task.id}/complete",
+        data={"csrf_token": csrf(empty.text), "outcome": "done"},
+    )
+    assert other.status_code == 404  # a task is acted on through its own request only
+    done = page.post(
+        f"{base}/systems/{task.id}/complete",
+        data={"csrf_token": csrf(page.get(base).text), "outcome": "2 cards deleted"},
+    )
+    assert done.status_code == 200, done.text
+    assert "Trello: recorded as done" in done.text
+    assert "ada@example.com" not in done.text
+    tick(w.service)
+    assert w.service.status(receipt.request_id, receipt.token)["state"] == "completed"
 
 
 def test_a_waiting_request_rests_until_its_task_is_done(

@@ -4,11 +4,15 @@
 by ``after``/``before`` on the primary key, so page 2,000 costs what page 1 does),
 ``GET /dashboard/requests/{request_id}`` (one request: clock, tasks, audit events, actions),
 ``POST /dashboard/requests/{request_id}/extend`` | ``refuse`` | ``decide`` (with reasons; the
-person is told).
+person is told); and for the request's tasks in connected systems with no API (manual tasks,
+processor e-mails), ``POST .../systems/{task_id}/brief`` (whom it is about and what to do,
+audited) and ``POST .../systems/{task_id}/complete`` (the outcome, and for access the records
+found).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +23,8 @@ from starlette.concurrency import run_in_threadpool
 
 from privacyops.accounts import Principal
 from privacyops.audit import AuditEvent
+from privacyops.connectors import complete_task, list_tasks, task_brief
+from privacyops.connectors.models import ConnectorTask
 from privacyops.errors import NotFound, PrivacyOpsError
 from privacyops.rights.models import RightsRequest, StaffTask
 from privacyops.rights.service import RightsService
@@ -142,6 +148,7 @@ def _detail_page(
     values: dict[str, str] | None = None,
     messages: list[dict[str, str]] | None = None,
     status_code: int = 200,
+    brief: dict[str, Any] | None = None,
 ) -> Response:
     view, tasks, events = _detail(db, service, request_id)
     return render(
@@ -150,6 +157,8 @@ def _detail_page(
         {
             "r": view,
             "tasks": tasks,
+            "system_tasks": list_tasks(db, request_ref=view["request_id"]),
+            "brief": brief,
             "events": events,
             "errors": errors or {},
             "values": values or {},
@@ -254,3 +263,90 @@ async def decide_request(
 ) -> Response:
     """Record a decision on an open task (identity document, balancing test, excessive)."""
     return await _act(request, request_id[:40], db, service, who, "decide")
+
+
+def _system_task(db: Database, request_id: str, task_id: int) -> ConnectorTask:
+    """The connected-system task ``task_id`` of this request (404 for another request's)."""
+    for task in list_tasks(db, request_ref=request_id):
+        if task.id == task_id:
+            return task
+    raise NotFound("This request has no such task.")
+
+
+@router.post("/dashboard/requests/{request_id}/systems/{task_id}/brief")
+async def system_task_brief(
+    request_id: str,
+    task_id: int,
+    request: Request,
+    db: Database = Depends(get_db),
+    service: RightsService = Depends(rights_service),
+    who: Principal = Depends(require_staff(*STAFF_WRITE)),
+) -> Response:
+    """Show whom a task in a connected system is about and what to do (each showing is an
+    audit event)."""
+    request_id = request_id[:40]
+    form = await read_form(request)
+    _system_task(db, request_id, task_id)
+    if not check_csrf(request, form, who):
+        return _detail_page(
+            request, db, service, request_id, errors={"form": FORM_EXPIRED}, status_code=422
+        )
+    try:
+        brief = await run_in_threadpool(task_brief, db, task_id, actor=who.actor)
+    except PrivacyOpsError as exc:
+        return _detail_page(
+            request, db, service, request_id, errors={"form": exc.message}, status_code=exc.status
+        )
+    return _detail_page(request, db, service, request_id, brief=brief)
+
+
+@router.post("/dashboard/requests/{request_id}/systems/{task_id}/complete")
+async def system_task_complete(
+    request_id: str,
+    task_id: int,
+    request: Request,
+    db: Database = Depends(get_db),
+    service: RightsService = Depends(rights_service),
+    who: Principal = Depends(require_staff(*STAFF_WRITE)),
+) -> Response:
+    """Record what was done in a connected system (and, for access, the records found); the
+    waiting request goes on."""
+    request_id = request_id[:40]
+    form = await read_form(request)
+    task = _system_task(db, request_id, task_id)
+    v = FormValues(form)
+    outcome = v.text("outcome", label="Outcome", required=True, max_len=2000)
+    raw = v.text("records", label="Records found", max_len=2_000_000)
+    records: dict[str, Any] | None = None
+    if raw and task.action == "access":
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError:
+            v.errors["records"] = 'Records found: not JSON ({"collection": [{...}]}).'
+        else:
+            if isinstance(parsed, dict):
+                records = parsed
+            else:
+                v.errors["records"] = 'Records found: a JSON object, {"collection": [{...}]}.'
+    if not check_csrf(request, form, who):
+        v.errors["form"] = FORM_EXPIRED
+    if v.errors:
+        return _detail_page(
+            request,
+            db,
+            service,
+            request_id,
+            errors={"form": next(iter(v.errors.values())), **v.errors},
+            values=v.kept(),
+            status_code=422,
+        )
+    try:
+        await run_in_threadpool(
+            complete_task, db, task_id, outcome=outcome, actor=who.actor, records=records
+        )
+    except PrivacyOpsError as exc:
+        return _detail_page(
+            request, db, service, request_id, errors={"form": exc.message}, status_code=exc.status
+        )
+    done = f"{task.system}: recorded as done; the request goes on."
+    return _detail_page(request, db, service, request_id, messages=[{"kind": "ok", "text": done}])
