@@ -99,6 +99,36 @@ def test_erasure_masks_and_deletes_in_foreign_key_order(db_url: str, dataset_fil
     assert connector.access({"email": "ada@example.com"}).records == {}
 
 
+def test_rectification_writes_the_corrected_values_by_data_category(
+    db_url: str, dataset_file: Path
+) -> None:
+    engine = fill(db_url)
+    connector = SQLConnector(load_dataset(dataset_file).dataset, engine, salt=b"s")
+    result = connector.rectify(
+        {"email": "ada@example.com"},
+        {"user.name": "Ada King", "user.contact.address.city": "Ockham", "user.job_title": "x"},
+    )
+    assert result.status == "done"
+    assert result.action == "rectification"
+    assert result.affected == {"customer": 1, "address": 1}  # no field holds a job title
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT name FROM customer WHERE id = 1")).scalar() == (
+            "Ada King"
+        )
+        assert conn.execute(sa.text("SELECT city FROM address WHERE id = 10")).scalar() == (
+            "Ockham"
+        )
+        # the other customer, and the keys that tie rows together, are untouched
+        assert conn.execute(sa.text("SELECT name FROM customer WHERE id = 2")).scalar() == "Bob"
+        assert conn.execute(sa.text("SELECT city FROM address WHERE id = 11")).scalar() == "Leeds"
+    # a changed identity is corrected too, and the person is then found by it
+    connector.rectify({"email": "ada@example.com"}, {"user.contact.email": "ada@king.example"})
+    assert connector.access({"email": "ada@example.com"}).records == {}
+    assert connector.access({"email": "ada@king.example"}).records["customer"][0]["id"] == 1
+    # nobody found: nothing changed
+    assert connector.rectify({"email": "nobody@example.com"}, {"user.name": "X"}).affected == {}
+
+
 def test_keyed_hash_is_stable_for_equal_values(db_url: str, dataset_file: Path) -> None:
     engine = fill(db_url)
     connector = SQLConnector(load_dataset(dataset_file).dataset, engine, salt=b"pepper")

@@ -28,7 +28,7 @@ from _web import browser, csrf, login, make_app
 from privacyops.accounts import create_api_token
 from privacyops.audit import AuditLog
 from privacyops.cli.app import app as cli_app
-from privacyops.connectors import complete_task, list_tasks, task_records
+from privacyops.connectors import complete_task, list_tasks, make_engine, task_records
 from privacyops.connectors.models import ConnectorTask
 from privacyops.rights.models import ConnectorAnswer, RightsRequest
 from privacyops.rights.runner import RECHECK_WAITING, RETRY_FIRST, process, runnable, tick
@@ -620,6 +620,40 @@ def test_staff_see_whom_a_task_is_about_and_record_it_done_in_the_dashboard(
     assert done.status_code == 200, done.text
     assert "Trello: recorded as done" in done.text
     assert "ada@example.com" not in done.text
+    tick(w.service)
+    assert w.service.status(receipt.request_id, receipt.token)["state"] == "completed"
+
+
+def test_rectification_corrects_the_connected_database_too(
+    world: World, smtp_server: SmtpSink, db_url: str, tmp_path: Path
+) -> None:
+    w = world
+    ingest(w.service, "ada@example.com")
+    receipt = confirm(
+        w.service,
+        smtp_server,
+        "rectification",
+        "ada@example.com",
+        details={"changes": {"name": "Ada King"}},
+    )
+    calls = len(w.crm.calls)
+    tick(w.service)
+    status = w.service.status(receipt.request_id, receipt.token)
+    other = {s["system"]: s for s in status["outcome"]["other_systems"]}
+    # the shop's dataset says which column holds a name (user.name): corrected there
+    assert other["Shop database"] == {"system": "Shop database", "status": "done", "corrected": 1}
+    shop_url = db_url if db_url.startswith("postgresql") else f"sqlite:///{tmp_path / 'shop.db'}"
+    shop = make_engine(shop_url)
+    with shop.connect() as conn:
+        names = dict(conn.execute(sa.text("SELECT id, name FROM customer")).all())
+    shop.dispose()
+    assert names[1] == "Ada King"
+    assert names[2] == "Bob"
+    assert len(w.crm.calls) == calls  # an HTTP API has no rectification to call
+    # Trello (no API) still has its task; once done, the request is answered
+    assert status["outcome"]["waiting_for"] == ["Trello"]
+    (task,) = list_tasks(w.service.db, request_ref=receipt.request_id)
+    complete_task(w.service.db, task.id, outcome="card renamed", actor="staff:dpo")
     tick(w.service)
     assert w.service.status(receipt.request_id, receipt.token)["state"] == "completed"
 

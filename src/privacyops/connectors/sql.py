@@ -15,7 +15,7 @@ import datetime as dt
 import decimal
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +27,12 @@ from privacyops.connectors.base import ConnectorResult, Identities, normalise_id
 from privacyops.connectors.dataset import Collection, Dataset
 from privacyops.connectors.graph import edges, erasure_order, traversal_rank
 from privacyops.connectors.masking import strategy_for
-from privacyops.errors import ConfigurationError, Conflict, DependencyUnavailable
+from privacyops.errors import (
+    ConfigurationError,
+    Conflict,
+    DependencyUnavailable,
+    InvalidInput,
+)
 
 __all__ = ["SQLConnector", "make_engine"]
 
@@ -180,6 +185,81 @@ class SQLConnector:
             affected=affected,
             note=f"{total} record(s) erased in {len(affected)} table(s).",
         )
+
+    def rectify(
+        self,
+        identities: Identities,
+        changes: Mapping[str, str],
+        *,
+        request_ref: str | None = None,
+        subject_ref: str | None = None,
+        session: Session | None = None,
+    ) -> ConnectorResult:
+        """Write corrected values (GDPR Art. 16), in one transaction, into the rows reachable
+        from ``identities``: ``changes`` maps a data category (``user.name``) to its corrected
+        value, and every declared field of that category gets it. Key and reference fields are
+        never changed (they tie the rows together)."""
+        affected: dict[str, int] = {}
+        with self._connect(begin=True) as conn:
+            found = self._traverse(conn, identities)
+            for name, rows in found.items():
+                collection = self._collections[name]
+                values = self._corrections(collection, changes)
+                if rows and values:
+                    affected[name] = self._update_rows(conn, collection, rows, values)
+        total = sum(affected.values())
+        return ConnectorResult(
+            connector=self.name,
+            kind=self.kind,
+            action="rectification",
+            affected=affected,
+            note=f"{total} record(s) corrected in {len(affected)} table(s).",
+        )
+
+    @staticmethod
+    def _corrections(collection: Collection, changes: Mapping[str, str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for f in collection.fields:
+            if f.primary_key or f.references:
+                continue
+            for category in f.categories:
+                if category in changes:
+                    out[f.name] = changes[category]
+                    break
+        return out
+
+    def _update_rows(
+        self,
+        conn: Connection,
+        collection: Collection,
+        rows: dict[RowKey, dict[str, Any]],
+        values: dict[str, str],
+    ) -> int:
+        if not collection.primary_key:
+            raise ConfigurationError(
+                f"Collection {collection.name} of dataset {self.dataset.name} has no primary "
+                "key field; rectification needs one."
+            )
+        table = self._tables[collection.name]
+        keys = list(rows)
+        try:
+            for chunk in _chunks(keys, 1000):
+                conn.execute(
+                    sa.update(table).where(self._key_clause(collection, chunk)).values(**values)
+                )
+        except sa.exc.IntegrityError:
+            raise Conflict(
+                f"The correction in {collection.name} of {self.name} was refused by a database "
+                "constraint."
+            ) from None
+        except sa.exc.OperationalError:
+            raise DependencyUnavailable(f"The database of {self.name} did not answer.") from None
+        except sa.exc.DBAPIError:
+            raise InvalidInput(
+                f"{self.name} refused a corrected value for {collection.name} (wrong type or "
+                "too long)."
+            ) from None
+        return len(keys)
 
     # --- traversal ----------------------------------------------------------------------
 

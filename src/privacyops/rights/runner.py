@@ -32,6 +32,7 @@ from privacyops.connectors import (
     ConnectorResult,
     ManualConnector,
     NoticeTarget,
+    SQLConnector,
     contacts_from_connectors,
     drop_task_records,
     holders_from_channels,
@@ -42,7 +43,7 @@ from privacyops.connectors import (
 from privacyops.connectors.base import Action
 from privacyops.connectors.notices import NoticeAction
 from privacyops.consent.models import MarketingConsent
-from privacyops.errors import NotFound, PrivacyOpsError
+from privacyops.errors import InvalidInput, NotFound, PrivacyOpsError
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.exports import (
     ExportBundle,
@@ -218,33 +219,73 @@ def _external(service: RightsService) -> list[Connector]:
     return [c for c in service.connectors if not isinstance(c, ManualConnector)]
 
 
+def _rectifiers(service: RightsService) -> list[SQLConnector]:
+    """The connected databases a rectification writes the corrected values into (their
+    datasets say which fields hold which data category)."""
+    return [c for c in service.connectors if isinstance(c, SQLConnector)]
+
+
+def _category_changes(service: RightsService, details: dict[str, Any]) -> dict[str, str]:
+    """A rectification's corrected values keyed by fideslang data category (``user.name``),
+    through the policy's data categories (``name`` -> ``user.name``); fields the policy maps
+    to no category are left to staff."""
+    keys = {c.id: c.fides_key for c in service.policy.current.data_categories if c.fides_key}
+    changes: dict[str, str] = details.get("changes") or {}
+    return {keys[k]: v for k, v in changes.items() if k in keys}
+
+
+_RESULT_ACTIONS: dict[str, Action] = {
+    "access": "access",
+    "erase": "erasure",
+    "rectify": "rectification",
+}
+
+
 def _call(
-    connector: Connector, action: str, identities: dict[str, str], ref: str, subject: str | None
+    connector: Connector,
+    action: str,
+    details: dict[str, Any],
+    ref: str,
+    subject: str | None,
+    changes: dict[str, str] | None = None,
 ) -> ConnectorResult:
-    """Ask an external system to ``access`` or ``erase``; one that cannot be reached answers
-    ``failed``."""
+    """Ask an external system to ``access``, ``erase`` or ``rectify`` (a database, with
+    ``changes`` by data category); one that cannot be reached answers ``failed``."""
+    identities = _identities_of(details)
     try:
         if action == "access":
             return connector.access(identities, request_ref=ref, subject_ref=subject)
-        return connector.erase(identities, request_ref=ref, subject_ref=subject)
+        if action == "rectify" and isinstance(connector, SQLConnector):
+            return connector.rectify(
+                identities, changes or {}, request_ref=ref, subject_ref=subject
+            )
+        if action == "erase":
+            return connector.erase(identities, request_ref=ref, subject_ref=subject)
+        raise InvalidInput(f"{connector.name} cannot {action}.")
     except PrivacyOpsError as exc:
         return ConnectorResult(
             connector=connector.name,
             kind=connector.kind,
-            action="access" if action == "access" else "erasure",
+            action=_RESULT_ACTIONS.get(action, "erasure"),
             status="failed",
             note=exc.message,
         )
 
 
 def _ask(step: Step, connector: Connector, action: str) -> ConnectorResult:
-    """One connector's answer to ``action`` (``access`` or ``erase``); a system that cannot
-    be reached answers ``failed``. An external system's answer was fetched before the step's
-    transaction began (:meth:`_Position.call_ahead`), when the runner knew it would be asked."""
-    if not isinstance(connector, ManualConnector) and action in ("access", "erase"):
+    """One connector's answer to ``action`` (``access``, ``erase``, ``rectification`` or
+    ``restriction``); a system that cannot be reached answers ``failed``. An external
+    system's answer was fetched before the step's transaction began
+    (:meth:`_Position.call_ahead`), when the runner knew it would be asked."""
+    if not isinstance(connector, ManualConnector):
+        if action == "rectification":
+            action = "rectify"
         ahead = step.look.answer_of(step.row.id, connector.name, action)
         if ahead is not None:
             return ahead
+        details = step.ctx.details
+        changes = _category_changes(step.service, details) if action == "rectify" else None
+        return _call(connector, action, details, step.row.public_id, step.row.subject_ref, changes)
     # request_ref/subject_ref let task-based connectors (manual, e-mail) track the request
     # (one task per request and action, never re-opened) and record their task in this
     # step's transaction.
@@ -277,7 +318,7 @@ def _ask(step: Step, connector: Connector, action: str) -> ConnectorResult:
         return ConnectorResult(
             connector=connector.name,
             kind=connector.kind,
-            action="erasure" if action == "erase" else cast(Action, action),
+            action=_RESULT_ACTIONS.get(action, cast(Action, action)),
             status="failed",
             note=exc.message,
         )
@@ -547,6 +588,11 @@ def _rectify(step: Step) -> dict[str, Any]:
                 applied.extend(fields)
     not_held = sorted(set(changes) - set(applied))
     other = _open_staff_tasks(step, "rectification")
+    if _category_changes(service, step.ctx.details):
+        for result in (_ask(step, c, "rectify") for c in _rectifiers(service)):
+            other.append(
+                {"system": result.connector, "status": result.status, "corrected": result.total}
+            )
     row.outcome = {
         "corrected": sorted(set(applied)),
         "not_held": not_held,
@@ -884,7 +930,7 @@ class _Position:
         if not external or not ids:
             return
         by_name = {c.name: c for c in external}
-        wanted: list[tuple[int, Connector, str, dict[str, str], str, str | None]] = []
+        wanted: list[tuple[int, Connector, str, dict[str, Any], str, str | None]] = []
         with self.service.db.session() as session:
             done = {
                 (r.request_id, r.step)
@@ -905,15 +951,18 @@ class _Position:
                     continue
                 asks = self._asks(session, row, name, by_name)
                 if asks:
-                    ids_of = _identities_of(self.service.context(row).details)
+                    details = self.service.context(row).details
                     wanted += [
-                        (row.id, c, action, ids_of, row.public_id, row.subject_ref)
+                        (row.id, c, action, details, row.public_id, row.subject_ref)
                         for c, action in asks
                     ]
-        for rid, connector, action, identities, ref, subject in wanted:
+        for rid, connector, action, details, ref, subject in wanted:
             key = (rid, connector.name, action)
             if key not in answers:
-                answers[key] = _call(connector, action, identities, ref, subject)
+                changes = _category_changes(self.service, details) if action == "rectify" else None
+                if action == "rectify" and not changes:
+                    continue  # nothing a database can take: the step asks no one
+                answers[key] = _call(connector, action, details, ref, subject, changes)
 
     @staticmethod
     def _asks(
@@ -923,6 +972,8 @@ class _Position:
             return [(c, "access") for c in by_name.values()]
         if step == "erase":
             return [(c, "erase") for c in by_name.values()]
+        if step == "rectify":
+            return [(c, "rectify") for c in by_name.values() if isinstance(c, SQLConnector)]
         if step == "export" and RequestType(row.type) is RequestType.ACCESS:
             waiting = session.scalars(
                 sa.select(ConnectorAnswer.connector).where(
@@ -930,10 +981,11 @@ class _Position:
                 )
             )
             return [(by_name[n], "access") for n in waiting if n in by_name]
-        if step == "answer" and RequestType(row.type) is RequestType.ERASURE:
+        again = {RequestType.ERASURE: "erase", RequestType.RECTIFICATION: "rectify"}
+        if step == "answer" and RequestType(row.type) in again:
             other = (row.outcome or {}).get("other_systems") or []
             return [
-                (by_name[s["system"]], "erase")
+                (by_name[s["system"]], again[RequestType(row.type)])
                 for s in other
                 if s.get("status") != "done" and s.get("system") in by_name
             ]
