@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import sqlite3
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,7 +32,14 @@ from privacyops.cli.app import app as cli_app
 from privacyops.connectors import complete_task, list_tasks, make_engine, task_records
 from privacyops.connectors.models import ConnectorTask
 from privacyops.rights.models import ConnectorAnswer, RightsRequest
-from privacyops.rights.runner import RECHECK_WAITING, RETRY_FIRST, process, runnable, tick
+from privacyops.rights.runner import (
+    RECHECK_WAITING,
+    RETRY_FIRST,
+    open_export,
+    process,
+    runnable,
+    tick,
+)
 from privacyops.rights.service import RightsService
 from privacyops.settings import reset_settings
 from privacyops.store import utcnow
@@ -656,6 +664,50 @@ def test_rectification_corrects_the_connected_database_too(
     complete_task(w.service.db, task.id, outcome="card renamed", actor="staff:dpo")
     tick(w.service)
     assert w.service.status(receipt.request_id, receipt.token)["state"] == "completed"
+
+
+def test_portability_holds_the_connected_records_held_on_contract_or_consent(
+    tmp_path: Path, db_url: str, smtp_server: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRM_TOKEN", TOKEN)
+    shop_url = db_url if db_url.startswith("postgresql") else f"sqlite:///{tmp_path / 'shop.db'}"
+    shop = fill(shop_url)
+    # the shop says which tables it holds on which basis: orders on the contract; logins not
+    shop_yml = (
+        dataset_yaml(shop_url)
+        .replace("    - name: orders\n", "    - name: orders\n      legal_basis: contract\n")
+        .replace(
+            "    - name: order_line\n", "    - name: order_line\n      legal_basis: contract\n"
+        )
+        .replace(
+            "    - name: login\n", "    - name: login\n      legal_basis: legitimate_interest\n"
+        )
+    )
+    crm = CRM()
+    seed(crm)
+    with serve(crm) as base_url:
+        crm_yml = CONNECTOR_YAML.format(base_url=base_url)  # declares no basis: not asked
+        files = {"shop.yml": shop_yml, "crm.yml": crm_yml, "trello.yml": TRELLO_YAML}
+        w = _world(tmp_path, db_url, smtp_server, files, crm)
+        try:
+            ingest(w.service, "ada@example.com")
+            confirm(w.service, smtp_server, "portability", "ada@example.com")
+            tick(w.service)
+            token = LINK.search(smtp_server.body(smtp_server.to("ada@example.com")[-1]))
+            assert token, "no export link"
+            _name, media, content = open_export(w.service, token.group(1))
+            assert crm.calls == []
+            assert list_tasks(w.service.db) == []  # no staff task: a manual system's basis
+        finally:
+            w.service.db.dispose()
+    shop.dispose()
+    assert media == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        data = json.loads(archive.read("data.json"))
+    (system,) = data["other_systems"]
+    assert system["connector"] == "Shop database"
+    assert sorted(system["records"]) == ["order_line", "orders"]
+    assert sorted(r["id"] for r in system["records"]["orders"]) == [100, 101]
 
 
 def test_a_waiting_request_rests_until_its_task_is_done(

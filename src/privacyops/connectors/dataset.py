@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from privacyops.connectors._yaml import Located, read_located
+from privacyops.policy.schema import LegalBasis
 
 __all__ = [
     "Collection",
@@ -131,6 +132,11 @@ class Collection(_Model):
     schema_name: str | None = Field(default=None, alias="schema")
     timestamp: str | None = Field(
         default=None, description="Column giving the record's age (retention uses it)."
+    )
+    legal_basis: LegalBasis | None = Field(
+        default=None,
+        description="GDPR Art. 6 basis the rows are held on; consent or contract makes them "
+        "part of a portability export (Art. 20).",
     )
     fields: list[DatasetField]
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from privacyops.connectors.base import ConnectorResult, Identities, normalise_identities
 from privacyops.errors import ConfigurationError, DependencyUnavailable
+from privacyops.policy.schema import LegalBasis
 
 __all__ = [
     "Auth",
@@ -109,6 +110,11 @@ class Resource(_Model):
     )
     erase: Endpoint | None = None
     key: str = Field(default="id", description="Field identifying a record.")
+    legal_basis: LegalBasis | None = Field(
+        default=None,
+        description="GDPR Art. 6 basis the records are held on; consent or contract makes them "
+        "part of a portability export (Art. 20).",
+    )
 
 
 class HTTPConnectorSpec(_Model):

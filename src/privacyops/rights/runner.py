@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -30,6 +31,7 @@ from privacyops.audit import NewEvent
 from privacyops.connectors import (
     Connector,
     ConnectorResult,
+    HTTPConnector,
     ManualConnector,
     NoticeTarget,
     SQLConnector,
@@ -46,6 +48,7 @@ from privacyops.consent.models import MarketingConsent
 from privacyops.errors import InvalidInput, NotFound, PrivacyOpsError
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.exports import (
+    PORTABLE_BASES,
     ExportBundle,
     describe_record,
     encrypted_pdf,
@@ -370,13 +373,43 @@ def _keep_answer(
     return answer
 
 
+def _portable_parts(connector: Connector) -> frozenset[str]:
+    """The collections (SQL) or resources (HTTP) of a connected system whose records are in
+    Art. 20 scope: held on consent or contract, as its file declares (``legal_basis``)."""
+    if isinstance(connector, SQLConnector):
+        parts = [(c.name, c.legal_basis) for c in connector.dataset.collections]
+    elif isinstance(connector, HTTPConnector):
+        parts = [(r.name, r.legal_basis) for r in connector.spec.resources]
+    else:  # a manual task's records come with no basis
+        parts = []
+    return frozenset(name for name, basis in parts if basis in PORTABLE_BASES)
+
+
+def _sources(service: RightsService, kind: RequestType) -> list[Connector]:
+    """The systems an access (all) or a portability request (those holding portable records)
+    collects from."""
+    if kind is RequestType.PORTABILITY:
+        return [c for c in service.connectors if _portable_parts(c)]
+    return list(service.connectors)
+
+
+def _scoped(step: Step, connector: Connector, result: ConnectorResult) -> ConnectorResult:
+    """For a portability request, only the records of the system's portable parts."""
+    if RequestType(step.row.type) is not RequestType.PORTABILITY:
+        return result
+    parts = _portable_parts(connector)
+    return replace(result, records={k: v for k, v in result.records.items() if k in parts})
+
+
 def _collect(step: Step) -> dict[str, Any]:
-    """Ask every connected system for the person's records, once per request (GDPR Art. 15
-    reaches them too). A manual task or processor e-mail opened here is tracked by the
-    request's reference; what each system answered is kept (:class:`ConnectorAnswer`) so that
-    the ``export`` step only asks again the ones not done yet."""
+    """Ask every connected system for the person's records (for portability, the systems
+    holding records on consent or contract), once per request (GDPR Art. 15 and 20 reach them
+    too). A manual task or processor e-mail opened here is tracked by the request's reference;
+    what each system answered is kept (:class:`ConnectorAnswer`) so that the ``export`` step
+    only asks again the ones not done yet."""
     answers: dict[str, ConnectorAnswer] = {}
-    for result in _connector_results(step, "access"):
+    for connector in _sources(step.service, RequestType(step.row.type)):
+        result = _scoped(step, connector, _ask(step, connector, "access"))
         answers[result.connector] = _keep_answer(step, answers.get(result.connector), result)
     other = [_access_summary(a) for a in answers.values()]
     step.row.outcome = {**(step.row.outcome or {}), "other_systems": other}
@@ -411,7 +444,7 @@ def _gather(step: Step) -> list[ConnectorResult]:
             answer.status = "failed"
             answer.note = "the connector is no longer configured"
             continue
-        _keep_answer(step, answer, _ask(step, connector, "access"))
+        _keep_answer(step, answer, _scoped(step, connector, _ask(step, connector, "access")))
     if any(a.status != "done" for a in answers):
         session.flush()
         raise Pending([_access_summary(a) for a in answers])
@@ -436,7 +469,7 @@ def build_bundle(step: Step, connectors: list[ConnectorResult] | None = None) ->
     kind = RequestType(row.type)
     if kind is RequestType.PORTABILITY:
         records = portable(records)
-    if kind is not RequestType.ACCESS:
+    if kind not in (RequestType.ACCESS, RequestType.PORTABILITY):
         connectors = []
     elif connectors is None:
         connectors = _gather(step)
@@ -969,12 +1002,16 @@ class _Position:
         session: Session, row: RightsRequest, step: str, by_name: dict[str, Connector]
     ) -> list[tuple[Connector, str]]:
         if step == "collect":
-            return [(c, "access") for c in by_name.values()]
+            everything = RequestType(row.type) is not RequestType.PORTABILITY
+            return [(c, "access") for c in by_name.values() if everything or _portable_parts(c)]
         if step == "erase":
             return [(c, "erase") for c in by_name.values()]
         if step == "rectify":
             return [(c, "rectify") for c in by_name.values() if isinstance(c, SQLConnector)]
-        if step == "export" and RequestType(row.type) is RequestType.ACCESS:
+        if step == "export" and RequestType(row.type) in (
+            RequestType.ACCESS,
+            RequestType.PORTABILITY,
+        ):
             waiting = session.scalars(
                 sa.select(ConnectorAnswer.connector).where(
                     ConnectorAnswer.request_id == row.id, ConnectorAnswer.status != "done"

@@ -135,7 +135,7 @@ OBJECTION_KINDS: dict[str, str] = {
 #: export; ``answer`` writes the answer to the outbox.
 PLANS: dict[RequestType, tuple[str, ...]] = {
     RequestType.ACCESS: ("resolve", "collect", "export", "answer"),
-    RequestType.PORTABILITY: ("resolve", "export", "answer"),
+    RequestType.PORTABILITY: ("resolve", "collect", "export", "answer"),
     RequestType.RECTIFICATION: ("resolve", "rectify", "notify", "answer"),
     RequestType.ERASURE: ("resolve", "erase", "notify", "answer"),
     RequestType.RESTRICTION: ("resolve", "restrict", "notify", "answer"),
