@@ -15,6 +15,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from fastapi.testclient import TestClient
 
 from _connectors_shop import dataset_yaml, fill
@@ -117,6 +121,42 @@ def test_discovery(world: Any) -> None:
         data["supported_identities"]
     )
     assert data["connected_systems"] == ["Company CRM", "Shop database"]
+
+
+def test_without_a_shared_secret_answers_are_signed_with_the_published_certificate(
+    tmp_path: Path, db_url: str
+) -> None:
+    settings = Settings(data_dir=tmp_path / "d", base_url="https://privacy.example")
+    db = Database(db_url, master_key=b"k" * 32)
+    db.upgrade()
+    client = TestClient(create_app(settings, db=db))
+    answer = client.get("/opendsr/v2/discovery")
+    assert answer.status_code == 200
+    data = answer.json()
+    assert data["signature"] == "rsa-sha256"
+    assert data["processor_certificate"] == "https://privacy.example/opendsr/v2/certificate"
+    pem = client.get("/opendsr/v2/certificate")
+    assert pem.status_code == 200
+    certificate = x509.load_pem_x509_certificate(pem.content)
+    assert certificate.subject.rfc4514_string() == "CN=privacy.example"
+    public = certificate.public_key()
+    assert isinstance(public, rsa.RSAPublicKey)
+    signature = base64.b64decode(answer.headers["X-OpenDSR-Signature"])
+    public.verify(signature, answer.content, padding.PKCS1v15(), hashes.SHA256())
+    with pytest.raises(InvalidSignature):  # a changed body does not verify
+        public.verify(signature, answer.content + b" ", padding.PKCS1v15(), hashes.SHA256())
+    assert answer.headers["X-OpenDSR-Processor-Domain"] == "privacy.example"
+    key_file = tmp_path / "d" / "opendsr-key.pem"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    # the same key signs the next answers (it is kept, not made anew)
+    again = client.get("/opendsr/v2/discovery")
+    public.verify(
+        base64.b64decode(again.headers["X-OpenDSR-Signature"]),
+        again.content,
+        padding.PKCS1v15(),
+        hashes.SHA256(),
+    )
+    db.dispose()
 
 
 def test_access_request_end_to_end_with_callbacks(world: Any, callbacks: Any) -> None:

@@ -251,7 +251,8 @@ class Settings(BaseSettings):
     )
     opendsr_secret: SecretStr | None = Field(
         default=None,
-        description="Key of the HMAC-SHA256 signature of OpenDSR responses and status callbacks.",
+        description="When set, OpenDSR answers and callbacks are signed with HMAC-SHA256 under "
+        "this shared key instead of the processor's RSA key and X.509 certificate.",
     )
     notice_reminder_days: int = Field(
         default=7,

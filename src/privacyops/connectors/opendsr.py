@@ -6,10 +6,13 @@ controller has verified (``email`` or ``controller_customer_id``, raw or SHA-256
 (``in_progress``) and marks it ``completed`` only when every connector answered done. Each change
 of status is POSTed to the request's ``status_callback_urls``.
 
-Signatures: the specification signs with an X.509 certificate; privacyops signs responses and
-callbacks with HMAC-SHA256 under ``PRIVACYOPS_OPENDSR_SECRET`` (shared with the controller),
-base64, in ``X-OpenDSR-Signature``, with the domain of ``base_url`` in
-``X-OpenDSR-Processor-Domain``.
+Signatures, as the specification has them: every response and callback body is signed with the
+processor's RSA key (PKCS#1 v1.5, SHA-256), base64, in ``X-OpenDSR-Signature``, with the domain
+of ``base_url`` in ``X-OpenDSR-Processor-Domain``; the X.509 certificate that verifies them is
+published at ``/opendsr/v2/certificate`` and named in discovery (``processor_certificate``).
+The key and a self-signed certificate are created in ``data_dir`` on first use
+(:mod:`privacyops.connectors.opendsr_keys`). A controller set up with a shared secret instead
+gets HMAC-SHA256 under ``PRIVACYOPS_OPENDSR_SECRET`` when that is set.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ from sqlalchemy.orm import Session
 from privacyops.audit import AuditLog
 from privacyops.connectors.base import Connector, ConnectorResult
 from privacyops.connectors.models import OpenDsrRequest
+from privacyops.connectors.opendsr_keys import ProcessorIdentity, load_processor_identity
 from privacyops.errors import (
-    ConfigurationError,
     Conflict,
     InvalidInput,
     NotFound,
@@ -92,15 +95,21 @@ class OpenDsrSubmission(BaseModel):
     extensions: dict[str, Any] | None = None
 
 
-def _secret(settings: Settings) -> bytes:
-    if settings.opendsr_secret is None:
-        raise ConfigurationError("PRIVACYOPS_OPENDSR_SECRET is needed to sign OpenDSR answers.")
-    return settings.opendsr_secret.get_secret_value().encode("utf-8")
+CERTIFICATE_PATH = "/opendsr/v2/certificate"
+
+
+def processor_identity(settings: Settings) -> ProcessorIdentity:
+    """The RSA key and X.509 certificate that sign our answers (created on first use)."""
+    return load_processor_identity(settings.data_dir, processor_domain(settings))
 
 
 def sign(settings: Settings, body: bytes) -> str:
-    """Base64 HMAC-SHA256 of ``body`` (the ``X-OpenDSR-Signature`` header)."""
-    return base64.b64encode(hmac.new(_secret(settings), body, hashlib.sha256).digest()).decode()
+    """The ``X-OpenDSR-Signature`` of ``body``: RSA-SHA256 under the processor's key, or
+    HMAC-SHA256 under ``PRIVACYOPS_OPENDSR_SECRET`` when that is set; base64."""
+    if settings.opendsr_secret is not None:
+        secret = settings.opendsr_secret.get_secret_value().encode("utf-8")
+        return base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest()).decode()
+    return processor_identity(settings).sign(body)
 
 
 def processor_domain(settings: Settings) -> str:
@@ -115,8 +124,12 @@ def discovery(settings: Settings, connectors: Sequence[Connector]) -> dict[str, 
             {"identity_type": t, "identity_format": f} for t in IDENTITY_TYPES for f in FORMATS
         ],
         "supported_subject_request_types": ["access", "portability", "erasure"],
-        "processor_certificate": None,
-        "signature": "hmac-sha256",
+        "processor_certificate": (
+            None
+            if settings.opendsr_secret is not None
+            else settings.base_url.rstrip("/") + CERTIFICATE_PATH
+        ),
+        "signature": "hmac-sha256" if settings.opendsr_secret is not None else "rsa-sha256",
         "connected_systems": sorted({c.name for c in connectors}),
     }
 

@@ -2,14 +2,16 @@
 processor (``privacyops.connectors.opendsr`` holds the logic; see docs/connectors.md).
 
 - ``GET /opendsr/v2/discovery``: what we support (public).
+- ``GET /opendsr/v2/certificate``: the X.509 certificate that verifies our signatures (public).
 - ``POST /opendsr/v2/requests``: a new request (token scope ``requests:write``); 201.
 - ``GET /opendsr/v2/requests/{id}``: its status (``requests:read``).
 - ``DELETE /opendsr/v2/requests/{id}``: cancel it while pending (``requests:write``); 202.
 - ``GET /opendsr/v2/requests/{id}/results``: what the connected systems returned for a
   completed access or portability request (``requests:read``).
 
-Every answer is signed: ``X-OpenDSR-Signature`` (base64 HMAC-SHA256 of the body under
-``PRIVACYOPS_OPENDSR_SECRET``) and ``X-OpenDSR-Processor-Domain``. Status callbacks go to the
+Every answer is signed: ``X-OpenDSR-Signature`` (base64 RSA-SHA256 of the body under the
+processor's key, or HMAC-SHA256 under ``PRIVACYOPS_OPENDSR_SECRET`` when set) and
+``X-OpenDSR-Processor-Domain``. Status callbacks go to the
 request's ``status_callback_urls`` on every change.
 """
 
@@ -26,6 +28,7 @@ from privacyops.connectors.opendsr import (
     cancel_request,
     discovery,
     processor_domain,
+    processor_identity,
     request_results,
     request_status,
     sign,
@@ -69,6 +72,16 @@ def _signed(request: Request, body: dict[str, Any], status: int = 200) -> Respon
 def get_discovery(request: Request) -> Response:
     """The identity types/formats and request types we accept."""
     return _signed(request, discovery(request.app.state.settings, app_connectors(request)))
+
+
+@router.get("/certificate")
+def get_certificate(request: Request) -> Response:
+    """The X.509 certificate (PEM) that verifies our ``X-OpenDSR-Signature`` headers."""
+    settings = request.app.state.settings
+    return Response(
+        content=processor_identity(settings).certificate_pem,
+        media_type="application/x-pem-file",
+    )
 
 
 @router.post("/requests", status_code=201)
