@@ -61,6 +61,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/api/v1/notices/ack/{token}"),
         ("POST", "/api/v1/notices/ack/{token}"),
         ("GET", "/opendsr/v2/discovery"),
+        ("GET", "/opendsr/v2/certificate"),  # a public certificate, meant to be fetched
         ("GET", "/api/v1/consent/receipt"),
         ("POST", "/api/v1/consent/marketing"),
         ("GET", "/api/v1/consent/marketing/confirm"),
