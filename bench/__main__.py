@@ -17,6 +17,7 @@ SCENARIOS: dict[str, str] = {
     "consent": "bench.scenario_consent",
     "intake": "bench.scenario_intake",
     "rights": "bench.scenario_rights",
+    "ratelimit": "bench.scenario_ratelimit",
     "service": "bench.scenario_service",
 }
 

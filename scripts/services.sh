@@ -54,4 +54,5 @@ fi
 echo "export PRIVACYOPS_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:$PGPORT/privacyops_test"
 echo "export PRIVACYOPS_BENCH_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:$PGPORT/privacyops_bench"
 echo "export PRIVACYOPS_TEST_REDIS_URL=redis://127.0.0.1:$REDISPORT/0"
+echo "export PRIVACYOPS_BENCH_REDIS_URL=redis://127.0.0.1:$REDISPORT/1"
 echo "export PRIVACYOPS_CHROMIUM=/usr/bin/chromium"

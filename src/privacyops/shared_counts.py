@@ -4,11 +4,13 @@ The embedded default is one process, and its limiters count in memory. Behind se
 processes each would count its own callers, so a client could make ``processes x limit``
 login attempts, consent writes or form posts. With ``PRIVACYOPS_CELERY_BROKER_URL`` pointing
 at Redis (a scaled-out deployment has one), the limiters count there instead: one fixed window
-per key, ``INCR`` and ``EXPIRE`` in one round trip.
+per key: one ``INCR`` round trip (the first call of a window also sets ``EXPIRE``).
 
 Keys are client addresses, which are personal data: Redis gets a keyed hash of each, whose key
 is random, shared through Redis, and replaced with every window (two minutes at most), so a
-count can neither be read back as an address nor linked across windows. When Redis cannot be
+count can neither be read back as an address nor linked across windows. (A process that dies
+between a window's first ``INCR`` and its ``EXPIRE`` leaves one count with no expiry; the window
+is in its name, so it is never read again.) When Redis cannot be
 reached, the limiter counts in its process again (logged once a minute) rather than refuse or
 let everything through.
 """
@@ -61,10 +63,9 @@ class SharedCounts:
         try:
             salt = self._salt(slot, window)
             name = f"{_PREFIX}:{hashlib.blake2b(key.encode(), key=salt).hexdigest()}:{slot}"
-            pipe = self._redis.pipeline()
-            pipe.incr(name)
-            pipe.expire(name, int(window) + 1)
-            count, _ = pipe.execute()
+            count = self._redis.incr(name)
+            if count == 1:  # the window's first call sets when the count goes away
+                self._redis.expire(name, int(window) + 1)
         except redis.RedisError as exc:
             if now - self._warned > 60:
                 self._warned = now
