@@ -5,7 +5,7 @@ Each figure is one caller checking ``RateLimiter.hit`` in a loop (N distinct cli
 under its limit), so it is the time a request spends in the check. The Redis figure needs
 ``PRIVACYOPS_BENCH_REDIS_URL`` (``scripts/services.sh`` sets it to the test Redis on this
 machine: one local round trip per check). The ratio is memory / Redis checks per second.
-Measured on the 2-core machine under load: 0.6 µs in memory, about 60 µs in Redis.
+Measured on the 2-core machine: 0.6 µs in memory, 60-110 µs in Redis (quick run under load: 63).
 """
 
 from __future__ import annotations
