@@ -235,11 +235,7 @@ class SQLConnector:
         rows: dict[RowKey, dict[str, Any]],
         values: dict[str, str],
     ) -> int:
-        if not collection.primary_key:
-            raise ConfigurationError(
-                f"Collection {collection.name} of dataset {self.dataset.name} has no primary "
-                "key field; rectification needs one."
-            )
+        self._need_primary_key(collection, "rectification")
         table = self._tables[collection.name]
         keys = list(rows)
         try:
@@ -392,6 +388,14 @@ class SQLConnector:
 
     # --- erasure ------------------------------------------------------------------------
 
+    def _need_primary_key(self, collection: Collection, act: str) -> None:
+        """Rows are changed by their primary key: a collection without one cannot be."""
+        if not collection.primary_key:
+            raise ConfigurationError(
+                f"Collection {collection.name} of dataset {self.dataset.name} has no primary "
+                f"key field; {act} needs one."
+            )
+
     def _key_clause(self, collection: Collection, keys: list[RowKey]) -> Any:
         table = self._tables[collection.name]
         pk = collection.primary_key
@@ -402,11 +406,7 @@ class SQLConnector:
     def _erase_collection(
         self, conn: Connection, collection: Collection, rows: dict[RowKey, dict[str, Any]]
     ) -> int:
-        if not collection.primary_key:
-            raise ConfigurationError(
-                f"Collection {collection.name} of dataset {self.dataset.name} has no primary "
-                "key field; erasure needs one."
-            )
+        self._need_primary_key(collection, "erasure")
         table = self._tables[collection.name]
         keys = list(rows)
         count = 0

@@ -269,7 +269,7 @@ def _call(
         return ConnectorResult(
             connector=connector.name,
             kind=connector.kind,
-            action=_RESULT_ACTIONS.get(action, "erasure"),
+            action=_RESULT_ACTIONS.get(action, cast(Action, action)),
             status="failed",
             note=exc.message,
         )
