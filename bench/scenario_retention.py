@@ -17,7 +17,7 @@ rows/s for all three. The floor (issue 7: 0.5 against "a raw SQL DELETE/UPDATE o
 rows") is read against B: B deletes and updates the same rows the sweep does (records, identities,
 subjects, keys), A only the records. Sweep / A is printed for reference, with B / A: hand-written
 SQL doing the whole job against the bare DELETE, the ceiling of what any sweep that
-crypto-shreds can reach against A (0.23-0.25 on PostgreSQL, 0.52-0.54 on SQLite: below 0.5 on
+crypto-shreds can reach against A (0.22-0.25 on PostgreSQL, 0.52-0.59 on SQLite: below 0.5 on
 PostgreSQL, so the floor cannot mean A there). Peak memory is the child's own VmHWM.
 
 On SQLite each of the three runs on a fresh copy of the populated files and the baselines
