@@ -42,10 +42,10 @@ import sqlalchemy as sa
 
 from bench.bulk import check_registry, fill_registry, postgres_database
 from bench.scenario_registry import submission
+from privacyops.rights.engine import process, tick
 from privacyops.rights.factory import build_service
 from privacyops.rights.identity import Message
 from privacyops.rights.models import RightsRequest
-from privacyops.rights.runner import process, tick
 from privacyops.rights.service import RightsService
 from privacyops.settings import Settings
 from privacyops.store import Database

@@ -18,8 +18,9 @@ from tests.test_rights_workflow import LINK, confirm, ingest, phone_texts
 from _connectors_shop import dataset_yaml, fill
 from _crm_server import CONNECTOR_YAML, CRM, TOKEN, seed, serve
 from privacyops.connectors import load_connectors
+from privacyops.rights.downloads import open_export
+from privacyops.rights.engine import tick
 from privacyops.rights.factory import build_service
-from privacyops.rights.runner import open_export, tick
 from privacyops.rights.service import RightsService
 from privacyops.settings import Settings
 from privacyops.store import Database

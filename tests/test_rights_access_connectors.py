@@ -31,15 +31,15 @@ from privacyops.audit import AuditLog
 from privacyops.cli.app import app as cli_app
 from privacyops.connectors import complete_task, list_tasks, make_engine, task_records
 from privacyops.connectors.models import ConnectorTask
-from privacyops.rights.models import ConnectorAnswer, RightsRequest
-from privacyops.rights.runner import (
+from privacyops.rights.downloads import open_export
+from privacyops.rights.engine import (
     RECHECK_WAITING,
     RETRY_FIRST,
-    open_export,
     process,
     runnable,
     tick,
 )
+from privacyops.rights.models import ConnectorAnswer, RightsRequest
 from privacyops.rights.service import RightsService
 from privacyops.settings import reset_settings
 from privacyops.store import utcnow

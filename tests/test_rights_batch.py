@@ -13,7 +13,7 @@ from sqlalchemy import event
 from tests.conftest import SmtpSink
 from tests.test_rights_workflow import confirm, ingest, make_service
 
-from privacyops.rights.runner import tick
+from privacyops.rights.engine import tick
 from privacyops.rights.service import RightsService
 from privacyops.store.registry import IdentityIn, RecordIn, Registry, Submission
 

@@ -29,7 +29,7 @@ WORKER = """
 import sys, time
 from pathlib import Path
 from privacyops.rights.factory import build_service
-from privacyops.rights.runner import process
+from privacyops.rights.engine import process
 from privacyops.settings import get_settings
 
 marker, stop_at, request_id = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])

@@ -24,9 +24,10 @@ from privacyops.errors import (
     RateLimited,
     VerificationFailed,
 )
+from privacyops.rights.downloads import open_export
+from privacyops.rights.engine import tick
 from privacyops.rights.factory import build_service
 from privacyops.rights.models import StepRecord
-from privacyops.rights.runner import open_export, tick
 from privacyops.rights.service import RightsService
 from privacyops.rights.workflow import RequestType
 from privacyops.settings import Settings

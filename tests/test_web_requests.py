@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from _mailbox import Mailbox, smtp_server
 from _web import browser, csrf, database, login, make_app
+from privacyops.rights.engine import tick
 from privacyops.rights.models import RightsRequest
-from privacyops.rights.runner import tick
 from privacyops.web.routes.rights import rights_service
 
 

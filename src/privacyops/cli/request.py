@@ -15,8 +15,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from privacyops.errors import InvalidInput
+from privacyops.rights.engine import tick
 from privacyops.rights.factory import build_service
-from privacyops.rights.runner import tick
 from privacyops.rights.service import RightsService
 from privacyops.settings import get_settings
 

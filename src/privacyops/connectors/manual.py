@@ -528,7 +528,7 @@ _rights_requests = sa.table(
 
 def _wake(session: Session, request_ref: str) -> None:
     """Make the rights request waiting for a completed task runnable now (it rests between
-    checks while its tasks are open: ``privacyops.rights.runner.RECHECK_WAITING``)."""
+    checks while its tasks are open: ``privacyops.rights.engine.RECHECK_WAITING``)."""
     session.execute(
         sa.update(_rights_requests)
         .where(

@@ -18,7 +18,7 @@ import secrets
 import smtplib
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -40,6 +40,7 @@ __all__ = [
     "request_opt_in",
     "send_mail",
     "withdraw_opt_in",
+    "withdraw_subject_opt_ins",
 ]
 
 #: How long a confirmation link works.
@@ -274,3 +275,21 @@ def marketing_history(session: Session, subject_id: str) -> list[dict[str, Any]]
         }
         for r in rows
     ]
+
+
+def withdraw_subject_opt_ins(
+    session: Session, subject_id: str, *, now: datetime | None = None
+) -> int:
+    """Withdraw every pending or confirmed marketing consent of a subject, in the caller's
+    transaction (a consent-withdrawal request, GDPR Art. 7(3)); returns how many it withdrew.
+    The caller records the act in the audit log."""
+    withdrawn = session.execute(
+        sa.update(MarketingConsent)
+        .where(
+            MarketingConsent.subject_id == subject_id,
+            MarketingConsent.status.in_(("pending", "confirmed")),
+        )
+        .values(status="withdrawn", withdrawn_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return cast(sa.CursorResult[Any], withdrawn).rowcount

@@ -21,8 +21,8 @@ from celery.schedules import crontab
 from privacyops.connectors import SQLConnector, load_connectors
 from privacyops.policy import load_configured_policy
 from privacyops.retention import sweep
+from privacyops.rights.engine import process, tick
 from privacyops.rights.factory import build_service
-from privacyops.rights.runner import process, tick
 from privacyops.rights.service import RightsService
 from privacyops.settings import get_settings
 from privacyops.store import open_database

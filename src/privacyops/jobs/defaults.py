@@ -21,8 +21,8 @@ from privacyops.connectors.opendsr import process_pending
 from privacyops.jobs.runner import Job
 from privacyops.policy.schema import PolicyBook
 from privacyops.retention import sweep
+from privacyops.rights.engine import tick
 from privacyops.rights.factory import build_service
-from privacyops.rights.runner import tick
 from privacyops.settings import Settings
 from privacyops.store import Database
 

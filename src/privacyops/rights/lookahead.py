@@ -1,6 +1,6 @@
 """What the steps of one batch position will look up, fetched for the whole batch at once.
 
-The runner runs the n-th step of up to 100 requests in one transaction (``runner._Position``).
+The engine runs the n-th step of up to 100 requests in one transaction (``engine._Position``).
 Each step used to look up its own request's data: the subject by e-mail, the subject's records
 and legal holds, an earlier step's result, the recipients notified, whether a message is already
 queued. On PostgreSQL each of those is a round trip, and six of them per request were most of an

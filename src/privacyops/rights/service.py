@@ -3,7 +3,7 @@
 Every answer to the public is the same whether or not the person is in the registry: a request
 is accepted and a code is sent to the address it names before anyone looks the person up, and
 wrong codes, tokens and request ids all give one error. The registry is consulted only by the
-runner's ``resolve`` step, after the identity is confirmed (:mod:`privacyops.rights.runner`).
+engine's ``resolve`` step, after the identity is confirmed (:mod:`privacyops.rights.steps.resolve`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from privacyops.errors import (
     VerificationFailed,
 )
 from privacyops.policy import PolicyBook
+from privacyops.rights import transitions
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.clocks import RequestClock, request_clock
 from privacyops.rights.identity import (
@@ -60,7 +61,6 @@ from privacyops.rights.workflow import (
     RequestState,
     RequestType,
     TaskKind,
-    check_transition,
     parse_type,
 )
 from privacyops.settings import Settings
@@ -189,7 +189,8 @@ class RightsService:
 
     # --- keys and hashes ---------------------------------------------------------------
 
-    def _hash(self, purpose: str, value: str) -> bytes:
+    def keyed_hash(self, purpose: str, value: str) -> bytes:
+        """The keyed hash stored in place of a code, token or rate key (never the value)."""
         return self.db.keyring.blind_index(f"rights-{purpose}", value)
 
     def identity_index(self, email: str) -> bytes:
@@ -412,15 +413,19 @@ class RightsService:
         clean = self._validate_details(kind, details or {})
         hour = timedelta(hours=1)
         limit = self.settings.rights_submit_per_hour
-        check_rate(self.db, self._hash("rate-submit", client), limit=limit, window=hour, now=now)
-        check_rate(self.db, self._hash("rate-identity", address), limit=limit, window=hour, now=now)
+        check_rate(
+            self.db, self.keyed_hash("rate-submit", client), limit=limit, window=hour, now=now
+        )
+        check_rate(
+            self.db, self.keyed_hash("rate-identity", address), limit=limit, window=hour, now=now
+        )
         public_id = "r" + secrets.token_hex(12)
         token = new_token()
         data_key = new_key()
         with self.write_session() as session:
             row = RightsRequest(
                 public_id=public_id,
-                token_hash=self._hash("token", token),
+                token_hash=self.keyed_hash("token", token),
                 type=kind.value,
                 state=RequestState.RECEIVED.value,
                 identity_index=self.identity_index(address),
@@ -433,33 +438,10 @@ class RightsService:
             session.flush()
             row.details_sealed = self.seal_for(row, {"email": address, "phone": number, **clean})
             self.record(session, "rights.request.received", row, actor="subject", channel=channel)
-            self._move(session, row, RequestState.AWAITING_IDENTITY)
+            transitions.move(self, session, row, RequestState.AWAITING_IDENTITY)
             self._send_code(session, row, "email", address, now=now)
         self.deliver_outbox(request_id=row.id)
         return Submitted(public_id, token, RequestState.AWAITING_IDENTITY.value)
-
-    def _move(
-        self,
-        session: Session,
-        row: RightsRequest,
-        target: RequestState,
-        *,
-        actor: str = "system",
-        reason: str | None = None,
-        pending: list[NewEvent] | None = None,
-    ) -> None:
-        check_transition(row.state, target)
-        previous = row.state
-        row.state = target.value
-        self.record(
-            session,
-            f"rights.request.{target.value}",
-            row,
-            actor=actor,
-            reason=reason,
-            pending=pending,
-            previous=previous,
-        )
 
     def _send_code(
         self, session: Session, row: RightsRequest, factor: str, to: str, *, now: datetime
@@ -481,7 +463,7 @@ class RightsService:
         )
         session.add(challenge)
         session.flush()
-        challenge.code_hash = self._hash("code", f"{challenge.id}:{code}")
+        challenge.code_hash = self.keyed_hash("code", f"{challenge.id}:{code}")
         minutes = self.settings.otp_ttl_seconds // 60
         org = self.policy.current.organization
         if factor == "email":
@@ -510,15 +492,20 @@ class RightsService:
                 sa.select(RightsRequest).where(RightsRequest.public_id == public_id)
             )
         expected = row.token_hash if row is not None else b"\0" * 32
-        given = self._hash("token", token if isinstance(token, str) else "")
+        given = self.keyed_hash("token", token if isinstance(token, str) else "")
         if row is None or not hmac.compare_digest(expected, given):
             raise VerificationFailed(BAD_CODE)
         return row
 
-    def _failure(self, client: str, now: datetime) -> None:
+    def count_failure(self, client: str, now: datetime) -> None:
+        """Count a wrong code, token or reference from ``client``.
+
+        Raises:
+            RateLimited: too many failures from this client this hour.
+        """
         check_rate(
             self.db,
-            self._hash("rate-fail", client),
+            self.keyed_hash("rate-fail", client),
             limit=self.settings.rights_failures_per_hour,
             window=timedelta(hours=1),
             now=now,
@@ -567,7 +554,8 @@ class RightsService:
                     and challenge.attempts < self.settings.otp_max_attempts
                     and isinstance(code, str)
                     and hmac.compare_digest(
-                        challenge.code_hash, self._hash("code", f"{challenge.id}:{code.strip()}")
+                        challenge.code_hash,
+                        self.keyed_hash("code", f"{challenge.id}:{code.strip()}"),
                     )
                 )
                 if ok and challenge is not None:
@@ -580,7 +568,7 @@ class RightsService:
                         challenge.attempts += 1
                     self.record(session, "rights.code.failed", row, factor=factor)
         if failed:
-            self._failure(client, now)
+            self.count_failure(client, now)
             raise VerificationFailed(BAD_CODE)
         self.deliver_outbox(request_id=row.id)
         return self.status(request_id, token)
@@ -596,8 +584,8 @@ class RightsService:
                     phone = self.context(row).details["phone"]
                     self._send_code(session, row, "second", phone, now=now)
                     return
-                self._open_task(session, row, TaskKind.IDENTITY_DOCUMENT)
-                self._move(session, row, RequestState.AWAITING_REVIEW)
+                transitions.open_task(self, session, row, TaskKind.IDENTITY_DOCUMENT)
+                transitions.move(self, session, row, RequestState.AWAITING_REVIEW)
                 return
         else:
             row.second_factor_at = now
@@ -616,26 +604,17 @@ class RightsService:
         )
         if (earlier or 0) + 1 >= self.settings.rights_repeat_threshold:
             row.flagged = "repeated"
-            self._open_task(session, row, TaskKind.EXCESSIVE)
+            transitions.open_task(self, session, row, TaskKind.EXCESSIVE)
             if row.state != RequestState.AWAITING_REVIEW.value:
-                self._move(session, row, RequestState.AWAITING_REVIEW, reason="repeated request")
+                transitions.move(
+                    self, session, row, RequestState.AWAITING_REVIEW, reason="repeated request"
+                )
             return
         if (
             row.state == RequestState.AWAITING_REVIEW.value
             or row.state != RequestState.VERIFIED.value
         ):
-            self._move(session, row, RequestState.VERIFIED)
-
-    def _open_task(self, session: Session, row: RightsRequest, kind: TaskKind) -> StaffTask:
-        task = session.scalar(
-            sa.select(StaffTask).where(StaffTask.request_id == row.id, StaffTask.kind == kind.value)
-        )
-        if task is None:
-            task = StaffTask(request_id=row.id, kind=kind.value)
-            session.add(task)
-            session.flush()
-            self.record(session, "rights.task.opened", row, task=kind.value)
-        return task
+            transitions.move(self, session, row, RequestState.VERIFIED)
 
     def resend(
         self, request_id: str, token: str, *, factor: str = "email", client: str = "local"
@@ -646,7 +625,7 @@ class RightsService:
             try:
                 row = self._load(session, request_id, token)
             except VerificationFailed:
-                self._failure(client, now)
+                self.count_failure(client, now)
                 raise
             if row.state != RequestState.AWAITING_IDENTITY.value:
                 raise Conflict("This request is not waiting for a code.")
@@ -707,7 +686,7 @@ class RightsService:
             try:
                 row = self._load(session, request_id, token)
             except VerificationFailed:
-                self._failure(client, utcnow())
+                self.count_failure(client, utcnow())
                 raise
             return self.view(row)
 
@@ -836,7 +815,7 @@ class RightsService:
         return view
 
     def _refuse(self, session: Session, row: RightsRequest, reason: str, *, actor: str) -> None:
-        self._move(session, row, RequestState.REFUSED, actor=actor, reason=reason)
+        transitions.move(self, session, row, RequestState.REFUSED, actor=actor, reason=reason)
         # nothing more to ask of connected systems: open tasks are cancelled, records they
         # returned for the request are forgotten
         cancel_tasks(self.db, row.public_id, actor=actor, session=session)
@@ -980,11 +959,11 @@ class RightsService:
                 if row.state == RequestState.AWAITING_REVIEW.value and row.subject_ref is None:
                     self._after_identity(session, row, now)
                 elif row.state == RequestState.AWAITING_REVIEW.value:
-                    self._move(session, row, RequestState.IN_PROGRESS, actor=actor)
+                    transitions.move(self, session, row, RequestState.IN_PROGRESS, actor=actor)
             elif row.state == RequestState.AWAITING_REVIEW.value:
                 in_steps = bool(row.lease_owner) or kind == TaskKind.BALANCING.value
                 target = RequestState.IN_PROGRESS if in_steps else RequestState.VERIFIED
-                self._move(session, row, target, actor=actor)
+                transitions.move(self, session, row, target, actor=actor)
             view = self.view(row, staff=True)
         self.deliver_outbox(request_id=row.id)
         return view

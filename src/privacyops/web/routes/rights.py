@@ -25,8 +25,8 @@ from pydantic import BaseModel, Field
 from privacyops.accounts import Principal
 from privacyops.errors import Conflict
 from privacyops.rights.authorities import authority_for
+from privacyops.rights.downloads import open_export
 from privacyops.rights.factory import build_service
-from privacyops.rights.runner import open_export
 from privacyops.rights.service import RightsService
 from privacyops.web.auth import require_scope
 from privacyops.web.deps import app_database

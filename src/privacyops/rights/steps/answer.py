@@ -1,0 +1,40 @@
+"""``answer``: the request is answered (GDPR Art. 12(3)).
+
+For an erasure, rectification or restriction, the systems that had not done their part are
+asked again first (the request waits while any has not) and the recipients notified under
+Art. 19 are named. Access and portability were answered by the ``export`` step's message;
+every other type gets its answer here. The request is then complete.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from privacyops.rights.steps.base import Step
+from privacyops.rights.steps.notify import NOTICE_ACTIONS
+from privacyops.rights.systems import recheck
+from privacyops.rights.workflow import RequestType
+from privacyops.store import utcnow
+
+__all__ = ["answer"]
+
+
+def answer(step: Step) -> dict[str, Any]:
+    """Write the answer to the outbox and mark the request answered."""
+    row = step.row
+    kind = RequestType(row.type)
+    if kind in NOTICE_ACTIONS:  # erasure, rectification, restriction
+        recheck(step)
+        notices = step.look.notices(row.public_id)
+        outcome = step.outcome
+        outcome.recipients_notified = [
+            n.recipient_name for n in notices if n.status in ("sent", "acknowledged")
+        ]
+        outcome.store(row)
+    if kind not in (RequestType.ACCESS, RequestType.PORTABILITY):
+        lines = [f"Your {row.type.replace('_', ' ')} request {row.public_id} is answered."]
+        for key, value in (row.outcome or {}).items():
+            lines.append(f"{key.replace('_', ' ')}: {value}")
+        step.say("answer", f"Your request {row.public_id}: answered", "\n".join(lines))
+    row.completed_at = utcnow()
+    return {}
