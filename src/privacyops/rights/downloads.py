@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from privacyops.errors import NotFound, VerificationFailed
 from privacyops.rights.identity import new_token
 from privacyops.rights.models import Export, RightsRequest
-from privacyops.rights.service import BAD_CODE
+from privacyops.rights.verification import BAD_CODE
 from privacyops.store import utcnow
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ queued. On PostgreSQL each of those is a round trip, and six of them per request
 erasure's time. :class:`Lookahead` makes each of them one query for the batch, run the first
 time a step asks, and keeps the answers for the rest of the position.
 
-It also hands the steps what the external systems (SQL, HTTP) answered when the runner asked
+It also hands the steps what the external systems (SQL, HTTP) answered when the engine asked
 them just before the transaction (``answer_of``).
 
 Each answer is handed out once (a second look-up of the same key queries again, seeing what the

@@ -49,7 +49,7 @@ class RequestState(StrEnum):
     #: factor, a second code or a document review is pending); nothing else happens until
     #: the person proves control of the identity.
     AWAITING_IDENTITY = "awaiting_identity"
-    #: Identity confirmed (all factors the type needs); queued for the runner.
+    #: Identity confirmed (all factors the type needs); queued for the engine.
     VERIFIED = "verified"
     #: A worker runs the request's steps; resumable after a crash from the last step done.
     IN_PROGRESS = "in_progress"

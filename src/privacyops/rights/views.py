@@ -1,0 +1,150 @@
+"""What a request looks like to the person and to staff: state, legal clock, outcome, and
+after a refusal the further actions open to the person (GDPR Art. 12(4)); no personal data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from privacyops.errors import InvalidInput, NotFound, VerificationFailed
+from privacyops.rights.authorities import answer_complaint
+from privacyops.rights.clocks import RequestClock, request_clock
+from privacyops.rights.models import RightsRequest, StaffTask
+from privacyops.rights.verification import load_request
+from privacyops.rights.workflow import RequestState
+from privacyops.store import utcnow
+
+if TYPE_CHECKING:
+    from privacyops.rights.service import RightsService
+
+__all__ = [
+    "FURTHER_ACTIONS",
+    "clock",
+    "list_requests",
+    "show",
+    "staff_row",
+    "staff_views",
+    "status",
+    "view",
+]
+
+FURTHER_ACTIONS = (
+    "You may lodge a complaint with a supervisory authority (GDPR Art. 77), in particular in "
+    "the EEA country where you live or work, and seek a judicial remedy before the courts "
+    "(GDPR Art. 79)."
+)
+
+
+def clock(service: RightsService, row: RightsRequest) -> RequestClock:
+    """The legal clock of ``row`` (clock start per the ``clock_start`` setting)."""
+    return request_clock(
+        received_at=row.received_at,
+        verified_at=row.verified_at,
+        country=service.policy.current.contact_point.country,
+        mode=service.settings.clock_start,
+        extended=row.extended_at is not None,
+    )
+
+
+def view(service: RightsService, row: RightsRequest, *, staff: bool = False) -> dict[str, Any]:
+    """What the requester (or staff) sees of a request; no personal data."""
+    out: dict[str, Any] = {
+        "request_id": row.public_id,
+        "type": row.type,
+        "state": row.state,
+        "received_at": row.received_at.astimezone(UTC).isoformat(),
+        "clock": service.clock(row).as_dict(),
+        "extension_reason": row.extension_reason,
+        "refusal": None,
+        "outcome": row.outcome,
+    }
+    if row.state == RequestState.REFUSED.value:
+        authority = answer_complaint(None, service.policy.current.contact_point.country)
+        out["refusal"] = {
+            "reason": row.refusal_reason,
+            "further_actions": FURTHER_ACTIONS,
+            "authority": authority.authority.as_dict(),
+        }
+    if row.state == RequestState.AWAITING_IDENTITY.value:
+        out["next"] = (
+            "Enter the code we sent to your phone."
+            if row.verified_at is not None
+            else "Enter the code we sent to your e-mail address."
+        )
+    if staff:
+        out["flagged"] = row.flagged
+        out["subject_ref"] = row.subject_ref
+        out["verified_at"] = row.verified_at.isoformat() if row.verified_at else None
+    return out
+
+
+def status(
+    service: RightsService, request_id: str, token: str, *, client: str = "local"
+) -> dict[str, Any]:
+    """The requester's view of a request, given its bearer token."""
+    with service.db.session() as session:
+        try:
+            row = load_request(service, session, request_id, token)
+        except VerificationFailed:
+            service.count_failure(client, utcnow())
+            raise
+        return service.view(row)
+
+
+def staff_row(service: RightsService, session: Session, request_id: str) -> RightsRequest:
+    row = session.scalar(
+        sa.select(RightsRequest).where(RightsRequest.public_id == request_id).with_for_update()
+    )
+    if row is None:
+        raise NotFound("No request has that reference.")
+    return row
+
+
+def staff_views(
+    service: RightsService, session: Session, rows: Sequence[RightsRequest]
+) -> list[dict[str, Any]]:
+    views = [service.view(r, staff=True) for r in rows]
+    for view, row in zip(views, rows, strict=True):
+        tasks = session.scalars(sa.select(StaffTask).where(StaffTask.request_id == row.id))
+        view["tasks"] = [
+            {"kind": t.kind, "decision": t.decision, "reason": t.reason} for t in tasks
+        ]
+    return views
+
+
+def list_requests(
+    service: RightsService, *, state: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Requests for staff, the nearest deadline first.
+
+    Raises:
+        InvalidInput: ``state`` is not a request state.
+    """
+    if state is not None and state not in {s.value for s in RequestState}:
+        raise InvalidInput(
+            "Unknown request state.",
+            details=[{"loc": ["state"], "msg": "one of " + ", ".join(RequestState)}],
+        )
+    with service.db.session() as session:
+        query = sa.select(RightsRequest).order_by(RightsRequest.received_at).limit(limit)
+        if state:
+            query = query.where(RightsRequest.state == state)
+        views = staff_views(service, session, list(session.scalars(query)))
+    return sorted(views, key=lambda v: v["clock"]["deadline"] or "9999")
+
+
+def show(service: RightsService, request_id: str) -> dict[str, Any]:
+    """One request for staff, with its open and decided tasks.
+
+    Raises:
+        NotFound: no request has that reference.
+    """
+    with service.db.session() as session:
+        row = session.scalar(sa.select(RightsRequest).where(RightsRequest.public_id == request_id))
+        if row is None:
+            raise NotFound("No request has that reference.")
+        return staff_views(service, session, [row])[0]
