@@ -116,6 +116,8 @@ def refuse(service: RightsService, request_id: str, reason: str, *, actor: str) 
 def refuse_row(
     service: RightsService, session: Session, row: RightsRequest, reason: str, *, actor: str
 ) -> None:
+    """Refuse ``row`` in the caller's transaction: open tasks cancelled, records the systems
+    returned forgotten, and the person told the reasons and further actions (Art. 12(4))."""
     transitions.move(service, session, row, RequestState.REFUSED, actor=actor, reason=reason)
     # nothing more to ask of connected systems: open tasks are cancelled, records they
     # returned for the request are forgotten

@@ -19,7 +19,6 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -30,8 +29,7 @@ from privacyops.connectors import Connector
 from privacyops.errors import Conflict
 from privacyops.policy import PolicyBook
 from privacyops.rights import decisions, outbox, submission, verification, views
-from privacyops.rights.clocks import RequestClock
-from privacyops.rights.identity import EmailSender, Message, PhoneSender
+from privacyops.rights.identity import EmailSender, PhoneSender
 from privacyops.rights.models import RightsRequest
 from privacyops.rights.ports import SubjectRegistry
 from privacyops.rights.submission import Submitted
@@ -165,144 +163,31 @@ class RightsService:
         else:
             self.audit.append_many([event], session=session)
 
-    def count_failure(self, client: str, now: datetime) -> None:
-        """Count a wrong code, token or reference from ``client``.
+    # --- the operations, each in the module of its subject -------------------------------
+    # (functions of ``service: RightsService``, so each is a method here; its docstring and
+    # signature are written once, where it is implemented)
 
-        Raises:
-            RateLimited: too many failures from this client this hour.
-        """
-        verification.count_failure(self, client, now)
+    count_failure = verification.count_failure
 
-    # --- outbox (:mod:`privacyops.rights.outbox`) ---------------------------------------
+    #: messages: :mod:`privacyops.rights.outbox`
+    queue_message = outbox.queue_message
+    deliver_outbox = outbox.deliver_outbox
 
-    def queue_message(
-        self,
-        session: Session,
-        row: RightsRequest,
-        purpose: str,
-        channel: str,
-        message: Message,
-        *,
-        queued: bool | None = None,
-    ) -> None:
-        """Write a message to the outbox once per (request, purpose); ``queued`` is whether it
-        is there already, when the caller knows (else this looks)."""
-        outbox.queue_message(self, session, row, purpose, channel, message, queued=queued)
+    #: submit and verify: :mod:`privacyops.rights.submission`, ``verification``
+    needs_second_factor = submission.needs_second_factor
+    submit = submission.submit
+    verify = verification.verify
+    resend = verification.resend
 
-    def deliver_outbox(self, *, request_id: int | None = None, limit: int = 100) -> int:
-        """Send queued messages; returns how many went out (failures stay queued)."""
-        return outbox.deliver_outbox(self, request_id=request_id, limit=limit)
+    #: following a request: :mod:`privacyops.rights.views`
+    clock = views.clock
+    view = views.view
+    status = views.status
+    list_requests = views.list_requests
+    show = views.show
 
-    # --- submit and verify (:mod:`~privacyops.rights.submission`, ``verification``) ------
-
-    def needs_second_factor(self, kind: RequestType) -> bool:
-        """Whether requests of ``kind`` need a second factor under the settings in force."""
-        return submission.needs_second_factor(self, kind)
-
-    def submit(
-        self,
-        type: str,
-        email: str,
-        *,
-        phone: str | None = None,
-        details: Mapping[str, Any] | None = None,
-        client: str = "local",
-        channel: str = "api",
-        now: datetime | None = None,
-    ) -> Submitted:
-        """Register a request and send the first one-time code to ``email``.
-
-        Raises:
-            InvalidInput: unknown type, malformed address or number, bad details.
-            RateLimited: too many requests from this client or for this address.
-        """
-        return submission.submit(
-            self,
-            type,
-            email,
-            phone=phone,
-            details=details,
-            client=client,
-            channel=channel,
-            now=now,
-        )
-
-    def verify(
-        self,
-        request_id: str,
-        token: str,
-        code: str,
-        *,
-        factor: str = "email",
-        client: str = "local",
-        now: datetime | None = None,
-    ) -> dict[str, Any]:
-        """Check a one-time code; on success move the request on and return its status.
-
-        Raises:
-            VerificationFailed: unknown request, wrong token, wrong/expired/used code.
-            RateLimited: too many failures from this client.
-        """
-        return verification.verify(
-            self, request_id, token, code, factor=factor, client=client, now=now
-        )
-
-    def resend(
-        self, request_id: str, token: str, *, factor: str = "email", client: str = "local"
-    ) -> dict[str, Any]:
-        """Send a new code for ``factor`` (at most ``otp_max_sends`` per request)."""
-        return verification.resend(self, request_id, token, factor=factor, client=client)
-
-    # --- following a request (:mod:`~privacyops.rights.views`) ----------------------------
-
-    def clock(self, row: RightsRequest) -> RequestClock:
-        """The legal clock of ``row`` (clock start per the ``clock_start`` setting)."""
-        return views.clock(self, row)
-
-    def view(self, row: RightsRequest, *, staff: bool = False) -> dict[str, Any]:
-        """What the requester (or staff) sees of a request; no personal data."""
-        return views.view(self, row, staff=staff)
-
-    def status(self, request_id: str, token: str, *, client: str = "local") -> dict[str, Any]:
-        """The requester's view of a request, given its bearer token."""
-        return views.status(self, request_id, token, client=client)
-
-    def list_requests(self, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Requests for staff, the nearest deadline first.
-
-        Raises:
-            InvalidInput: ``state`` is not a request state.
-        """
-        return views.list_requests(self, state=state, limit=limit)
-
-    def show(self, request_id: str) -> dict[str, Any]:
-        """One request for staff, with its open and decided tasks.
-
-        Raises:
-            NotFound: no request has that reference.
-        """
-        return views.show(self, request_id)
-
-    # --- staff decisions (:mod:`~privacyops.rights.decisions`) ---------------------------
-
-    def extend(
-        self, request_id: str, reason: str, *, actor: str, today: datetime | None = None
-    ) -> dict[str, Any]:
-        """Extend the period by two months (GDPR Art. 12(3)), telling the person the reason."""
-        return decisions.extend(self, request_id, reason, actor=actor, today=today)
-
-    def refuse(self, request_id: str, reason: str, *, actor: str) -> dict[str, Any]:
-        """Refuse a request with reasons and the further actions open (GDPR Art. 12(4))."""
-        return decisions.refuse(self, request_id, reason, actor=actor)
-
-    def lift_restriction(
-        self, request_id: str, restriction_id: int, reason: str, *, actor: str
-    ) -> dict[str, Any]:
-        """Lift a restriction made for a request, telling the person first (GDPR Art. 18(3))."""
-        return decisions.lift_restriction(self, request_id, restriction_id, reason, actor=actor)
-
-    def decide(
-        self, request_id: str, kind: str, decision: str, reason: str, *, actor: str
-    ) -> dict[str, Any]:
-        """Record a staff decision on an open task and move the request on."""
-        return decisions.decide(self, request_id, kind, decision, reason, actor=actor)
+    #: staff decisions: :mod:`privacyops.rights.decisions`
+    extend = decisions.extend
+    refuse = decisions.refuse
+    lift_restriction = decisions.lift_restriction
+    decide = decisions.decide

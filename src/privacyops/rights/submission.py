@@ -90,6 +90,10 @@ def _normalise_phone(value: str) -> str:
 def validate_details(
     service: RightsService, kind: RequestType, details: Mapping[str, Any]
 ) -> dict[str, Any]:
+    """The details a request of ``kind`` may carry, checked (nothing else is kept).
+
+    Raises:
+        InvalidInput: a detail is missing or malformed; PayloadTooLarge: too large."""
     if len(json.dumps(details, default=str)) > MAX_DETAIL_BYTES:
         raise PayloadTooLarge("The request details are too large.")
     clean: dict[str, Any] = {}
@@ -141,6 +145,7 @@ def validate_details(
 
 
 def needs_second_factor(service: RightsService, kind: RequestType) -> bool:
+    """Whether requests of ``kind`` need a second factor under the settings in force."""
     return kind in NEEDS_SECOND_FACTOR and service.settings.second_factor != "none"
 
 
@@ -219,6 +224,10 @@ def send_code(
     *,
     now: datetime,
 ) -> None:
+    """Queue a new one-time code for ``factor`` to ``to``; only its keyed hash is stored.
+
+    Raises:
+        Conflict: ``otp_max_sends`` codes were sent already."""
     sent = session.scalar(
         sa.select(sa.func.count(Challenge.id)).where(
             Challenge.request_id == row.id, Challenge.factor == factor

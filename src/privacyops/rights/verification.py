@@ -134,6 +134,7 @@ def verify(
 def identity_confirmed(
     service: RightsService, session: Session, row: RightsRequest, factor: str, now: datetime
 ) -> None:
+    """A code for ``factor`` was right: ask for the second factor the type needs, else move on."""
     kind = RequestType(row.type)
     if factor == "email":
         row.verified_at = now

@@ -96,6 +96,10 @@ def status(
 
 
 def staff_row(service: RightsService, session: Session, request_id: str) -> RightsRequest:
+    """The request ``request_id``, locked for a staff decision.
+
+    Raises:
+        NotFound: no request has that reference."""
     row = session.scalar(
         sa.select(RightsRequest).where(RightsRequest.public_id == request_id).with_for_update()
     )
@@ -107,6 +111,7 @@ def staff_row(service: RightsService, session: Session, request_id: str) -> Righ
 def staff_views(
     service: RightsService, session: Session, rows: Sequence[RightsRequest]
 ) -> list[dict[str, Any]]:
+    """The staff views of ``rows``, each with its tasks."""
     views = [service.view(r, staff=True) for r in rows]
     for view, row in zip(views, rows, strict=True):
         tasks = session.scalars(sa.select(StaffTask).where(StaffTask.request_id == row.id))
