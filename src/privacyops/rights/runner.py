@@ -33,17 +33,10 @@ from privacyops.connectors import (
     ConnectorResult,
     HTTPConnector,
     ManualConnector,
-    NoticeTarget,
     SQLConnector,
-    contacts_from_connectors,
     drop_task_records,
-    holders_from_channels,
-    notify_recipients,
-    record_notices,
-    targets_from_manifest,
 )
 from privacyops.connectors.base import Action
-from privacyops.connectors.notices import NoticeAction
 from privacyops.consent.models import MarketingConsent
 from privacyops.errors import InvalidInput, NotFound, PrivacyOpsError
 from privacyops.rights.authorities import answer_complaint
@@ -64,6 +57,15 @@ from privacyops.rights.models import (
     RightsRequest,
     StaffTask,
     StepRecord,
+)
+from privacyops.rights.notices import (
+    NoticeAction,
+    NoticeTarget,
+    contacts_from_connectors,
+    holders_from_channels,
+    notify_recipients,
+    record_notices,
+    targets_from_manifest,
 )
 from privacyops.rights.service import RequestContext, RightsService
 from privacyops.rights.workflow import (
