@@ -1,15 +1,19 @@
 """Connectors: where personal data also lives, and how to reach it.
 
-SQL databases described by a dataset file (``SQLConnector``), HTTP/SaaS APIs described by a
-connector file (``HTTPConnector``), and systems with no API (manual tasks and e-mails to
-processors). The rights engine calls ``access`` and ``erase`` on each; connectors never call
-back into it (DESIGN.md layers).
+Remote systems (:class:`RemoteSystem`): SQL databases described by a dataset file
+(``SQLConnector``), HTTP/SaaS APIs described by a connector file (``HTTPConnector``). Task
+systems (:class:`TaskSystem`): systems with no API, reached through manual tasks for staff and
+e-mails to processors (``ManualConnector``). Connectors are told what to do and report back;
+they know nothing of requests or consent and never write another package's tables
+(docs/architecture.md).
 """
 
 from privacyops.connectors.base import (
     Connector,
     ConnectorResult,
     Identities,
+    RemoteSystem,
+    TaskSystem,
     normalise_identities,
 )
 from privacyops.connectors.dataset import (
@@ -54,7 +58,9 @@ __all__ = [
     "Masking",
     "ParsedDataset",
     "Reference",
+    "RemoteSystem",
     "SQLConnector",
+    "TaskSystem",
     "cancel_tasks",
     "complete_task",
     "drop_task_records",

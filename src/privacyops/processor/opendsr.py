@@ -34,7 +34,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, 
 from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog
-from privacyops.connectors.base import Connector, ConnectorResult
+from privacyops.connectors.base import Action, Connector, ConnectorResult, TaskSystem
 from privacyops.errors import (
     Conflict,
     InvalidInput,
@@ -345,12 +345,15 @@ def _run_connectors(
     session: Session,
 ) -> list[ConnectorResult]:
     results = []
+    action: Action = "erasure" if kind == "erasure" else "access"
     for connector in connectors:
         try:
-            if kind == "erasure":
-                results.append(connector.erase(ids, request_ref=sid, session=session))
+            if isinstance(connector, TaskSystem):  # a task, recorded in this transaction
+                results.append(connector.act(action, ids, request_ref=sid, session=session))
+            elif action == "erasure":
+                results.append(connector.erase(ids))
             else:
-                results.append(connector.access(ids, request_ref=sid, session=session))
+                results.append(connector.access(ids))
         except PrivacyOpsError as exc:
             results.append(
                 ConnectorResult(
