@@ -217,17 +217,7 @@ def test_a_request_verified_over_http_is_handed_to_a_worker_at_once(
         runner_enabled=False,  # scaled out: no scheduler in the web process
         celery_broker_url=REDIS,
     )
-    Registry(database(app)).ingest(
-        Submission(
-            [IdentityIn("email", "ada@example.com")],
-            RecordIn(
-                channel="web_form",
-                legal_basis="consent",
-                policy_version="v3",
-                payload={"name": "Ada"},
-            ),
-        )
-    )
+    ingest(build_service(app.state.settings, db=database(app)), "ada@example.com", phone=None)
     worker = Worker(worker_env(tmp_path / "data", db_url, smtp_server.port), tmp_path / "w.log")
     monkeypatch.setattr(dispatch, "QUEUE", worker.queue)  # this test's worker only
     try:
