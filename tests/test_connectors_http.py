@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from _crm_server import CONNECTOR_YAML, CRM, TOKEN, seed, serve
-from privacyops.connectors import HTTPConnector, load_connector_file
+from privacyops.connectors import HTTPConnector, RemoteSystem, TaskSystem, load_connector_file
 from privacyops.errors import ConfigurationError, DependencyUnavailable, InvalidInput
 from privacyops.settings import Settings
 
@@ -34,6 +34,8 @@ def connector(
 
 
 def test_access_follows_pages_and_parents(connector: HTTPConnector) -> None:
+    assert isinstance(connector, RemoteSystem)
+    assert not isinstance(connector, TaskSystem)
     result = connector.access({"email": "ada@example.com"})
     assert result.connector == "Company CRM"
     assert result.kind == "http"

@@ -12,6 +12,7 @@ from _mailbox import Mailbox, free_port, smtp_server
 from privacyops.audit import AuditLog
 from privacyops.connectors import (
     ManualConnector,
+    TaskSystem,
     cancel_tasks,
     complete_task,
     list_tasks,
@@ -64,6 +65,7 @@ def test_manual_task_is_pending_until_staff_record_the_answer(
     box, settings = mail
     _, trello = load_connectors(settings, db)
     assert isinstance(trello, ManualConnector)
+    assert isinstance(trello, TaskSystem)
     result = trello.erase({"email": "ada@example.com"}, request_ref="REQ-1", subject_ref="s-1")
     assert result.status == "pending"
     assert result.connector == "Trello"
@@ -74,7 +76,15 @@ def test_manual_task_is_pending_until_staff_record_the_answer(
     # asking again does not open a second task
     trello.erase({"email": "ada@example.com"}, request_ref="REQ-1", subject_ref="s-1")
     assert len(list_tasks(db)) == 1
-    complete_task(db, task.id, outcome="3 cards deleted", actor="staff:dpo")
+    told: list[tuple[bool, str]] = []  # the caller learns of it in the same transaction
+    complete_task(
+        db,
+        task.id,
+        outcome="3 cards deleted",
+        actor="staff:dpo",
+        on_done=lambda session, ref: told.append((session.in_transaction(), ref)),
+    )
+    assert told == [(True, "REQ-1")]
     done = trello.erase({"email": "ada@example.com"}, request_ref="REQ-1")
     assert done.status == "done"
     assert "3 cards deleted" in done.note

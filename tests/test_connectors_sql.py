@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from _connectors_shop import DATASET, EVIL, fill
-from privacyops.connectors import SQLConnector, lint_dataset, load_dataset
+from privacyops.connectors import RemoteSystem, SQLConnector, TaskSystem, lint_dataset, load_dataset
 from privacyops.errors import ConfigurationError, Conflict
 
 
@@ -29,6 +29,8 @@ def test_dataset_lints_clean_against_the_live_database(db_url: str, dataset_file
 def test_access_follows_references_from_an_email(db_url: str, dataset_file: Path) -> None:
     engine = fill(db_url)
     connector = SQLConnector(load_dataset(dataset_file).dataset, engine, salt=b"s")
+    assert isinstance(connector, RemoteSystem)
+    assert not isinstance(connector, TaskSystem)
     result = connector.access({"email": "ada@example.com"})
     assert result.connector == "Shop database"
     assert result.status == "done"

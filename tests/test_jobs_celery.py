@@ -1,10 +1,11 @@
-"""Scaled out: a real Celery worker (a separate process, Redis as broker) runs the same passes
-as ``privacyops serve``'s background thread — one request's steps, the runner's tick, the
-retention sweep — on the same database."""
+"""Scaled out: a real Celery worker (a separate process, Redis as broker) runs the same jobs as
+``privacyops serve``'s scheduler — every job of the registry, one request's steps — on the same
+database, and a request verified over HTTP is handed to it at once."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -16,9 +17,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from celery import Celery
+from fastapi.testclient import TestClient
+from tests._web import database, make_app
 from tests.conftest import SmtpSink
+from tests.test_rights_api import code_for
 from tests.test_rights_workflow import confirm, ingest
 
+from privacyops.jobs import JOBS, dispatch
 from privacyops.retention.models import RetentionRun
 from privacyops.rights.factory import build_service
 from privacyops.rights.models import RightsRequest
@@ -71,6 +76,13 @@ class Worker:
                 stderr=subprocess.STDOUT,
             )
 
+    def succeeded(self, task: str) -> bool:
+        """True once the worker's log shows ``task`` succeeded (Celery's INFO line)."""
+        return re.search(rf"Task {re.escape(task)}\[[^\]]+\] succeeded", self.output()) is not None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
     def send(self, task: str, *args: object) -> None:
         self.client.send_task(task, args=list(args), queue=self.queue)
 
@@ -83,6 +95,18 @@ class Worker:
             self.process.wait()
         self.client.close()
         return self.log.read_text(errors="replace")
+
+
+def worker_env(data: Path, db_url: str, smtp_port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(SRC),
+        "PRIVACYOPS_DATA_DIR": str(data),
+        "PRIVACYOPS_DATABASE_URL": db_url,
+        "PRIVACYOPS_SMTP_PORT": str(smtp_port),
+        "PRIVACYOPS_SECOND_FACTOR": "none",
+        "PRIVACYOPS_CELERY_BROKER_URL": str(REDIS),
+    }
 
 
 @pytest.fixture
@@ -98,16 +122,7 @@ def setup(
         runner_enabled=False,
     )
     service = build_service(settings, db=open_database(settings))  # writes the master key
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(SRC),
-        "PRIVACYOPS_DATA_DIR": str(data),
-        "PRIVACYOPS_DATABASE_URL": db_url,
-        "PRIVACYOPS_SMTP_PORT": str(smtp_server.port),
-        "PRIVACYOPS_SECOND_FACTOR": "none",
-        "PRIVACYOPS_CELERY_BROKER_URL": str(REDIS),
-    }
-    worker = Worker(env, tmp_path / "worker.log")
+    worker = Worker(worker_env(data, db_url, smtp_server.port), tmp_path / "worker.log")
     try:
         yield service, worker
     finally:
@@ -181,3 +196,51 @@ def test_a_worker_runs_requests_and_the_retention_sweep(
     assert registry.find_subject("email", "old@example.com") is None
     assert registry.find_subject("email", "grace@example.com") is not None
     assert registry.get_subject(old.public_id).erased_at is not None
+
+
+def test_every_job_of_the_registry_runs_on_a_worker(setup: tuple[RightsService, Worker]) -> None:
+    _, worker = setup
+    for spec in JOBS:
+        worker.send(spec.task)
+    for spec in JOBS:
+        assert wait_for(lambda task=spec.task: worker.succeeded(task)), worker.output()
+
+
+def test_a_request_verified_over_http_is_handed_to_a_worker_at_once(
+    tmp_path: Path, db_url: str, smtp_server: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(
+        tmp_path,
+        db_url,
+        smtp_port=smtp_server.port,
+        second_factor="none",
+        runner_enabled=False,  # scaled out: no scheduler in the web process
+        celery_broker_url=REDIS,
+    )
+    ingest(build_service(app.state.settings, db=database(app)), "ada@example.com", phone=None)
+    worker = Worker(worker_env(tmp_path / "data", db_url, smtp_server.port), tmp_path / "w.log")
+    monkeypatch.setattr(dispatch, "QUEUE", worker.queue)  # this test's worker only
+    try:
+        client = TestClient(app)
+        receipt = client.post(
+            "/api/v1/rights/requests", json={"type": "erasure", "email": "ada@example.com"}
+        ).json()
+        headers = {"X-Request-Token": receipt["token"]}
+        url = f"/api/v1/rights/requests/{receipt['request_id']}"
+        verified = client.post(
+            f"{url}/verify",
+            json={"code": code_for(smtp_server, "ada@example.com")},
+            headers=headers,
+        )
+        assert verified.json()["state"] == "verified"
+        # no beat and no tick sent: only the dispatch can have started it
+        assert wait_for(lambda: client.get(url, headers=headers).json()["state"] == "completed"), (
+            worker.output()
+        )
+        assert wait_for(lambda: worker.succeeded("privacyops.rights.process"))
+        assert not worker.succeeded("privacyops.rights.tick")
+        assert Registry(database(app)).find_subject("email", "ada@example.com") is None
+    finally:
+        output = worker.stop()
+        database(app).dispose()
+    assert "Traceback" not in output, output

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from _connectors_shop import dataset_yaml, fill
 from _crm_server import CONNECTOR_YAML, CRM, TOKEN, seed, serve
 from privacyops.accounts import create_api_token
-from privacyops.connectors.opendsr import process_pending
+from privacyops.processor.opendsr import process_pending
 from privacyops.settings import Settings
 from privacyops.store import Database
 from privacyops.web.app import create_app

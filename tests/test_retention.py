@@ -358,7 +358,7 @@ def test_a_killed_run_resumes_where_it_stopped(settings: Settings) -> None:
 
 
 def test_the_service_runs_the_sweep_daily(settings: Settings) -> None:
-    from privacyops.jobs.defaults import JobContext, default_jobs
+    from privacyops.jobs import JobContext, default_jobs
 
     db = open_database(settings)
     Registry(db).ingest(submission("a@example.com", collected_at=at(2001)))

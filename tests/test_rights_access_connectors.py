@@ -29,7 +29,7 @@ from _web import browser, csrf, login, make_app
 from privacyops.accounts import create_api_token
 from privacyops.audit import AuditLog
 from privacyops.cli.app import app as cli_app
-from privacyops.connectors import complete_task, list_tasks, make_engine, task_records
+from privacyops.connectors import list_tasks, make_engine, task_records
 from privacyops.connectors.models import ConnectorTask
 from privacyops.rights.downloads import open_export
 from privacyops.rights.engine import (
@@ -41,6 +41,7 @@ from privacyops.rights.engine import (
 )
 from privacyops.rights.models import ConnectorAnswer, RightsRequest
 from privacyops.rights.service import RightsService
+from privacyops.rights.tasks import complete_task
 from privacyops.settings import reset_settings
 from privacyops.store import utcnow
 from privacyops.web.routes.rights import rights_service

@@ -15,12 +15,14 @@ from tests.test_rights_workflow import confirm, ingest
 
 from _crm_server import CONNECTOR_YAML
 from privacyops.audit import AuditLog
-from privacyops.connectors import complete_task, list_tasks, notices_for_request
+from privacyops.connectors import list_tasks
 from privacyops.policy.schema import PolicyBook
 from privacyops.rights.engine import RETRY_FIRST, process, runnable, tick
 from privacyops.rights.factory import build_service
 from privacyops.rights.models import RightsRequest, StepRecord
+from privacyops.rights.notices import notices_for_request
 from privacyops.rights.service import RightsService
+from privacyops.rights.tasks import complete_task
 from privacyops.settings import Settings
 from privacyops.store import Database, utcnow
 

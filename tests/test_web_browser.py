@@ -1,5 +1,5 @@
 """The journeys of issue 8 in a real browser (Debian chromium driven by Playwright), against the
-real service: uvicorn in a thread, the background runner, a local SMTP server (aiosmtpd).
+real service: uvicorn in a thread, the background scheduler, a local SMTP server (aiosmtpd).
 
 - a person files an access request, reads the code from the mail, verifies, downloads the
   export, and the PDF opens with the password from the second message (pikepdf);
@@ -30,7 +30,7 @@ import uvicorn
 from _browser import CHROMIUM, CHROMIUM_ARGS, free_port, playwright_sync
 from _mailbox import Mailbox, smtp_server
 from _web import PASSWORD, make_app
-from privacyops.jobs import JobContext, Runner, default_jobs
+from privacyops.jobs import JobContext, Scheduler, default_jobs
 from privacyops.policy.loader import load_configured_policy
 
 pytestmark = pytest.mark.browser
@@ -43,7 +43,7 @@ SHOTS = (
 
 
 class Service:
-    """privacyops as ``serve`` runs it: the app under uvicorn plus the background runner."""
+    """privacyops as ``serve`` runs it: the app under uvicorn plus the background scheduler."""
 
     def __init__(self, tmp_path: Path, smtp_port: int) -> None:
         self.port = free_port()
@@ -57,7 +57,7 @@ class Service:
         )
         settings = self.app.state.settings
         db = self.app.state.db
-        self.runner = Runner(
+        self.scheduler = Scheduler(
             default_jobs(JobContext(settings, db, load_configured_policy(settings))),
             tick_seconds=0.5,
         )
@@ -67,7 +67,7 @@ class Service:
 
     def __enter__(self) -> Service:
         self.thread.start()
-        self.runner.start()
+        self.scheduler.start()
         deadline = time.monotonic() + 20
         while not self.server.started:
             if time.monotonic() > deadline:
@@ -76,7 +76,7 @@ class Service:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.runner.stop()
+        self.scheduler.stop()
         self.server.should_exit = True
         self.thread.join(10)
         self.app.state.db.dispose()
@@ -155,7 +155,7 @@ def test_person_files_an_access_request_and_opens_the_export(
         password = re.search(r"password of the file .* is: (\S+)", text)
         return (link.group(1), password.group(1)) if link and password else None
 
-    link, password = _wait_for(answered, "the answer e-mails (runner)", seconds=60)
+    link, password = _wait_for(answered, "the answer e-mails (scheduler)", seconds=60)
     page.reload()
     assert "completed" in page.inner_text("#request-state")
     _shot(page, "privacy-request-status")

@@ -222,12 +222,16 @@ class Settings(BaseSettings):
 
     # --- background work -----------------------------------------------------------------
     runner_enabled: bool = Field(
-        default=True, description="Run request steps and the daily retention sweep in-process."
+        default=True,
+        description="Run the background jobs (request steps, the daily retention sweep, "
+        "reminders, clean-ups) in privacyops serve's own scheduler; false when Celery workers "
+        "run them.",
     )
     celery_broker_url: str | None = Field(
         default=None,
         description="Redis URL of the Celery app (privacyops.jobs.celery_app): its workers and "
-        "beat run request steps every 10 s and the daily retention sweep.",
+        "beat run every background job of privacyops.jobs.registry; with the runner off, the web "
+        "tier hands each verified request to a worker at once.",
     )
     retention_sweep_hour: int = Field(
         default=3, ge=0, le=23, description="UTC hour of the daily retention sweep."

@@ -14,15 +14,15 @@ from rich.table import Table
 
 from privacyops.connectors import (
     ManualConnector,
-    complete_task,
     list_tasks,
     load_connectors,
-    remind_notices,
     remind_tasks,
     task_brief,
 )
-from privacyops.connectors.opendsr import process_pending
 from privacyops.errors import InvalidInput
+from privacyops.processor.opendsr import process_pending
+from privacyops.rights.notices import remind_notices
+from privacyops.rights.tasks import complete_task
 from privacyops.settings import get_settings
 from privacyops.store import Database, open_database
 

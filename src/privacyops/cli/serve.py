@@ -3,7 +3,7 @@
 On start it creates ``data_dir``, the SQLite database (migrated to the latest schema), the
 master key file, loads the policy (the embedded seed unless configured), creates the first
 admin when there is no staff account yet (a random password printed once), starts the
-background runner (request steps, the daily retention sweep, clean-ups), prints the URLs and
+background scheduler (request steps, the daily retention sweep, clean-ups), prints the URLs and
 runs uvicorn until interrupted.
 """
 
@@ -19,7 +19,7 @@ import uvicorn
 from rich.console import Console
 
 from privacyops.accounts import StaffUser, create_user
-from privacyops.jobs import JobContext, Runner, default_jobs
+from privacyops.jobs import JobContext, Scheduler, default_jobs
 from privacyops.policy.loader import load_configured_policy
 from privacyops.settings import Settings, get_settings
 from privacyops.store import Database, open_database
@@ -45,7 +45,7 @@ def serve(
     host: str | None = typer.Option(None, help="Listen address (default: settings.host)."),
     port: int | None = typer.Option(None, help="Port (default: settings.port)."),
 ) -> None:
-    """Start the service: privacy center, dashboard, JSON API and background runner."""
+    """Start the service: privacy center, dashboard, JSON API and background jobs."""
     started = time.perf_counter()
     overrides: dict[str, object] = {}
     if host is not None:
@@ -60,10 +60,10 @@ def serve(
     password = bootstrap_admin(db, settings)
     app = create_app(settings, db=db)
     app.state.policy = policy
-    runner = Runner(default_jobs(JobContext(settings=settings, db=db, policy=policy)))
-    app.state.runner = runner
+    scheduler = Scheduler(default_jobs(JobContext(settings=settings, db=db, policy=policy)))
+    app.state.scheduler = scheduler
     if settings.runner_enabled:
-        runner.start()
+        scheduler.start()
 
     base = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold]privacyops[/bold] on {base}  (policy {policy.current.version.id})")
@@ -79,7 +79,7 @@ def serve(
         )
     else:
         console.print("  log in with a staff account (`privacyops admin create` adds one)")
-    jobs = ", ".join(job.name for job in runner.jobs) or "none"
+    jobs = ", ".join(job.name for job in scheduler.jobs) or "none"
     console.print(
         f"  background jobs  {jobs}" + ("" if settings.runner_enabled else " (disabled)"),
         highlight=False,
@@ -95,5 +95,5 @@ def serve(
             server_header=False,
         )
     finally:
-        runner.stop()
+        scheduler.stop()
         db.dispose()

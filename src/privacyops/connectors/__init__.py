@@ -1,15 +1,19 @@
 """Connectors: where personal data also lives, and how to reach it.
 
-SQL databases described by a dataset file (``SQLConnector``), HTTP/SaaS APIs described by a
-connector file (``HTTPConnector``), and systems with no API (manual tasks and e-mails to
-processors). The rights engine calls ``access`` and ``erase`` on each; connectors never call
-back into it (DESIGN.md layers).
+Remote systems (:class:`RemoteSystem`): SQL databases described by a dataset file
+(``SQLConnector``), HTTP/SaaS APIs described by a connector file (``HTTPConnector``). Task
+systems (:class:`TaskSystem`): systems with no API, reached through manual tasks for staff and
+e-mails to processors (``ManualConnector``). Connectors are told what to do and report back;
+they know nothing of requests or consent and never write another package's tables
+(docs/architecture.md).
 """
 
 from privacyops.connectors.base import (
     Connector,
     ConnectorResult,
     Identities,
+    RemoteSystem,
+    TaskSystem,
     normalise_identities,
 )
 from privacyops.connectors.dataset import (
@@ -37,19 +41,6 @@ from privacyops.connectors.manual import (
     task_brief,
     task_records,
 )
-from privacyops.connectors.notices import (
-    NoticeStatus,
-    NoticeTarget,
-    acknowledge_notice,
-    contacts_from_connectors,
-    holders_from_channels,
-    notices_for_request,
-    notify_recipients,
-    record_notices,
-    remind_notices,
-    sign_webhook,
-    targets_from_manifest,
-)
 from privacyops.connectors.sql import SQLConnector, make_engine
 
 __all__ = [
@@ -65,19 +56,16 @@ __all__ = [
     "ManualConnector",
     "ManualConnectorSpec",
     "Masking",
-    "NoticeStatus",
-    "NoticeTarget",
     "ParsedDataset",
     "Reference",
+    "RemoteSystem",
     "SQLConnector",
-    "acknowledge_notice",
+    "TaskSystem",
     "cancel_tasks",
     "complete_task",
-    "contacts_from_connectors",
     "drop_task_records",
     "generate_dataset",
     "guess_category",
-    "holders_from_channels",
     "lint_dataset",
     "list_tasks",
     "load_connector_file",
@@ -85,15 +73,9 @@ __all__ = [
     "load_dataset",
     "make_engine",
     "normalise_identities",
-    "notices_for_request",
-    "notify_recipients",
     "parse_dataset",
     "raise_for_problems",
-    "record_notices",
-    "remind_notices",
     "remind_tasks",
-    "sign_webhook",
-    "targets_from_manifest",
     "task_brief",
     "task_records",
 ]

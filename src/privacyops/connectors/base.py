@@ -1,8 +1,18 @@
-"""What every connector answers, whatever it talks to.
+"""What connectors are asked, and what they answer.
 
-The rights engine calls ``access`` and ``erase`` on each connector with the person's verified
-identities and puts each ``ConnectorResult`` into the access export or the erasure answer, so
-the person sees what every connected system returned or did (GDPR Art. 15, 17, 19).
+Two kinds of connected system, two small interfaces:
+
+- :class:`RemoteSystem` (SQL databases, HTTP APIs): reached directly; ``access`` and ``erase``
+  act at once and answer ``done`` or ``failed``.
+- :class:`TaskSystem` (manual tasks for staff, e-mails to processors): ``act`` opens a task
+  for one request and action and answers ``pending`` until a person records the outcome; the
+  caller passes its session so the task commits with the caller's step, and learns of a
+  completed task through the ``on_done`` callback of :func:`~privacyops.connectors.complete_task`.
+
+Either is told what to do and reports back in a :class:`ConnectorResult`; neither knows what a
+data-subject request is nor writes the tables of another package (docs/architecture.md). The
+rights engine puts each result into the access export or the erasure answer, so the person
+sees what every connected system returned or did (GDPR Art. 15, 17, 19).
 """
 
 from __future__ import annotations
@@ -13,7 +23,15 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session
 
-__all__ = ["Action", "Connector", "ConnectorResult", "Identities", "normalise_identities"]
+__all__ = [
+    "Action",
+    "Connector",
+    "ConnectorResult",
+    "Identities",
+    "RemoteSystem",
+    "TaskSystem",
+    "normalise_identities",
+]
 
 Identities = Mapping[str, str | Sequence[str]]
 
@@ -67,8 +85,61 @@ class ConnectorResult:
 
 
 @runtime_checkable
+class RemoteSystem(Protocol):
+    """A system reached directly (a SQL database, an HTTP API): acts at once, reports back."""
+
+    name: str
+    kind: str
+
+    def access(self, identities: Identities) -> ConnectorResult:
+        """Every record of the person found from ``identities`` (``failed`` when the system
+        cannot be reached after the retries)."""
+        ...
+
+    def erase(self, identities: Identities) -> ConnectorResult:
+        """Mask or delete every record of the person, as the connector's file says."""
+        ...
+
+
+@runtime_checkable
+class TaskSystem(Protocol):
+    """A system with no API (manual tasks, e-mails to processors): a person acts on a task."""
+
+    name: str
+    kind: str
+
+    def act(
+        self,
+        action: Action,
+        identities: Identities,
+        *,
+        request_ref: str,
+        subject_ref: str | None = None,
+        session: Session | None = None,
+        instructions: Mapping[str, Any] | None = None,
+    ) -> ConnectorResult:
+        """Open (once per ``request_ref`` and action) the task for ``action``; ``pending``
+        until its outcome is recorded, then ``done`` (with the records found, for access).
+
+        Args:
+            request_ref, subject_ref: the caller's pseudonymous references, kept on the task.
+            session: the caller's session on the privacyops database, so the task commits
+                with the caller's step.
+            instructions: what the person acting needs beyond the identities (corrected
+                values, the ground of a restriction).
+        """
+        ...
+
+
+@runtime_checkable
 class Connector(Protocol):
-    """A place where personal data also lives."""
+    """The wide interface the rights engine still calls every connector through.
+
+    Transitional: ``rights/runner.py`` (being split into ``rights/steps/`` and a
+    connected-systems module) calls ``access``/``erase`` on every connector the same way. New
+    code types against :class:`RemoteSystem` or :class:`TaskSystem`; this goes once the
+    engine does.
+    """
 
     name: str
     kind: str
@@ -81,10 +152,7 @@ class Connector(Protocol):
         subject_ref: str | None = None,
         session: Session | None = None,
     ) -> ConnectorResult:
-        """Return every record of the person found from ``identities``. ``request_ref`` and
-        ``subject_ref`` (pseudonymous) let task-based connectors track the request;
-        ``session`` (a session on the privacyops database) lets them record their task in the
-        caller's transaction."""
+        """See :meth:`RemoteSystem.access` and :meth:`TaskSystem.act`."""
         ...
 
     def erase(
@@ -95,7 +163,7 @@ class Connector(Protocol):
         subject_ref: str | None = None,
         session: Session | None = None,
     ) -> ConnectorResult:
-        """Mask or delete every record of the person, as the connector's file says."""
+        """See :meth:`RemoteSystem.erase` and :meth:`TaskSystem.act`."""
         ...
 
 

@@ -11,7 +11,7 @@ export like a SQL or HTTP system's records.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -462,12 +462,16 @@ def complete_task(
     outcome: str,
     actor: str,
     records: Mapping[str, Any] | None = None,
+    on_done: Callable[[Session, str], None] | None = None,
 ) -> ConnectorTask:
     """Record the answer of a task (what was found or done); the connector then reports done.
 
     Args:
         records: access tasks only: the person's records found in the system,
             ``{collection: [{field: value}, ...]}``; they go into the person's export.
+        on_done: called with the session and the task's ``request_ref`` in the same
+            transaction, so the caller can act on its own tables (the rights package wakes the
+            request waiting for the task: :func:`privacyops.rights.tasks.complete_task`).
 
     Raises:
         InvalidInput: no outcome, or records of the wrong shape or on a task not for access.
@@ -493,7 +497,8 @@ def complete_task(
         task.done_at = utcnow()
         task.checklist = [{**item, "done": True} for item in task.checklist]
         _drop_brief(task)
-        _wake(session, task.request_ref)
+        if on_done is not None:
+            on_done(session, task.request_ref)
         if found:
             key = new_key()
             task.wrapped_key = db.keyring.wrap(f"connector-task:{task.id}", key)
@@ -513,31 +518,6 @@ def complete_task(
         session.flush()
         session.expunge(task)
     return task
-
-
-#: The rights requests, as far as a completed task touches them (the rights package owns the
-#: table; ``privacyops.rights`` imports this package, so the model cannot be imported here).
-_rights_requests = sa.table(
-    "rights_requests",
-    sa.column("public_id", sa.String),
-    sa.column("state", sa.String),
-    sa.column("lease_owner", sa.String),
-    sa.column("lease_until", sa.DateTime),
-)
-
-
-def _wake(session: Session, request_ref: str) -> None:
-    """Make the rights request waiting for a completed task runnable now (it rests between
-    checks while its tasks are open: ``privacyops.rights.engine.RECHECK_WAITING``)."""
-    session.execute(
-        sa.update(_rights_requests)
-        .where(
-            _rights_requests.c.public_id == request_ref,
-            _rights_requests.c.state == "in_progress",
-            _rights_requests.c.lease_owner.is_(None),
-        )
-        .values(lease_until=None)
-    )
 
 
 def cancel_tasks(

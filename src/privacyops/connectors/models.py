@@ -1,8 +1,8 @@
-"""Tables of the connectors: tasks for systems with no API, and notices to recipients.
+"""The connectors' table: tasks for systems with no API (manual and e-mail connectors).
 
-Neither table holds a data subject's identities: only the request's and the subject's
-pseudonymous references. Identities are handed in when a task is opened or a notice sent, used
-for that message, and not kept here.
+It keeps no identity in plaintext: a task names the request and the subject by their
+pseudonymous references, and its brief (who it is about, what to do) is sealed and dropped once
+the task is done or cancelled.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from privacyops.store.base import Base, BigIntPK, UTCDateTime, utcnow
 
-__all__ = ["ConnectorTask", "OpenDsrRequest", "RecipientNotice"]
+__all__ = ["ConnectorTask"]
 
 
 class ConnectorTask(Base):
@@ -65,74 +65,3 @@ class ConnectorTask(Base):
 
     def __repr__(self) -> str:
         return f"ConnectorTask(id={self.id}, connector={self.connector!r}, status={self.status!r})"
-
-
-class RecipientNotice(Base):
-    """A notice to a recipient or processor that a person's data was rectified, erased or
-    restricted (GDPR Art. 19), tracked until the recipient acknowledges it.
-
-    States (``status``):
-        pending: not delivered yet (the SMTP server or webhook failed; retried by reminders).
-        sent: delivered; waiting for the acknowledgement.
-        acknowledged: the recipient confirmed (ack link, or a webhook answer saying so).
-    """
-
-    __tablename__ = "recipient_notices"
-    __table_args__ = (sa.UniqueConstraint("request_ref", "recipient_id", "action"),)
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    request_ref: Mapped[str] = mapped_column(sa.String(64), index=True)
-    subject_ref: Mapped[str | None] = mapped_column(sa.String(64), default=None)
-    action: Mapped[str] = mapped_column(sa.String(32))  # rectification | erasure | restriction
-    recipient_id: Mapped[str] = mapped_column(sa.String(128))
-    recipient_name: Mapped[str] = mapped_column(sa.String(200))
-    channel: Mapped[str] = mapped_column(sa.String(16))  # email | webhook
-    target: Mapped[str] = mapped_column(sa.String(500))
-    ack_token: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    status: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
-    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
-    reminders: Mapped[int] = mapped_column(sa.Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(sa.String(200), default=None)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-
-    def __repr__(self) -> str:
-        return f"RecipientNotice(id={self.id}, recipient={self.recipient_id!r}, {self.status})"
-
-
-class OpenDsrRequest(Base):
-    """A request a controller sent over OpenDSR (we act as its processor).
-
-    States (``status``, OpenDSR §8):
-        pending: received and well formed; the controller may still cancel it.
-        in_progress: the connectors are being run (or one of them is still pending/failed,
-            and the step is retried: nothing is reported completed that was not done).
-        completed: every connector answered done; access results are kept sealed for the
-            controller at ``results_url``.
-        cancelled: the controller cancelled it while pending.
-    The identities are sealed under a key of the request and dropped once it is completed or
-    cancelled.
-    """
-
-    __tablename__ = "opendsr_requests"
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    subject_request_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
-    controller_id: Mapped[str] = mapped_column(sa.String(128), index=True)
-    request_type: Mapped[str] = mapped_column(sa.String(16))
-    status: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
-    callback_urls: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
-    wrapped_key: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    identities_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
-    results_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary, default=None)
-    results_count: Mapped[int | None] = mapped_column(sa.Integer, default=None)
-    note: Mapped[str | None] = mapped_column(sa.String(500), default=None)
-    submitted_time: Mapped[datetime] = mapped_column(UTCDateTime)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expected_completion_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-
-    def __repr__(self) -> str:
-        return f"OpenDsrRequest(id={self.id}, type={self.request_type!r}, {self.status})"

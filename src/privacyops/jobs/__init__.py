@@ -1,12 +1,15 @@
-"""Durable background work: the in-process runner of ``privacyops serve`` and its jobs.
+"""Background work: one registry of jobs, run in-process by ``privacyops serve`` or by Celery.
 
-from privacyops.jobs import JobContext, Runner, default_jobs
+from privacyops.jobs import JobContext, Scheduler, default_jobs
 
-runner = Runner(default_jobs(JobContext(settings, db, policy)))
-runner.start()      # a daemon thread; runner.stop() at shutdown
+scheduler = Scheduler(default_jobs(JobContext(settings, db, policy)))
+scheduler.start()   # a daemon thread; scheduler.stop() at shutdown
+
+Scaled out, ``privacyops.jobs.celery_app`` runs the same jobs as Celery tasks, its beat schedule
+built from the same registry (:data:`privacyops.jobs.registry.JOBS`).
 """
 
-from privacyops.jobs.defaults import BUILDERS, JobContext, default_jobs
-from privacyops.jobs.runner import Job, JobRun, Runner
+from privacyops.jobs.registry import JOBS, JobContext, JobSpec, default_jobs
+from privacyops.jobs.scheduler import Job, JobRun, Scheduler
 
-__all__ = ["BUILDERS", "Job", "JobContext", "JobRun", "Runner", "default_jobs"]
+__all__ = ["JOBS", "Job", "JobContext", "JobRun", "JobSpec", "Scheduler", "default_jobs"]

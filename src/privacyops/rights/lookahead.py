@@ -25,9 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from privacyops.connectors import ConnectorResult
-from privacyops.connectors.models import RecipientNotice
 from privacyops.errors import PrivacyOpsError
-from privacyops.rights.models import OutboxMessage, RightsRequest
+from privacyops.rights.models import OutboxMessage, RecipientNotice, RightsRequest
 from privacyops.rights.ports import HoldView, RecordView
 from privacyops.rights.service import RequestContext, RightsService
 

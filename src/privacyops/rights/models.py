@@ -22,6 +22,7 @@ __all__ = [
     "Export",
     "OutboxMessage",
     "RateBucket",
+    "RecipientNotice",
     "RightsRequest",
     "StaffTask",
     "StepRecord",
@@ -206,3 +207,38 @@ class RateBucket(Base):
     key: Mapped[bytes] = mapped_column(sa.LargeBinary(32), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     count: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class RecipientNotice(Base):
+    """A notice to a recipient or processor that a person's data was rectified, erased or
+    restricted (GDPR Art. 19), tracked until the recipient acknowledges it.
+
+    States (``status``):
+        pending: not delivered yet (the SMTP server or webhook failed; retried by reminders).
+        sent: delivered; waiting for the acknowledgement.
+        acknowledged: the recipient confirmed (ack link, or a webhook answer saying so).
+    """
+
+    __tablename__ = "recipient_notices"
+    __table_args__ = (sa.UniqueConstraint("request_ref", "recipient_id", "action"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    request_ref: Mapped[str] = mapped_column(sa.String(64), index=True)
+    subject_ref: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    action: Mapped[str] = mapped_column(sa.String(32))  # rectification | erasure | restriction
+    recipient_id: Mapped[str] = mapped_column(sa.String(128))
+    recipient_name: Mapped[str] = mapped_column(sa.String(200))
+    channel: Mapped[str] = mapped_column(sa.String(16))  # email | webhook
+    target: Mapped[str] = mapped_column(sa.String(500))
+    ack_token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    reminders: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    def __repr__(self) -> str:
+        return f"RecipientNotice(id={self.id}, recipient={self.recipient_id!r}, {self.status})"

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from privacyops.connectors import (
+from privacyops.rights.notices import (
+    NoticeAction,
     NoticeTarget,
     contacts_from_connectors,
     holders_from_channels,
@@ -20,7 +21,6 @@ from privacyops.connectors import (
     record_notices,
     targets_from_manifest,
 )
-from privacyops.connectors.notices import NoticeAction
 from privacyops.rights.steps.base import Step
 from privacyops.rights.systems import identities_of, staff_systems
 from privacyops.rights.workflow import RequestType

@@ -23,11 +23,12 @@ from starlette.concurrency import run_in_threadpool
 
 from privacyops.accounts import Principal
 from privacyops.audit import AuditEvent
-from privacyops.connectors import complete_task, list_tasks, task_brief
+from privacyops.connectors import list_tasks, task_brief
 from privacyops.connectors.models import ConnectorTask
 from privacyops.errors import NotFound, PrivacyOpsError
 from privacyops.rights.models import RightsRequest, StaffTask
 from privacyops.rights.service import RightsService
+from privacyops.rights.tasks import complete_task
 from privacyops.rights.workflow import FINAL_STATES, RequestState
 from privacyops.store import Database
 from privacyops.web.auth import STAFF_READ, STAFF_WRITE, check_csrf, require_staff

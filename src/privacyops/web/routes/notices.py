@@ -23,13 +23,9 @@ from fastapi import APIRouter, Body, Depends
 from fastapi.responses import HTMLResponse
 
 from privacyops.accounts import Principal
-from privacyops.connectors import (
-    acknowledge_notice,
-    complete_task,
-    list_tasks,
-    notices_for_request,
-    task_brief,
-)
+from privacyops.connectors import list_tasks, task_brief
+from privacyops.rights.notices import acknowledge_notice, notices_for_request
+from privacyops.rights.tasks import complete_task
 from privacyops.store import Database
 from privacyops.web.auth import require_scope
 from privacyops.web.deps import get_db

@@ -1,5 +1,5 @@
 """OpenDSR v2: controllers send access, portability and erasure requests to us as their
-processor (``privacyops.connectors.opendsr`` holds the logic; see docs/connectors.md).
+processor (``privacyops.processor.opendsr`` holds the logic; see docs/connectors.md).
 
 - ``GET /opendsr/v2/discovery``: what we support (public).
 - ``GET /opendsr/v2/certificate``: the X.509 certificate that verifies our signatures (public).
@@ -24,7 +24,8 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from privacyops.accounts import Principal
 from privacyops.connectors import Connector, load_connectors
-from privacyops.connectors.opendsr import (
+from privacyops.errors import InvalidInput
+from privacyops.processor.opendsr import (
     cancel_request,
     discovery,
     processor_domain,
@@ -34,7 +35,6 @@ from privacyops.connectors.opendsr import (
     sign,
     submit_request,
 )
-from privacyops.errors import InvalidInput
 from privacyops.store import Database
 from privacyops.web.auth import require_scope
 from privacyops.web.deps import get_db

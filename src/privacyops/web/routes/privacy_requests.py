@@ -22,9 +22,15 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from privacyops.errors import InvalidInput, PrivacyOpsError, RateLimited, VerificationFailed
+from privacyops.jobs.dispatch import dispatch_request
 from privacyops.policy.schema import PolicyBook
 from privacyops.rights.service import RightsService
-from privacyops.rights.workflow import OBJECTION_KINDS, RESTRICTION_GROUNDS, RequestType
+from privacyops.rights.workflow import (
+    OBJECTION_KINDS,
+    RESTRICTION_GROUNDS,
+    RequestState,
+    RequestType,
+)
 from privacyops.settings import Settings
 from privacyops.web.auth import check_csrf, cookie_secure
 from privacyops.web.deps import get_policy, get_settings_dep
@@ -261,13 +267,15 @@ async def verify_request(
     if v.errors or token is None:
         return _status_page(request, service, request_id[:40], errors=v.errors, status_code=422)
     try:
-        await run_in_threadpool(
+        status = await run_in_threadpool(
             service.verify, request_id, token, code, factor=factor, client=client_address(request)
         )
     except PrivacyOpsError as exc:
         return _status_page(
             request, service, request_id, errors={"code": exc.message}, status_code=exc.status
         )
+    if status.get("state") == RequestState.VERIFIED.value:
+        await run_in_threadpool(dispatch_request, service.settings, service.db, request_id)
     return _status_page(
         request,
         service,

@@ -24,10 +24,12 @@ from pydantic import BaseModel, Field
 
 from privacyops.accounts import Principal
 from privacyops.errors import Conflict
+from privacyops.jobs.dispatch import dispatch_request
 from privacyops.rights.authorities import authority_for
 from privacyops.rights.downloads import open_export
 from privacyops.rights.factory import build_service
 from privacyops.rights.service import RightsService
+from privacyops.rights.workflow import RequestState
 from privacyops.web.auth import require_scope
 from privacyops.web.deps import app_database
 from privacyops.web.security import client_address
@@ -105,9 +107,12 @@ def verify(
     service: RightsService = Depends(rights_service),
 ) -> dict[str, Any]:
     """Confirm the request with a one-time code (the e-mail's, then the second factor's)."""
-    return service.verify(
+    status = service.verify(
         request_id, token, body.code, factor=body.factor, client=client_address(request)
     )
+    if status.get("state") == RequestState.VERIFIED.value:
+        dispatch_request(service.settings, service.db, request_id)
+    return status
 
 
 @router.post("/requests/{request_id}/resend")

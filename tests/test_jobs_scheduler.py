@@ -1,4 +1,4 @@
-"""The background runner: due jobs run once per turn, failures are contained, daily jobs."""
+"""The background scheduler: due jobs run once per turn, failures are contained, daily jobs."""
 
 from __future__ import annotations
 
@@ -7,28 +7,28 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from privacyops.jobs import Job, Runner
+from privacyops.jobs import Job, Scheduler
 
 
 def test_interval_job_runs_when_due() -> None:
     calls: list[int] = []
-    runner = Runner([Job("count", lambda: calls.append(1) or 1, every_seconds=60)])
+    scheduler = Scheduler([Job("count", lambda: calls.append(1) or 1, every_seconds=60)])
     t0 = datetime(2026, 11, 29, 12, tzinfo=UTC)
-    assert set(runner.run_due(t0)) == {"count"}
-    assert runner.run_due(t0 + timedelta(seconds=30)) == {}
-    assert set(runner.run_due(t0 + timedelta(seconds=61))) == {"count"}
+    assert set(scheduler.run_due(t0)) == {"count"}
+    assert scheduler.run_due(t0 + timedelta(seconds=30)) == {}
+    assert set(scheduler.run_due(t0 + timedelta(seconds=61))) == {"count"}
     assert len(calls) == 2
-    assert runner.last["count"].runs == 2
+    assert scheduler.last["count"].runs == 2
 
 
 def test_daily_job_runs_once_a_day_at_its_hour() -> None:
     calls: list[int] = []
-    runner = Runner([Job("sweep", lambda: calls.append(1) or 0, daily_at_hour=3)])
+    scheduler = Scheduler([Job("sweep", lambda: calls.append(1) or 0, daily_at_hour=3)])
     day = datetime(2026, 11, 29, 2, 59, tzinfo=UTC)
-    assert runner.run_due(day) == {}
-    assert set(runner.run_due(day + timedelta(minutes=1))) == {"sweep"}
-    assert runner.run_due(day + timedelta(hours=5)) == {}
-    assert set(runner.run_due(day + timedelta(days=1, minutes=2))) == {"sweep"}
+    assert scheduler.run_due(day) == {}
+    assert set(scheduler.run_due(day + timedelta(minutes=1))) == {"sweep"}
+    assert scheduler.run_due(day + timedelta(hours=5)) == {}
+    assert set(scheduler.run_due(day + timedelta(days=1, minutes=2))) == {"sweep"}
     assert len(calls) == 2
 
 
@@ -37,30 +37,30 @@ def test_a_failing_job_does_not_stop_the_others_and_is_retried() -> None:
         raise RuntimeError("secret personal detail")
 
     ok: list[int] = []
-    runner = Runner(
+    scheduler = Scheduler(
         [Job("boom", boom, daily_at_hour=0), Job("ok", lambda: ok.append(1) or 1, every_seconds=1)]
     )
     now = datetime(2026, 11, 29, 5, tzinfo=UTC)
-    ran = runner.run_due(now)
+    ran = scheduler.run_due(now)
     assert ran["boom"].error == "RuntimeError"
     assert ran["ok"].error is None
-    assert "boom" in runner.run_due(now + timedelta(seconds=2))  # retried, not tomorrow
-    assert [s["last_error"] for s in runner.status()] == ["RuntimeError", None]
+    assert "boom" in scheduler.run_due(now + timedelta(seconds=2))  # retried, not tomorrow
+    assert [s["last_error"] for s in scheduler.status()] == ["RuntimeError", None]
 
 
 def test_thread_starts_and_stops() -> None:
     calls: list[float] = []
-    runner = Runner(
+    scheduler = Scheduler(
         [Job("tick", lambda: calls.append(time.monotonic()) or 0, every_seconds=0.01)],
         tick_seconds=0.01,
     )
-    runner.start()
+    scheduler.start()
     deadline = time.monotonic() + 5
     while len(calls) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
-    runner.stop()
+    scheduler.stop()
     assert len(calls) >= 3
-    assert not runner.running
+    assert not scheduler.running
 
 
 def test_a_job_needs_exactly_one_schedule() -> None:

@@ -11,7 +11,7 @@ processor's RSA key (PKCS#1 v1.5, SHA-256), base64, in ``X-OpenDSR-Signature``, 
 of ``base_url`` in ``X-OpenDSR-Processor-Domain``; the X.509 certificate that verifies them is
 published at ``/opendsr/v2/certificate`` and named in discovery (``processor_certificate``).
 The key and a self-signed certificate are created in ``data_dir`` on first use
-(:mod:`privacyops.connectors.opendsr_keys`). A controller set up with a shared secret instead
+(:mod:`privacyops.processor.keys`). A controller set up with a shared secret instead
 gets HMAC-SHA256 under ``PRIVACYOPS_OPENDSR_SECRET`` when that is set.
 """
 
@@ -34,15 +34,15 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, 
 from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog
-from privacyops.connectors.base import Connector, ConnectorResult
-from privacyops.connectors.models import OpenDsrRequest
-from privacyops.connectors.opendsr_keys import ProcessorIdentity, load_processor_identity
+from privacyops.connectors.base import Action, Connector, ConnectorResult, TaskSystem
 from privacyops.errors import (
     Conflict,
     InvalidInput,
     NotFound,
     PrivacyOpsError,
 )
+from privacyops.processor.keys import ProcessorIdentity, load_processor_identity
+from privacyops.processor.models import OpenDsrRequest
 from privacyops.settings import Settings
 from privacyops.store import Database, new_key, open_sealed, seal, utcnow
 
@@ -345,12 +345,15 @@ def _run_connectors(
     session: Session,
 ) -> list[ConnectorResult]:
     results = []
+    action: Action = "erasure" if kind == "erasure" else "access"
     for connector in connectors:
         try:
-            if kind == "erasure":
-                results.append(connector.erase(ids, request_ref=sid, session=session))
+            if isinstance(connector, TaskSystem):  # a task, recorded in this transaction
+                results.append(connector.act(action, ids, request_ref=sid, session=session))
+            elif action == "erasure":
+                results.append(connector.erase(ids))
             else:
-                results.append(connector.access(ids, request_ref=sid, session=session))
+                results.append(connector.access(ids))
         except PrivacyOpsError as exc:
             results.append(
                 ConnectorResult(

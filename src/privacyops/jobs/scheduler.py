@@ -1,4 +1,4 @@
-"""The in-process background runner of ``privacyops serve``: periodic jobs in one thread.
+"""The in-process scheduler of ``privacyops serve``: periodic jobs in one thread.
 
 A :class:`Job` is a name, a function that does one bounded pass of work and says how much it
 did, and when it is due: every ``every_seconds``, or once a day at ``daily_at_hour`` (UTC).
@@ -6,7 +6,7 @@ Each pass must be idempotent and resumable (the database holds the truth, DESIGN
 work"), so a crash or restart between passes loses nothing, and the same function can run as a
 Celery task when the service is scaled out.
 
-Domain packages plug in by adding a builder to :mod:`privacyops.jobs.defaults`.
+The jobs themselves are declared once, in :mod:`privacyops.jobs.registry`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["Job", "JobRun", "Runner"]
+__all__ = ["Job", "JobRun", "Scheduler"]
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class Job:
     """One periodic pass of work.
 
     Attributes:
-        name: shown in logs and ``Runner.status()``.
+        name: shown in logs and ``Scheduler.status()``.
         run: does one pass; returns how many items it handled (0 when idle).
         every_seconds: run this often (from the end of the previous pass).
         daily_at_hour: or run once a UTC day, at the first tick at/after this hour.
@@ -71,7 +71,7 @@ class JobRun:
     runs: int = field(default=1)
 
 
-class Runner:
+class Scheduler:
     """Runs due jobs in a daemon thread, one pass at a time, until :meth:`stop`.
 
     One failing job is logged (its error type only, never data) and retried at its next turn;
@@ -86,7 +86,7 @@ class Runner:
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
-        return f"Runner({self.jobs!r})"
+        return f"Scheduler({self.jobs!r})"
 
     def run_due(self, now: datetime | None = None) -> dict[str, JobRun]:
         """Run every job that is due now, once; returns what ran."""
@@ -99,7 +99,7 @@ class Runner:
             handled, error = 0, None
             try:
                 handled = job.run()
-            except Exception as exc:  # a job's failure must not kill the runner thread
+            except Exception as exc:  # a job's failure must not kill the thread
                 error = type(exc).__name__
                 log.error("job %s failed: %s", job.name, error, exc_info=exc)
             runs = previous.runs + 1 if previous else 1
@@ -114,7 +114,7 @@ class Runner:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="privacyops-runner", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="privacyops-scheduler", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 from _mailbox import Mailbox, smtp_server
-from privacyops.connectors import (
+from privacyops.errors import InvalidInput, NotFound
+from privacyops.policy import default_policy_book
+from privacyops.rights.notices import (
     NoticeTarget,
     acknowledge_notice,
     notices_for_request,
@@ -24,8 +26,6 @@ from privacyops.connectors import (
     remind_notices,
     targets_from_manifest,
 )
-from privacyops.errors import InvalidInput, NotFound
-from privacyops.policy import default_policy_book
 from privacyops.settings import Settings
 from privacyops.store import Database, utcnow
 
@@ -244,12 +244,8 @@ def test_ack_link_shows_a_button_and_post_acknowledges(
 
 
 def test_holders_of_a_channel_and_processor_contacts(tmp_path: Path, settings: Settings) -> None:
-    from privacyops.connectors import (
-        ManualConnector,
-        ManualConnectorSpec,
-        contacts_from_connectors,
-        holders_from_channels,
-    )
+    from privacyops.connectors import ManualConnector, ManualConnectorSpec
+    from privacyops.rights.notices import contacts_from_connectors, holders_from_channels
 
     manifest = default_policy_book().current
     channel = next(c for c in manifest.channels if c.processors)
