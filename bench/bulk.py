@@ -29,8 +29,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from privacyops.identities import normalise_identity
 from privacyops.store import Database, Registry, Submission, new_key, seal_many, utcnow
-from privacyops.store.registry import normalise_identity
 
 __all__ = [
     "IDENTITY_COLUMNS",

@@ -13,6 +13,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session
 
+from privacyops.identities import identity_values as normalise_identities
+
 __all__ = ["Action", "Connector", "ConnectorResult", "Identities", "normalise_identities"]
 
 Identities = Mapping[str, str | Sequence[str]]
@@ -97,14 +99,3 @@ class Connector(Protocol):
     ) -> ConnectorResult:
         """Mask or delete every record of the person, as the connector's file says."""
         ...
-
-
-def normalise_identities(identities: Identities) -> dict[str, list[str]]:
-    """``{"email": "a@b"}`` or ``{"email": ["a@b", "c@d"]}`` → lists of non-empty values."""
-    out: dict[str, list[str]] = {}
-    for key, value in identities.items():
-        values = [value] if isinstance(value, str) else list(value)
-        kept = [v for v in values if v is not None and str(v) != ""]
-        if kept:
-            out[key] = kept
-    return out

@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-import phonenumbers
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog, NewEvent
@@ -33,6 +31,7 @@ from privacyops.errors import (
     PayloadTooLarge,
     VerificationFailed,
 )
+from privacyops.identities import email_address, phone_number
 from privacyops.policy import PolicyBook
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.clocks import RequestClock, request_clock
@@ -112,30 +111,6 @@ class RequestContext:
     @property
     def type(self) -> RequestType:
         return RequestType(self.row.type)
-
-
-def _normalise_email(value: str) -> str:
-    try:
-        info = validate_email(value, check_deliverability=False)
-    except (EmailNotValidError, TypeError):
-        raise InvalidInput(
-            "The e-mail address is not valid.",
-            details=[{"loc": ["email"], "msg": "not a valid e-mail address"}],
-        ) from None
-    return info.normalized.lower()
-
-
-def _normalise_phone(value: str) -> str:
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise InvalidInput(
-            "The phone number is not valid.",
-            details=[{"loc": ["phone"], "msg": "an international number like +47 21 92 93 00"}],
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class RightsService:
@@ -398,8 +373,8 @@ class RightsService:
         """
         now = now or utcnow()
         kind = parse_type(type)
-        address = _normalise_email(email)
-        number = _normalise_phone(phone) if phone else None
+        address = email_address(email).lower()
+        number = phone_number(phone) if phone else None
         if (
             self.needs_second_factor(kind)
             and self.settings.second_factor == "phone_code"

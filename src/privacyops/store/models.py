@@ -49,7 +49,7 @@ class DataSubject(Base):
 class Identity(Base):
     """One way to recognise a subject: an e-mail address, phone number, visitor id...
 
-    ``kind`` is one of :data:`privacyops.store.registry.IDENTITY_KINDS`; ``blind_index`` is the
+    ``kind`` is one of :data:`privacyops.identities.IDENTITY_KINDS`; ``blind_index`` is the
     HMAC of the kind and the normalised value; ``value_sealed`` the value itself, encrypted.
     """
 
