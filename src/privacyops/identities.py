@@ -28,10 +28,12 @@ from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 from privacyops.errors import InvalidInput
 
 __all__ = [
+    "IDENTIFYING_KINDS",
     "IDENTITY_KINDS",
     "InvalidIdentity",
     "email_address",
     "email_key",
+    "identifies",
     "identity_values",
     "normalise_identity",
     "phone_number",
@@ -47,7 +49,24 @@ IDENTITY_KINDS: tuple[str, ...] = (
     "linkedin",
     "visitor_id",
     "customer_id",
+    "account_id",
 )
+
+#: Kinds that identify one person on their own when the manifest does not say (a category's
+#: ``identifies``): values issued to one person, by us (customer and account ids) or by a
+#: provider to one account holder (an e-mail address, a Skype id, a LinkedIn profile). The other
+#: kinds only corroborate: a phone line is shared by a switchboard, an office or a family, a name
+#: and a company by many people, a browser's visitor id by everyone who uses that browser.
+IDENTIFYING_KINDS: frozenset[str] = frozenset(
+    {"email", "customer_id", "account_id", "skype", "linkedin"}
+)
+
+
+def identifies(kind: str, declared: bool | None = None) -> bool:
+    """Whether an identity of this kind identifies a person on its own: what the manifest
+    ``declared`` for its category, else the default (:data:`IDENTIFYING_KINDS`)."""
+    return declared if declared is not None else kind in IDENTIFYING_KINDS
+
 
 _LABELS = {"email": "e-mail address", "phone": "phone number"}
 _SPACES = re.compile(r"\s+")

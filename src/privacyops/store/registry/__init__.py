@@ -12,22 +12,31 @@ their own ``session`` and append the event in the same transaction::
         subject, record_id = registry.ingest(submission, session=session)
         AuditLog(db).append("record.collect", subject_ref=subject.public_id, session=session)
 
-One module per subject: :mod:`.subjects` (finding subjects, intake), :mod:`.records`,
-:mod:`.restrictions` (Art. 18 restrictions, legal holds, marketing suppression),
-:mod:`.erasure` (crypto-shredding); :mod:`.core` holds what they share.
+One module per subject: :mod:`.subjects` (finding subjects by identity), :mod:`.resolution`
+(intake: which subject a submission belongs to), :mod:`.reviews` (conflicts staff decide),
+:mod:`.records`, :mod:`.restrictions` (Art. 18 restrictions, legal holds, marketing
+suppression), :mod:`.erasure` (crypto-shredding); :mod:`.core` holds what they share.
 """
 
 from privacyops.identities import IDENTITY_KINDS, normalise_identity
-from privacyops.store.registry.erasure import ErasurePart
 from privacyops.store.registry.records import RecordsPart
+from privacyops.store.registry.resolution import ResolutionPart
 from privacyops.store.registry.restrictions import RESTRICTION_GROUNDS, RestrictionsPart
-from privacyops.store.registry.subjects import SubjectsPart
-from privacyops.store.registry.types import IdentityIn, Record, RecordIn, Subject, Submission
+from privacyops.store.registry.reviews import ReviewsPart
+from privacyops.store.registry.types import (
+    IdentityIn,
+    IdentityReviewView,
+    Record,
+    RecordIn,
+    Subject,
+    Submission,
+)
 
 __all__ = [
     "IDENTITY_KINDS",
     "RESTRICTION_GROUNDS",
     "IdentityIn",
+    "IdentityReviewView",
     "Record",
     "RecordIn",
     "Registry",
@@ -37,7 +46,7 @@ __all__ = [
 ]
 
 
-class Registry(SubjectsPart, RecordsPart, RestrictionsPart, ErasurePart):
+class Registry(ResolutionPart, RecordsPart, RestrictionsPart, ReviewsPart):
     """The API over the registry tables of one :class:`~privacyops.store.Database`.
 
     Every method takes an optional ``session``: given, the work joins that transaction (the

@@ -21,6 +21,7 @@ from privacyops.store.db import Database
 from privacyops.store.models import (
     DataSubject,
     Identity,
+    IdentityReview,
     LegalHold,
     MarketingSuppression,
     PersonalDataRecord,
@@ -34,6 +35,7 @@ records_table = cast(sa.Table, PersonalDataRecord.__table__)
 restrictions_table = cast(sa.Table, ProcessingRestriction.__table__)
 holds_table = cast(sa.Table, LegalHold.__table__)
 suppressions_table = cast(sa.Table, MarketingSuppression.__table__)
+reviews_table = cast(sa.Table, IdentityReview.__table__)
 #: Values per set-based query (bound parameters stay well under every database's limit).
 CHUNK = 500
 
@@ -58,7 +60,8 @@ def encode_payload(payload: Mapping[str, Any]) -> bytes:
 class Prepared:
     """A submission with its identities' blind indexes computed."""
 
-    identities: list[tuple[str, bytes, str]]  # (kind, blind index, normalised value)
+    #: (kind, blind index, normalised value, whether it identifies)
+    identities: list[tuple[str, bytes, str, bool]]
     record: RecordIn
 
 

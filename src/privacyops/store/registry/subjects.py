@@ -1,59 +1,75 @@
-"""Finding data subjects by their identities, and intake: a submission joins its subject or
-makes a new one."""
+"""Finding data subjects by their identities, and the identities a subject has.
+
+An identifying identity (an e-mail address, a customer id) belongs to one subject and finds it;
+a corroborating one (a phone, a name) may be shared by several subjects and finds a subject
+only when exactly one holds it (see docs/registry.md).
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from privacyops.errors import InvalidInput, NotFound, ProcessingRestricted
+from privacyops.identities import identifies as default_identifies
 from privacyops.store.base import utcnow
 from privacyops.store.crypto import open_sealed, seal
 from privacyops.store.registry.core import (
     CHUNK,
-    Prepared,
     RegistryCore,
     identities_table,
-    insert_many,
-    record_row,
-    records_table,
     subject_of,
     subjects_table,
 )
-from privacyops.store.registry.types import IdentityIn, RecordIn, Subject, Submission
+from privacyops.store.registry.types import Subject
 
 __all__ = ["SubjectsPart"]
 
 
+def _pick(rows: Sequence[Any]) -> Subject | None:
+    """The subject these identity rows find: the holder of an identifying row, else the one
+    subject holding a corroborating row (several holders find no one)."""
+    for row in rows:
+        if row.identifies:
+            return subject_of(row)
+    holders = {row.id for row in rows}
+    return subject_of(rows[0]) if len(holders) == 1 else None
+
+
 class SubjectsPart(RegistryCore):
-    """Subjects, their identities, and intake (part of :class:`Registry`)."""
+    """Subjects and their identities (part of :class:`Registry`)."""
 
     def find_subject(
         self, kind: str, value: str, *, session: Session | None = None
     ) -> Subject | None:
-        """The subject with this identity, or ``None``.
+        """The subject this identity finds, or ``None``: the one it identifies, or, for a
+        corroborating identity (a phone), the one subject holding it; when several people share
+        it, no one.
 
         Raises:
             InvalidInput: unknown kind or malformed value.
         """
         index, _ = self._index(kind, value)
         query = (
-            sa.select(subjects_table)
+            sa.select(subjects_table, identities_table.c.identifies)
             .join(identities_table, identities_table.c.subject_id == subjects_table.c.id)
             .where(identities_table.c.kind == kind, identities_table.c.blind_index == index)
+            .order_by(identities_table.c.identifies.desc(), identities_table.c.id)
+            .limit(2)
         )
         with self._session(session) as s:
-            row = s.execute(query).first()
-        return subject_of(row) if row is not None else None
+            rows = s.execute(query).all()
+        return _pick(rows) if rows else None
 
     def find_subjects(
         self, kind: str, values: Sequence[str], *, session: Session | None = None
     ) -> dict[str, Subject]:
-        """The subjects with these identities of one ``kind``, keyed by each value as given
-        (a value nobody has is absent), looked up set-based (one query per 500 values).
+        """:meth:`find_subject` for many values of one ``kind``, keyed by each value as given
+        (a value that finds no one is absent), looked up set-based (one query per 500 values).
 
         Raises:
             InvalidInput: unknown kind or a malformed value.
@@ -62,20 +78,30 @@ class SubjectsPart(RegistryCore):
         for value in dict.fromkeys(values):
             wanted.setdefault(self._index(kind, value)[0], []).append(value)
         indexes = list(wanted)
-        found: dict[str, Subject] = {}
+        by_index: dict[bytes, list[Any]] = defaultdict(list)
         with self._session(session) as s:
             for start in range(0, len(indexes), CHUNK):
-                rows = s.execute(
-                    sa.select(subjects_table, identities_table.c.blind_index)
+                result = s.execute(
+                    sa.select(
+                        subjects_table,
+                        identities_table.c.blind_index,
+                        identities_table.c.identifies,
+                    )
                     .join(identities_table, identities_table.c.subject_id == subjects_table.c.id)
                     .where(
                         identities_table.c.kind == kind,
                         identities_table.c.blind_index.in_(indexes[start : start + CHUNK]),
                     )
+                    .order_by(identities_table.c.id)
                 )
-                for row in rows:
-                    for value in wanted[row.blind_index]:
-                        found.setdefault(value, subject_of(row))
+                for row in result:
+                    by_index[bytes(row.blind_index)].append(row)
+        found: dict[str, Subject] = {}
+        for index, rows in by_index.items():
+            subject = _pick(rows)
+            if subject is not None:
+                for value in wanted[index]:
+                    found[value] = subject
         return found
 
     def get_subject(self, public_id: str, *, session: Session | None = None) -> Subject:
@@ -115,42 +141,36 @@ class SubjectsPart(RegistryCore):
             raise NotFound("No such data subject.")
         return [found[p] for p in wanted]
 
-    def get_or_create_subject(
-        self, identities: Sequence[IdentityIn], *, session: Session | None = None
-    ) -> Subject:
-        """The subject any of these identities belongs to, or a new one; identities the subject
-        does not have yet are added to it."""
-        created: list[str] = []
-        try:
-            with self._session(session) as s:
-                subjects, _ = self._resolve(s, [self._prepare(identities, None)], created)
-        except BaseException:
-            self.key_store.destroy(created, purge=False)  # keys of subjects never written
-            raise
-        return subjects[0]
-
     def add_identity(
-        self, subject: Subject, kind: str, value: str, *, session: Session | None = None
+        self,
+        subject: Subject,
+        kind: str,
+        value: str,
+        *,
+        identifies: bool | None = None,
+        session: Session | None = None,
     ) -> None:
-        """Add an identity to a subject (no-op when the subject already has it).
+        """Add an identity to a subject (no-op when the subject already has it). ``identifies``
+        as in :class:`IdentityIn`.
 
         Raises:
-            InvalidInput: the identity belongs to another subject (without saying whose);
-            ProcessingRestricted: the subject was erased.
+            InvalidInput: an identifying identity that identifies another subject (without
+            saying whose); ProcessingRestricted: the subject was erased.
         """
         index, normal = self._index(kind, value)
+        role = default_identifies(kind, identifies)
         key = self._data_keys([subject.public_id]).get(subject.public_id)
         if key is None:
             raise ProcessingRestricted("This data subject was erased.")
         with self._session(session) as s:
-            owner = s.execute(
-                sa.select(identities_table.c.subject_id).where(
+            holders = s.execute(
+                sa.select(identities_table.c.subject_id, identities_table.c.identifies).where(
                     identities_table.c.kind == kind, identities_table.c.blind_index == index
                 )
-            ).scalar()
-            if owner == subject.id:
+            ).all()
+            if any(h.subject_id == subject.id for h in holders):
                 return
-            if owner is not None:
+            if role and any(h.identifies for h in holders):
                 raise InvalidInput(
                     f"This {kind} already identifies another data subject.",
                     details=[{"loc": [kind], "msg": "belongs to another data subject"}],
@@ -163,9 +183,31 @@ class SubjectsPart(RegistryCore):
                     value_sealed=seal(
                         key, normal.encode(), b"identity:" + subject.public_id.encode()
                     ),
+                    identifies=role,
                     created_at=utcnow(),
                 )
             )
+
+    def holds_identity(
+        self, subject: Subject, kind: str, value: str, *, session: Session | None = None
+    ) -> bool:
+        """Whether the subject has this identity (identifying or corroborating): the check a
+        second factor such as a phone number needs, where :meth:`find_subject` finds no one
+        for a line several people share.
+
+        Raises:
+            InvalidInput: unknown kind or malformed value.
+        """
+        index, _ = self._index(kind, value)
+        with self._session(session) as s:
+            row = s.execute(
+                sa.select(identities_table.c.id).where(
+                    identities_table.c.subject_id == subject.id,
+                    identities_table.c.kind == kind,
+                    identities_table.c.blind_index == index,
+                )
+            ).first()
+        return row is not None
 
     def identities_of(
         self, subject: Subject, *, session: Session | None = None
@@ -182,130 +224,3 @@ class SubjectsPart(RegistryCore):
             return []
         aad = b"identity:" + subject.public_id.encode()
         return [(kind, open_sealed(key, bytes(sealed), aad).decode()) for kind, sealed in rows]
-
-    # --- intake ------------------------------------------------------------------------------
-
-    def _prepare(self, identities: Sequence[IdentityIn], record: RecordIn | None) -> Prepared:
-        if not identities:
-            raise InvalidInput(
-                "A submission needs at least one identity (e-mail, phone, visitor id...).",
-                details=[{"loc": ["identities"], "msg": "empty"}],
-            )
-        prepared = []
-        for identity in identities:
-            index, normal = self._index(identity.kind, identity.value)
-            prepared.append((identity.kind, index, normal))
-        return Prepared(prepared, record or RecordIn("", "", ""))
-
-    def _resolve(
-        self, s: Session, batch: Sequence[Prepared], created_keys: list[str]
-    ) -> tuple[list[Subject], dict[str, bytes]]:
-        """Find or create the subject of each prepared submission (set-based) and add the
-        identities they lack; returns the subjects in order and their data keys."""
-        indexes = list({bi for p in batch for _, bi, _ in p.identities})
-        known: dict[bytes, Subject] = {}
-        for start in range(0, len(indexes), CHUNK):
-            rows = s.execute(
-                sa.select(identities_table.c.blind_index, subjects_table)
-                .join(subjects_table, subjects_table.c.id == identities_table.c.subject_id)
-                .where(identities_table.c.blind_index.in_(indexes[start : start + CHUNK]))
-            ).all()
-            for row in rows:
-                known[bytes(row.blind_index)] = subject_of(row)
-        # Subjects to create: submissions none of whose identities is known, merged when they
-        # share an identity within the batch (placeholders are negative numbers).
-        owner: dict[bytes, Subject | int] = dict(known)
-        assigned: list[Subject | int] = []
-        placeholders = 0
-        for p in batch:
-            found: Subject | int | None = next(
-                (owner[bi] for _, bi, _ in p.identities if bi in owner), None
-            )
-            if found is None:
-                placeholders += 1
-                found = -placeholders
-            for _, bi, _ in p.identities:
-                owner.setdefault(bi, found)
-            assigned.append(found)
-        new_keys = self._new_subject_keys(placeholders, created_keys) if placeholders else {}
-        created: dict[int, Subject] = {}
-        if placeholders:
-            now = utcnow()
-            new_ids = insert_many(
-                s, subjects_table, [{"public_id": p, "created_at": now} for p in new_keys]
-            )
-            for n, (subject_id, public_id) in enumerate(zip(new_ids, new_keys, strict=True), 1):
-                created[-n] = Subject(subject_id, public_id, now, None)
-        subjects = [created[a] if isinstance(a, int) else a for a in assigned]
-        keys = dict(new_keys)
-        existing = {x.public_id for x in subjects} - keys.keys()
-        keys.update(self._data_keys(existing))
-        erased = existing - keys.keys()
-        if erased:  # an identity still points at a subject whose key is gone
-            raise ProcessingRestricted("A data subject in this batch was erased.")
-        new_rows = []
-        seen = set(known)
-        now = utcnow()
-        for p, subject in zip(batch, subjects, strict=True):
-            aad = b"identity:" + subject.public_id.encode()
-            for kind, bi, normal in p.identities:
-                if bi in seen:
-                    continue
-                seen.add(bi)
-                new_rows.append(
-                    {
-                        "subject_id": subject.id,
-                        "kind": kind,
-                        "blind_index": bi,
-                        "value_sealed": seal(keys[subject.public_id], normal.encode(), aad),
-                        "created_at": now,
-                    }
-                )
-        if new_rows:
-            insert_many(s, identities_table, new_rows)
-        return subjects, keys
-
-    def ingest(
-        self, submission: Submission, *, session: Session | None = None
-    ) -> tuple[Subject, int]:
-        """Store one submission: find or create its subject, add new identities, add the
-        record. Returns the subject and the new record's id."""
-        return self.ingest_many([submission], session=session)[0]
-
-    def ingest_many(
-        self, submissions: Sequence[Submission], *, session: Session | None = None
-    ) -> list[tuple[Subject, int]]:
-        """Store many submissions in one transaction, set-based (the fast path for imports).
-
-        Returns ``(subject, record id)`` per submission, in order. When a concurrent writer
-        creates the same identity first, the batch is retried (up to three times) without its
-        session; with a caller's ``session`` the conflict propagates.
-        """
-        batch = [self._prepare(x.identities, x.record) for x in submissions]
-        if not batch:
-            return []
-        attempts = 1 if session is not None else 3
-        for attempt in range(attempts):
-            created: list[str] = []
-            try:
-                with self._session(session) as s:
-                    return self._ingest(s, batch, created)
-            except IntegrityError:
-                self.key_store.destroy(created, purge=False)
-                if attempt == attempts - 1:
-                    raise
-            except BaseException:
-                self.key_store.destroy(created, purge=False)  # keys of subjects never written
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _ingest(
-        self, s: Session, batch: Sequence[Prepared], created: list[str]
-    ) -> list[tuple[Subject, int]]:
-        subjects, keys = self._resolve(s, batch, created)
-        rows = [
-            record_row(subject, keys[subject.public_id], p.record)
-            for p, subject in zip(batch, subjects, strict=True)
-        ]
-        ids = insert_many(s, records_table, rows)
-        return list(zip(subjects, ids, strict=True))

@@ -7,15 +7,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["IdentityIn", "Record", "RecordIn", "Subject", "Submission"]
+__all__ = ["IdentityIn", "IdentityReviewView", "Record", "RecordIn", "Subject", "Submission"]
 
 
 @dataclass(frozen=True)
 class IdentityIn:
-    """An identity as a caller gives it, e.g. ``IdentityIn("email", "Ada@Example.com")``."""
+    """An identity as a caller gives it, e.g. ``IdentityIn("email", "Ada@Example.com")``.
+
+    ``identifies``: whether it finds its person on its own (the manifest category's
+    ``identifies``); ``None`` means the kind's default (:func:`privacyops.identities.identifies`).
+    """
 
     kind: str
     value: str
+    identifies: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,9 @@ class Subject:
     public_id: str
     created_at: datetime
     erased_at: datetime | None = None
+    #: set on the subject a submission went to when its identifying identities pointed at more
+    #: than one known subject: the staff review that decides (see ``Registry.identity_reviews``)
+    review_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,3 +85,19 @@ class Record:
     source_system: str | None
     payload: dict[str, Any] | None
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class IdentityReviewView:
+    """A conflict waiting for (or decided by) staff: the submission's record is on
+    ``subject_public_id``; ``matches`` name the known subjects its identities pointed at and
+    by which kinds (``[{"subject": public id, "kinds": ["email"]}, ...]``), no values."""
+
+    id: int
+    subject_public_id: str
+    matches: list[dict[str, Any]]
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    outcome: str | None
+    merged_into: str | None
