@@ -23,12 +23,15 @@ from hypothesis import strategies as st
 from tests.conftest import SmtpSink
 from tests.test_rights_workflow import LINK, confirm, make_service, phone_texts
 
+from _connectors_shop import dataset_yaml, fill
 from privacyops.audit import AuditLog
+from privacyops.connectors import load_connectors
 from privacyops.errors import Conflict, InvalidInput
 from privacyops.identities import identifies
 from privacyops.intake.reviews import decide_identity_review, pending_identity_reviews
 from privacyops.intake.service import IntakeService
 from privacyops.policy import default_policy_book
+from privacyops.rights.factory import build_service
 from privacyops.rights.runner import open_export, tick
 from privacyops.rights.service import RightsService
 from privacyops.settings import Settings
@@ -248,6 +251,46 @@ def test_access_and_erasure_never_reach_the_person_sharing_a_phone(
     assert record.payload is not None
     assert record.payload["note_text"] == "Ann's question"
     assert registry.holds_identity(ann, "phone", SHARED_PHONE)
+
+
+def test_connected_systems_are_not_searched_by_a_shared_phone(
+    tmp_path: Path, db_url: str, smtp_server: SmtpSink
+) -> None:
+    shop_url = db_url if db_url.startswith("postgresql") else f"sqlite:///{tmp_path / 'shop.db'}"
+    shop = fill(shop_url)
+    with shop.begin() as conn:  # Ada and Bob, customers of the shop, on one office line
+        conn.execute(
+            sa.text("UPDATE customer SET phone = :p WHERE id IN (1, 2)"), {"p": SHARED_PHONE}
+        )
+    folder = tmp_path / "connectors"
+    folder.mkdir()
+    (folder / "shop.yml").write_text(dataset_yaml(shop_url))
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=db_url,
+        smtp_port=smtp_server.port,
+        second_factor="phone_code",
+        connectors_dir=folder,
+        connector_hash_salt="pepper",
+    )
+    db = Database(db_url, master_key=b"k" * 32)
+    db.upgrade()
+    service = build_service(settings, db=db, connectors=load_connectors(settings, db))
+    try:
+        Registry(db).ingest(person("ada@example.com", name="Ada"))
+        confirm(service, smtp_server, "access", "ada@example.com", phone=SHARED_PHONE)
+        tick(service)
+        token = LINK.search(smtp_server.body(smtp_server.to("ada@example.com")[-1]))
+        assert token
+        password = phone_texts(service)[-1]["text"].rsplit(": ", 1)[1]
+        _, _, content = open_export(service, token.group(1))
+        with pikepdf.open(io.BytesIO(content), password=password) as pdf:
+            data = json.loads(pdf.attachments["data.json"].get_file().read_bytes())
+    finally:
+        db.dispose()
+    [shop_answer] = [s for s in data["other_systems"] if s["connector"] == "Shop database"]
+    assert [c["name"] for c in shop_answer["records"]["customer"]] == ["Ada"]
+    assert "bob@example.com" not in json.dumps(data)
 
 
 # --- property: any interleaving of people sharing phones, names and companies ----------------

@@ -46,6 +46,7 @@ from privacyops.connectors.base import Action
 from privacyops.connectors.notices import NoticeAction
 from privacyops.consent.models import MarketingConsent
 from privacyops.errors import InvalidInput, NotFound, PrivacyOpsError
+from privacyops.identities import identifies
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.exports import (
     PORTABLE_BASES,
@@ -210,8 +211,11 @@ def _identities(step: Step) -> dict[str, str]:
 
 
 def _identities_of(details: dict[str, Any]) -> dict[str, str]:
+    """What connected systems may find the person by: the verified e-mail, and the phone only
+    where a phone identifies on its own (a shared line would find other people's rows there,
+    GDPR Art. 15(4); docs/registry.md)."""
     identities = {"email": details["email"]}
-    if details.get("phone"):
+    if details.get("phone") and identifies("phone"):
         identities["phone"] = details["phone"]
     return identities
 
@@ -762,9 +766,7 @@ def _notify(step: Step) -> dict[str, Any]:
         targets=targets,
         subject_ref=row.subject_ref,
     )
-    identities: dict[str, str] = {"email": step.ctx.details["email"]}
-    if step.ctx.details.get("phone"):
-        identities["phone"] = step.ctx.details["phone"]
+    identities = _identities_of(step.ctx.details)
     changes = step.ctx.details.get("changes") if action == "rectification" else None
     step.after.append(
         _sender(service, action, row.public_id, row.subject_ref, identities, targets, changes)
