@@ -29,8 +29,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from privacyops.identities import identifies, normalise_identity
 from privacyops.store import Database, Registry, Submission, new_key, seal_many, utcnow
-from privacyops.store.registry import normalise_identity
 
 __all__ = [
     "IDENTITY_COLUMNS",
@@ -147,7 +147,15 @@ def checkpoint(db: Database) -> None:
 
 #: Columns of the registry tables, in the order the bulk writers give values.
 SUBJECT_COLUMNS = ("id", "public_id", "created_at")
-IDENTITY_COLUMNS = ("id", "subject_id", "kind", "blind_index", "value_sealed", "created_at")
+IDENTITY_COLUMNS = (
+    "id",
+    "subject_id",
+    "kind",
+    "blind_index",
+    "value_sealed",
+    "identifies",
+    "created_at",
+)
 RECORD_COLUMNS = (
     "id",
     "subject_id",
@@ -213,7 +221,17 @@ def fill_registry(
                 for (kind, value), value_sealed in zip(normal, sealed, strict=False):
                     identity_id += 1
                     index = ring.blind_index(kind, value)
-                    identities.append((identity_id, subject_id, kind, index, value_sealed, stamp))
+                    identities.append(
+                        (
+                            identity_id,
+                            subject_id,
+                            kind,
+                            index,
+                            value_sealed,
+                            identifies(kind),
+                            stamp,
+                        )
+                    )
                 records.append(
                     (
                         record_id,

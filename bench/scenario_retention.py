@@ -77,7 +77,7 @@ def populate(db: Database, n: int) -> None:
                 "identities",
                 IDENTITY_COLUMNS,
                 [
-                    (i, i, "email", secrets.token_bytes(32), secrets.token_bytes(60), stamp)
+                    (i, i, "email", secrets.token_bytes(32), secrets.token_bytes(60), True, stamp)
                     for i in ids
                 ],
             )

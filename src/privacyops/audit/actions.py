@@ -12,6 +12,8 @@ __all__ = [
     "CONSENT_CHANGE",
     "HOLD_ADD",
     "HOLD_LIFT",
+    "IDENTITY_DECIDE",
+    "IDENTITY_REVIEW",
     "RECORD_COLLECT",
     "RECORD_EXPORT",
     "RECORD_READ",
@@ -38,3 +40,5 @@ SUPPRESSION_ADD = "suppression.add"  #: address put on the marketing suppression
 RETENTION_BATCH = "retention.batch"  #: one chunk of a retention sweep
 RETENTION_RUN = "retention.run"  #: a retention run started or finished
 CONFIG_CHANGE = "config.change"  #: settings, policy version or keys changed
+IDENTITY_REVIEW = "identity.review"  #: a submission's identities conflict: held for staff
+IDENTITY_DECIDE = "identity.decide"  #: staff merged a held submission or kept it apart

@@ -23,6 +23,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session
 
+from privacyops.identities import identity_values as normalise_identities
+
 __all__ = [
     "Action",
     "Connector",
@@ -165,14 +167,3 @@ class Connector(Protocol):
     ) -> ConnectorResult:
         """See :meth:`RemoteSystem.erase` and :meth:`TaskSystem.act`."""
         ...
-
-
-def normalise_identities(identities: Identities) -> dict[str, list[str]]:
-    """``{"email": "a@b"}`` or ``{"email": ["a@b", "c@d"]}`` → lists of non-empty values."""
-    out: dict[str, list[str]] = {}
-    for key, value in identities.items():
-        values = [value] if isinstance(value, str) else list(value)
-        kept = [v for v in values if v is not None and str(v) != ""]
-        if kept:
-            out[key] = kept
-    return out

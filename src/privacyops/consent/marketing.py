@@ -21,13 +21,13 @@ from email.message import EmailMessage
 from typing import Any, cast
 
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog
 from privacyops.consent.banner import canonical_json
 from privacyops.consent.models import MarketingConsent
 from privacyops.errors import DependencyUnavailable, InvalidInput, VerificationFailed
+from privacyops.identities import email_address
 from privacyops.policy.schema import Manifest, Purpose
 from privacyops.settings import Settings
 from privacyops.store import Database, IdentityIn, Registry, utcnow
@@ -127,13 +127,7 @@ def request_opt_in(
     # Asked and recorded even where the policy claims another basis: consent is the stronger
     # ground for direct marketing by e-mail, and the check endpoint decides by the basis.
     purpose = marketing_purpose(manifest, purpose_id)
-    try:
-        email = validate_email(email, check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise InvalidInput(
-            "This is not an e-mail address.",
-            details=[{"loc": ["email"], "msg": "not an e-mail address"}],
-        ) from None
+    email = email_address(email)
     registry = Registry(db)
     token = secrets.token_urlsafe(32)
     base = settings.base_url.rstrip("/")

@@ -18,13 +18,10 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
+from privacyops.identities import InvalidIdentity, email_address, phone_number
 
 __all__ = [
     "FIELD_CAPS",
@@ -105,52 +102,20 @@ def _free_text(value: Any) -> str | list[str]:
     return _string(value, "free_text", one_line=False)
 
 
-# An unquoted ASCII local part (RFC 5322 §3.2.3 dot-atom): the common case, checked here so that
-# email-validator's per-address work is done once per domain (see _email).
-_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-_MAILBOXES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
-
-
-@lru_cache(maxsize=4096)
-def _email_domain(domain: str) -> str:
-    """The domain as email-validator normalises it, or FieldProblem; cached, since the same
-    few domains recur across a CRM import."""
-    try:
-        result = validate_email(f"a@{domain}", check_deliverability=False)
-    except EmailNotValidError:
-        raise FieldProblem("is not a valid e-mail address") from None
-    return str(result.domain)
-
-
 def _email(value: Any) -> str:
-    text = _string(value, "email")
-    local, at, domain = text.rpartition("@")
-    if at and len(local) <= 64 and len(text) <= 254 and _DOT_ATOM.fullmatch(local):
-        # Fast path with the same result: the local part needs no normalisation, and the
-        # domain is checked and normalised by email-validator (once per domain).
-        if local.lower() in _MAILBOXES:  # RFC 2142 role mailboxes are case-insensitive
-            local = local.lower()
-        return f"{local}@{_email_domain(domain)}"
+    # The local part is kept as given (RFC 5321 §2.4) but compared case-insensitively in
+    # identities (privacyops.identities).
     try:
-        # Deliverability (a DNS query) is not checked: intake must work offline and quickly.
-        result = validate_email(text, check_deliverability=False)
-    except EmailNotValidError:
-        raise FieldProblem("is not a valid e-mail address") from None
-    # The domain is case-insensitive and normalised to lower case by email-validator; the local
-    # part is kept as given (RFC 5321 §2.4) but compared case-insensitively in identities.
-    return str(result.normalized)
+        return email_address(_string(value, "email"))
+    except InvalidIdentity as exc:
+        raise FieldProblem(exc.problem) from None
 
 
 def _phone(value: Any, default_region: str | None = None) -> str:
-    text = _string(value, "phone")
     try:
-        number = phonenumbers.parse(text, default_region)
-    except phonenumbers.NumberParseException:
-        hint = "" if default_region else " (use the international format, like +47 21 92 93 00)"
-        raise FieldProblem(f"is not a phone number{hint}") from None
-    if not phonenumbers.is_valid_number(number):
-        raise FieldProblem("is not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return phone_number(_string(value, "phone"), default_region)
+    except InvalidIdentity as exc:
+        raise FieldProblem(exc.problem) from None
 
 
 def _url(value: Any) -> str:

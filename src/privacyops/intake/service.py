@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog, NewEvent
+from privacyops.audit import actions as audit_actions
 from privacyops.errors import (
     InvalidTransition,
     NotFound,
@@ -52,7 +53,7 @@ from privacyops.intake.submission import (
 from privacyops.policy.schema import PolicyBook
 from privacyops.settings import Settings, get_settings
 from privacyops.store import Database, new_key, open_sealed, seal, utcnow
-from privacyops.store.registry import IdentityIn, RecordIn, Registry, Submission
+from privacyops.store.registry import IdentityIn, RecordIn, Registry, Subject, Submission
 
 __all__ = ["IntakeResult", "IntakeService"]
 
@@ -255,6 +256,7 @@ class IntakeService:
         by_item: dict[int, IntakeResult] = {}
         for item, (subject, record_id) in zip(clean, stored, strict=True):
             events.extend(self._collect_events(item.checked, subject.public_id, record_id, actor))
+            events.extend(_review_events(subject, actor))
             by_item[id(item)] = self._result(item.checked, subject.public_id, record_id)
         for item in items:
             if item.reasons:
@@ -287,7 +289,10 @@ class IntakeService:
     @staticmethod
     def _registry_submission(checked: CheckedSubmission) -> Submission:
         return Submission(
-            identities=[IdentityIn(kind, value) for kind, value in checked.identities],
+            identities=[
+                IdentityIn(kind, value, checked.identity_roles.get(kind))
+                for kind, value in checked.identities
+            ],
             record=RecordIn(
                 channel=checked.channel,
                 legal_basis=checked.legal_basis,
@@ -488,6 +493,7 @@ class IntakeService:
                     details={"quarantine_id": item.public_id, "record_id": record_id},
                 ),
                 *self._collect_events(checked, subject.public_id, record_id, actor),
+                *_review_events(subject, actor),
             ]
             self.audit.append_many(events, session=session)
         return self._result(checked, subject.public_id, record_id)
@@ -697,3 +703,20 @@ class IntakeService:
             batch_size=batch_size,
             progress=progress,
         )
+
+
+def _review_events(subject: Subject, actor: str) -> list[NewEvent]:
+    """The audit event of an identity conflict: the submission's identifying identities pointed
+    at more than one data subject, so it waits for staff on a subject of its own."""
+    if subject.review_id is None:
+        return []
+    return [
+        NewEvent(
+            audit_actions.IDENTITY_REVIEW,
+            actor=actor,
+            subject_ref=subject.public_id,
+            reason="identifying identities point at more than one data subject: "
+            "not merged, held for staff review (GDPR Art. 5(1)(d))",
+            details={"review_id": subject.review_id},
+        )
+    ]

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog
 from privacyops.errors import InvalidInput, NotFound
+from privacyops.identities import normalise_identity
 from privacyops.intake.fields import FieldProblem, validate_value
 from privacyops.intake.models import BLOCK_KINDS, RULE_KINDS, Block, SpamRule
 from privacyops.store import KeyRing
-from privacyops.store.registry import normalise_identity
 
 __all__ = [
     "SpamFilter",

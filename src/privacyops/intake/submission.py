@@ -36,6 +36,7 @@ from privacyops.errors import (
     PayloadTooLarge,
     UndeclaredData,
 )
+from privacyops.identities import identifies
 from privacyops.intake.fields import FieldProblem, parse_date, parse_datetime, validate_value
 from privacyops.policy.schema import Channel, LegalBasis, Manifest, PolicyBook, RetentionStart
 
@@ -98,6 +99,8 @@ class CheckedSubmission:
     source_system: str | None = None
     contract_event: dict[str, str] | None = None
     marketing_purposes: list[str] = field(default_factory=list)
+    #: identity kind -> whether it identifies the person on its own (else it corroborates)
+    identity_roles: dict[str, bool] = field(default_factory=dict)
 
     @cached_property
     def categories(self) -> list[str]:
@@ -171,6 +174,8 @@ class _ChannelPlan:
     consent_purposes: tuple[str, ...]
     clock_start: RetentionStart
     identity_hint: str
+    #: identity kind -> whether it identifies on its own (manifest ``identifies`` or default)
+    identity_roles: dict[str, bool]
 
     def purposes(self, consent: bool) -> tuple[list[str], str]:
         """The record's purposes and legal basis.
@@ -219,6 +224,11 @@ def _plan(manifest: Manifest, channel: Channel) -> _ChannelPlan:
     kinds = sorted(
         {cid for cid, _, kind in fields if kind is not None and kind not in WEAK_IDENTITY_KINDS}
     )
+    roles = {"name_company": identifies("name_company")}
+    for cid in channel.categories:
+        category = manifest.category(cid)
+        if category.identity_kind:
+            roles[category.identity_kind] = identifies(category.identity_kind, category.identifies)
     plan = _ChannelPlan(
         manifest=manifest,
         channel=channel,
@@ -230,6 +240,7 @@ def _plan(manifest: Manifest, channel: Channel) -> _ChannelPlan:
         if channel.retention
         else RetentionStart.COLLECTION,
         identity_hint=", ".join(kinds),
+        identity_roles=roles,
     )
     if len(_PLANS) > 1000:  # policy books reloaded many times (tests): do not grow forever
         _PLANS.clear()
@@ -460,6 +471,7 @@ def validate_submission(
         source_system=source_system,
         contract_event=contract_event,
         marketing_purposes=list(plan.consent_purposes) if marketing else [],
+        identity_roles=plan.identity_roles,
     )
 
 

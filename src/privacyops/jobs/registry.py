@@ -81,8 +81,8 @@ def _session_cleanup(ctx: JobContext) -> Pass:
 
 def _rights(ctx: JobContext) -> Pass:
     # Data-subject requests: run runnable steps, send queued messages (privacyops.rights).
-    from privacyops.rights.factory import build_service
     from privacyops.rights.engine import tick
+    from privacyops.rights.factory import build_service
 
     service = build_service(ctx.settings, db=ctx.db)
     return lambda: tick(service)

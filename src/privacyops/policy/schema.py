@@ -167,7 +167,14 @@ class DataCategory(StrictModel):
     identity_kind: str | None = Field(
         default=None,
         description="When the category identifies a person for requests: email, phone, "
-        "skype, linkedin, name, visitor_id, customer_id.",
+        "skype, linkedin, name, visitor_id, customer_id, account_id.",
+    )
+    identifies: bool | None = Field(
+        default=None,
+        description="Whether a value of this category identifies one person on its own (an "
+        "e-mail address, a customer id), so that a submission carrying it joins the person "
+        "already known by it; false when it only corroborates (a phone line or a name people "
+        "share). Unset: the default for its identity_kind (docs/registry.md).",
     )
     field_type: str = Field(
         default="text",

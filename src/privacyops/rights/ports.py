@@ -52,6 +52,11 @@ class SubjectRegistry(Protocol):
         subjects found (the others absent)."""
         ...
 
+    def holds_identity(self, session: Session, subject_ref: str, kind: str, value: str) -> bool:
+        """Whether the subject has this identity (a second factor's phone, which several
+        people may share, so that :meth:`find_subject` finds no one by it)."""
+        ...
+
     def records_for(self, session: Session, subject_ref: str) -> list[RecordView]:
         """Every record of the subject, decrypted."""
         ...

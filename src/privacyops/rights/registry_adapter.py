@@ -42,6 +42,10 @@ class StoreRegistry:
         found = self.registry.find_subjects(kind, values, session=session)
         return {v: s.public_id for v, s in found.items() if s.erased_at is None}
 
+    def holds_identity(self, session: Session, subject_ref: str, kind: str, value: str) -> bool:
+        subject = self._subject(session, subject_ref)
+        return self.registry.holds_identity(subject, kind, value, session=session)
+
     def records_for(self, session: Session, subject_ref: str) -> list[RecordView]:
         subject = self._subject(session, subject_ref)
         return [

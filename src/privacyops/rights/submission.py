@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import phonenumbers
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from privacyops.errors import Conflict, InvalidInput, PayloadTooLarge
+from privacyops.identities import email_address, phone_number
 from privacyops.rights import transitions
 from privacyops.rights.identity import Message, check_rate, new_code, new_token
 from privacyops.rights.models import Challenge, RightsRequest
@@ -61,30 +60,6 @@ class Submitted:
             "state": self.state,
             "message": self.message,
         }
-
-
-def _normalise_email(value: str) -> str:
-    try:
-        info = validate_email(value, check_deliverability=False)
-    except (EmailNotValidError, TypeError):
-        raise InvalidInput(
-            "The e-mail address is not valid.",
-            details=[{"loc": ["email"], "msg": "not a valid e-mail address"}],
-        ) from None
-    return info.normalized.lower()
-
-
-def _normalise_phone(value: str) -> str:
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise InvalidInput(
-            "The phone number is not valid.",
-            details=[{"loc": ["phone"], "msg": "an international number like +47 21 92 93 00"}],
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def validate_details(
@@ -170,8 +145,8 @@ def submit(
     """
     now = now or utcnow()
     kind = parse_type(type)
-    address = _normalise_email(email)
-    number = _normalise_phone(phone) if phone else None
+    address = email_address(email).lower()
+    number = phone_number(phone) if phone else None
     if (
         service.needs_second_factor(kind)
         and service.settings.second_factor == "phone_code"

@@ -26,6 +26,7 @@ from privacyops.connectors import (
 )
 from privacyops.connectors.base import Action
 from privacyops.errors import InvalidInput, PrivacyOpsError
+from privacyops.identities import identifies
 from privacyops.rights.exports import PORTABLE_BASES
 from privacyops.rights.models import ConnectorAnswer, RightsRequest, StepRecord
 from privacyops.rights.outcome import Outcome, SystemStatus
@@ -67,9 +68,11 @@ Answers = dict[tuple[int, str, str], ConnectorResult]
 
 
 def identities_of(details: dict[str, Any]) -> dict[str, str]:
-    """The identities a system is asked about: the confirmed e-mail, and the phone if given."""
+    """What connected systems may find the person by: the verified e-mail, and the phone only
+    where a phone identifies on its own (a shared line would find other people's rows there,
+    GDPR Art. 15(4); docs/registry.md)."""
     identities = {"email": details["email"]}
-    if details.get("phone"):
+    if details.get("phone") and identifies("phone"):
         identities["phone"] = details["phone"]
     return identities
 

@@ -17,6 +17,7 @@ from privacyops.store.base import Base, BigIntPK, UTCDateTime, utcnow
 __all__ = [
     "DataSubject",
     "Identity",
+    "IdentityReview",
     "LegalHold",
     "MarketingSuppression",
     "PersonalDataRecord",
@@ -49,12 +50,24 @@ class DataSubject(Base):
 class Identity(Base):
     """One way to recognise a subject: an e-mail address, phone number, visitor id...
 
-    ``kind`` is one of :data:`privacyops.store.registry.IDENTITY_KINDS`; ``blind_index`` is the
+    ``kind`` is one of :data:`privacyops.identities.IDENTITY_KINDS`; ``blind_index`` is the
     HMAC of the kind and the normalised value; ``value_sealed`` the value itself, encrypted.
     """
 
     __tablename__ = "identities"
-    __table_args__ = (sa.UniqueConstraint("kind", "blind_index"),)
+    __table_args__ = (
+        # Many subjects may share a corroborating identity (a phone line), never an identifying
+        # one (an e-mail address): see docs/registry.md.
+        sa.UniqueConstraint("kind", "blind_index", "subject_id"),
+        sa.Index(
+            "uq_identities_identifying",
+            "kind",
+            "blind_index",
+            unique=True,
+            sqlite_where=sa.text("identifies"),
+            postgresql_where=sa.text("identifies"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     subject_id: Mapped[int] = mapped_column(
@@ -63,9 +76,35 @@ class Identity(Base):
     kind: Mapped[str] = mapped_column(sa.String(32))
     blind_index: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
     value_sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    #: True when the identity finds its subject on its own (e-mail, customer id); false when
+    #: it only corroborates (phone, name): the manifest's ``identifies`` or the kind's default.
+    identifies: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     subject: Mapped[DataSubject] = relationship(back_populates="identities")
+
+
+class IdentityReview(Base):
+    """A submission whose identifying identities pointed at more than one known subject (the
+    e-mail says one person, the customer id another). Its record waits on a subject of its own
+    (``subject_id``) until staff decide: merge it into one of the candidates, or keep it apart.
+
+    ``matches`` holds ``{"subject": public id, "kinds": [identity kinds]}`` items: no values.
+    """
+
+    __tablename__ = "identity_reviews"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("data_subjects.id", ondelete="CASCADE"), index=True
+    )
+    matches: Mapped[list[dict[str, object]]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    decided_by: Mapped[str | None] = mapped_column(sa.String(128), default=None)
+    #: "merged" (into ``merged_into``) or "separate"
+    outcome: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    merged_into: Mapped[str | None] = mapped_column(sa.String(32), default=None)
 
 
 class PersonalDataRecord(Base):
