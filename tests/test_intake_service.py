@@ -183,8 +183,14 @@ def test_customer_contract_event_and_original_timestamps(service: IntakeService)
 
 def test_one_person_through_two_channels_is_one_subject(service: IntakeService) -> None:
     first = service.submit("web_form", {"email": "same@example.com", "phone": "+4721929300"})
-    second = service.submit("contact", {"phone": "+47 21 92 93 00", "call_duration": 30})
+    second = service.submit(
+        "contact", {"email": "SAME@example.com", "phone": "+47 21 92 93 00", "call_duration": 30}
+    )
     assert first.subject_ref == second.subject_ref
+    # a call from the same line without the e-mail is not taken for the same person: a phone
+    # only corroborates (an office line is shared; docs/registry.md)
+    third = service.submit("contact", {"phone": "+47 21 92 93 00", "call_duration": 30})
+    assert third.subject_ref != first.subject_ref
 
 
 def test_marketing_consent_is_captured_and_audited(service: IntakeService) -> None:
