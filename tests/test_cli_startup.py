@@ -94,3 +94,34 @@ def test_retention_run_help_names_the_sweeps_default_chunk() -> None:
 
     shown = CliRunner().invoke(app, ["retention", "run", "--help"], terminal_width=200).output
     assert f"(default {DEFAULT_CHUNK:,})" in shown
+
+
+class _Server:
+    """The two flags of ``uvicorn.Server`` that ``after_start`` reads."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.should_exit = False
+
+
+def test_after_start_waits_for_the_server_then_runs_each_action_in_order() -> None:
+    from privacyops.cli.serve import after_start
+
+    server, ran = _Server(), []
+    thread = after_start(server, lambda: ran.append("a"), lambda: ran.append("b"))
+    thread.join(0.3)
+    assert ran == []  # not before the server accepts connections
+    server.started = True
+    thread.join(10)
+    assert ran == ["a", "b"]
+
+
+def test_after_start_runs_nothing_when_the_server_stops_before_starting() -> None:
+    from privacyops.cli.serve import after_start
+
+    server, ran = _Server(), []
+    thread = after_start(server, lambda: ran.append("a"))
+    server.should_exit = True
+    thread.join(10)
+    assert not thread.is_alive()
+    assert ran == []

@@ -35,6 +35,7 @@ __all__ = [
     "create_user",
     "end_session",
     "hash_secret",
+    "prepare_password_checks",
     "principal_for_session",
     "principal_for_token",
     "purge_expired",
@@ -61,6 +62,12 @@ def _dummy() -> str:
     if _dummy_hash is None:
         _dummy_hash = _hasher.hash("not a password of anyone")
     return _dummy_hash
+
+
+def prepare_password_checks() -> None:
+    """Make the dummy hash now (``serve`` calls this once it accepts connections), so that the
+    first login with an unknown e-mail takes no longer than the next ones."""
+    _dummy()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,13 +2,14 @@
 
 On start it creates ``data_dir``, the SQLite database (migrated to the latest schema), the
 master key file, loads the policy (the embedded seed unless configured), creates the first
-admin when there is no staff account yet (a random password printed once), starts the
-background runner (request steps, the daily retention sweep, clean-ups), prints the URLs and
-runs uvicorn until interrupted.
+admin when there is no staff account yet (a random password printed once), prints the URLs
+and runs uvicorn until interrupted; once uvicorn accepts connections it starts the background
+runner (request steps, the daily retention sweep, clean-ups).
 
 Start-up is kept short (``python -m bench startup`` measures it to the first ``/healthz``): the
-command imports the web stack only when it runs, and the background runner starts once uvicorn
-is accepting connections, so its first pass does not compete with start-up for the CPU.
+command imports the web stack only when it runs, and what the first request does not need (the
+runner's first pass, the argon2 dummy hash of the login check) waits until uvicorn accepts
+connections instead of competing with start-up for the CPU.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import typer
@@ -25,11 +27,10 @@ from rich.console import Console
 if TYPE_CHECKING:
     import uvicorn
 
-    from privacyops.jobs import Runner
     from privacyops.settings import Settings
     from privacyops.store import Database
 
-__all__ = ["bootstrap_admin", "serve"]
+__all__ = ["after_start", "bootstrap_admin", "serve"]
 
 console = Console(soft_wrap=True)
 log = logging.getLogger(__name__)
@@ -49,16 +50,18 @@ def bootstrap_admin(db: Database, settings: Settings) -> str | None:
         return password
 
 
-def start_when_serving(server: uvicorn.Server, runner: Runner) -> threading.Thread:
-    """Start ``runner`` as soon as ``server`` accepts connections (not if it stops first)."""
+def after_start(server: uvicorn.Server, *actions: Callable[[], object]) -> threading.Thread:
+    """Run ``actions`` in a thread once ``server`` accepts connections (not if it stops first)."""
 
-    def wait_then_start() -> None:
+    def wait_then_run() -> None:
         while not server.started and not server.should_exit:
             time.sleep(0.05)
-        if server.started and not server.should_exit:
-            runner.start()
+        for action in actions:
+            if server.should_exit:
+                return
+            action()
 
-    thread = threading.Thread(target=wait_then_start, name="privacyops-runner-start", daemon=True)
+    thread = threading.Thread(target=wait_then_run, name="privacyops-after-start", daemon=True)
     thread.start()
     return thread
 
@@ -71,6 +74,7 @@ def serve(
     started = time.perf_counter()
     import uvicorn
 
+    from privacyops.accounts.service import prepare_password_checks
     from privacyops.jobs import JobContext, Runner, default_jobs
     from privacyops.policy.loader import load_configured_policy
     from privacyops.settings import get_settings
@@ -124,8 +128,11 @@ def serve(
             ws="none",  # no WebSocket routes: do not import a WebSocket library
         )
     )
-    if settings.runner_enabled:
-        start_when_serving(server, runner)
+    # The argon2 dummy hash (~0.1-0.4 s of CPU) and the runner's first pass wait until the
+    # first request can be answered.
+    after_start(
+        server, prepare_password_checks, *([runner.start] if settings.runner_enabled else [])
+    )
     try:
         server.run()
     finally:
