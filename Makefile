@@ -1,14 +1,14 @@
 # The two commands of the README:
 #   make serve   set up everything and start the service on the embedded default
 #   make test    set up everything (PostgreSQL, Redis, Chromium) and run the whole test suite
-# Other targets: make lint, make bench, make install.
+# Other targets: make lint, make bench, make docs, make install.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint bench install services clean
+.PHONY: serve test lint bench docs install services clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,5 +35,9 @@ lint: $(STAMP)
 bench: $(STAMP) services
 	. ./.services.env && $(BIN)/python -m bench $(BENCH_ARGS)
 
+docs: $(STAMP)
+	$(BIN)/python scripts/reference_pages.py --check
+	$(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) .services.env .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .services.env .pytest_cache .mypy_cache .ruff_cache site

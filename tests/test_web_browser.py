@@ -7,8 +7,8 @@ real service: uvicorn in a thread, the background scheduler, a local SMTP server
   event.
 
 Screenshots of the main pages are taken on every run; with ``PRIVACYOPS_SCREENSHOTS=1`` they are
-written to ``docs/screenshots/`` (referenced by the README), otherwise to a temporary folder, so a
-plain test run leaves the tracked files alone.
+written to ``docs/screenshots/`` (shown in docs/service-and-dashboard.md), otherwise to a
+temporary folder, so a plain test run leaves the tracked files alone.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ in the working directory when present), then the defaults below. The embedded de
 none of them: a SQLite file and a generated master key under ``data_dir``, and the seed policy
 shipped inside the package.
 
-Every field is documented in the README's *Settings* table; ``tests/test_docs.py`` checks that.
+Every field is documented in ``docs/settings.md``, generated from the fields' descriptions by
+``scripts/reference_pages.py``; ``tests/test_docs.py`` fails when it drifts.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _toml_file() -> Path | None:
 
 
 class Settings(BaseSettings):
-    """All configuration of privacyops. See the README for each field."""
+    """All configuration of privacyops. See ``docs/settings.md`` for each field."""
 
     model_config = SettingsConfigDict(
         env_prefix="PRIVACYOPS_", extra="forbid", validate_default=True

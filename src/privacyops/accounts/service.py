@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy.orm import Session
 
 from privacyops.accounts.models import ApiToken, SpentCsrfNonce, StaffSession, StaffUser
+from privacyops.accounts.roles import ROLE_SCOPES, ROLES, SCOPES
 from privacyops.errors import AuthenticationRequired, Conflict, InvalidInput, NotFound
 from privacyops.identities import email_key
 from privacyops.store.base import utcnow
@@ -34,6 +35,7 @@ __all__ = [
     "create_user",
     "end_session",
     "hash_secret",
+    "prepare_password_checks",
     "principal_for_session",
     "principal_for_token",
     "purge_expired",
@@ -42,44 +44,6 @@ __all__ = [
     "spend_nonce",
 ]
 
-#: Roles, most powerful first. ``admin`` may do everything; ``auditor`` only reads.
-ROLES: tuple[str, ...] = ("admin", "dpo", "operator", "auditor")
-
-#: API scopes and what each allows. ``*:read`` scopes only read.
-SCOPES: dict[str, str] = {
-    "requests:read": "read data-subject requests and their clocks",
-    "requests:write": "act on data-subject requests (verify, approve, refuse, extend)",
-    "intake:read": "read submissions and the spam review queue",
-    "intake:write": "submit and review intake records",
-    "consent:read": "read consent records and statistics",
-    "consent:write": "record consent on behalf of a site",
-    "retention:read": "read the retention forecast and legal holds",
-    "retention:write": "place and lift legal holds, run retention",
-    "audit:read": "read and verify the audit log",
-    "policy:read": "read policy versions, lint findings, RoPA",
-    "metrics:read": "scrape /metrics",
-    "admin": "manage staff accounts and tokens",
-}
-
-#: The scopes a logged-in member of staff has through a browser session, by role.
-ROLE_SCOPES: dict[str, frozenset[str]] = {
-    "admin": frozenset(SCOPES),
-    # /metrics is for admins and monitoring tokens; other staff have no use for it.
-    "dpo": frozenset(s for s in SCOPES if s not in ("admin", "metrics:read")),
-    "operator": frozenset(
-        {
-            "requests:read",
-            "requests:write",
-            "intake:read",
-            "intake:write",
-            "consent:read",
-            "retention:read",
-            "policy:read",
-        }
-    ),
-    "auditor": frozenset(s for s in SCOPES if s.endswith(":read") and s != "metrics:read"),
-}
-
 TOKEN_PREFIX = "pops_"  # noqa: S105 -- a public prefix that marks tokens, not a secret
 MAX_PASSWORD_CHARS = 1024
 MIN_PASSWORD_CHARS = 12
@@ -87,7 +51,22 @@ MIN_PASSWORD_CHARS = 12
 # argon2id with the library's RFC 9106 "low memory" profile: 64 MiB, 3 passes.
 _hasher = PasswordHasher()
 # Verifying against this keeps unknown e-mails as slow as wrong passwords (no user oracle).
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+# Computed on first use, not at import: every command that imports this module would otherwise
+# pay one argon2 hash (~0.4 s of CPU) before doing anything.
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("not a password of anyone")
+    return _dummy_hash
+
+
+def prepare_password_checks() -> None:
+    """Make the dummy hash now (``serve`` calls this once it accepts connections), so that the
+    first login with an unknown e-mail takes no longer than the next ones."""
+    _dummy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +158,7 @@ def authenticate(session: Session, email: str, password: str) -> StaffUser:
     user = session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
     if user is None or not user.active:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher.verify(_dummy(), password)
         raise failure
     try:
         _hasher.verify(user.password_hash, password)

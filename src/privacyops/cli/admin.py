@@ -13,28 +13,21 @@ from __future__ import annotations
 
 import sys
 
-import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from privacyops.accounts import (
-    ROLES,
-    SCOPES,
-    ApiToken,
-    StaffUser,
-    create_api_token,
-    create_user,
-    normalise_email,
-    revoke_api_token,
-    set_password,
-)
+from privacyops.accounts.roles import ROLES, SCOPES
 from privacyops.errors import InvalidInput, NotFound
-from privacyops.settings import get_settings
-from privacyops.store import open_database
 
-app = typer.Typer(help="Staff accounts (admin, dpo, operator, auditor) and API tokens.")
-token_app = typer.Typer(help="API tokens for the JSON API (scoped, shown once, stored hashed).")
+app = typer.Typer(
+    rich_markup_mode=None,  # plain help, fast: see cli/app.py
+    help="Staff accounts (admin, dpo, operator, auditor) and API tokens.",
+)
+token_app = typer.Typer(
+    rich_markup_mode=None,  # plain help, fast: see cli/app.py
+    help="API tokens for the JSON API (scoped, shown once, stored hashed).",
+)
 app.add_typer(token_app, name="token")
 console = Console()
 
@@ -58,6 +51,10 @@ def create(
     ),
 ) -> None:
     """Create a staff account (password prompted, or read from stdin)."""
+    from privacyops.accounts import create_user, normalise_email
+    from privacyops.settings import get_settings
+    from privacyops.store import open_database
+
     if role not in ROLES:
         raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
     normalise_email(email)
@@ -77,6 +74,10 @@ def password(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read it from stdin."),
 ) -> None:
     """Set a staff member's password (ends their sessions)."""
+    from privacyops.accounts import set_password
+    from privacyops.settings import get_settings
+    from privacyops.store import open_database
+
     new = _read_password(password_stdin)
     db = open_database(get_settings())
     try:
@@ -90,6 +91,12 @@ def password(
 @app.command("list")
 def list_users() -> None:
     """List staff accounts."""
+    import sqlalchemy as sa
+
+    from privacyops.accounts import StaffUser
+    from privacyops.settings import get_settings
+    from privacyops.store import open_database
+
     db = open_database(get_settings())
     try:
         with db.session() as session:
@@ -115,6 +122,12 @@ def token_create(
     days: int | None = typer.Option(None, "--days", min=1, help="Expire after this many days."),
 ) -> None:
     """Create an API token; it is printed once (only its hash is kept)."""
+    import sqlalchemy as sa
+
+    from privacyops.accounts import StaffUser, create_api_token, normalise_email
+    from privacyops.settings import get_settings
+    from privacyops.store import open_database
+
     db = open_database(get_settings())
     try:
         with db.session() as session:
@@ -136,6 +149,12 @@ def token_create(
 @token_app.command("list")
 def token_list() -> None:
     """List API tokens (never their text)."""
+    import sqlalchemy as sa
+
+    from privacyops.accounts import ApiToken
+    from privacyops.settings import get_settings
+    from privacyops.store import open_database
+
     db = open_database(get_settings())
     try:
         with db.session() as session:
@@ -153,6 +172,10 @@ def token_revoke(
     token_id: int = typer.Argument(..., help="The token's id (admin token list)."),
 ) -> None:
     """Revoke an API token."""
+    from privacyops.accounts import revoke_api_token
+    from privacyops.settings import get_settings
+    from privacyops.store import open_database
+
     db = open_database(get_settings())
     try:
         with db.session() as session:

@@ -9,11 +9,11 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from privacyops.audit import AuditLog
-from privacyops.settings import get_settings
-from privacyops.store import open_database
-
-app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode=None,  # plain help, fast: see cli/app.py
+    help="The hash-chained audit log.",
+    no_args_is_help=True,
+)
 console = Console()
 
 
@@ -25,6 +25,10 @@ def verify(
 
     Exits 0 when the chain is intact and 1 when it is broken.
     """
+    from privacyops.audit import AuditLog
+    from privacyops.settings import get_settings
+    from privacyops.store import open_database
+
     db = open_database(get_settings())
     try:
         log = AuditLog(db)
@@ -58,6 +62,10 @@ def tail(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
 ) -> None:
     """Show the latest events, oldest first."""
+    from privacyops.audit import AuditLog
+    from privacyops.settings import get_settings
+    from privacyops.store import open_database
+
     db = open_database(get_settings())
     try:
         events = AuditLog(db).tail(limit)

@@ -6,27 +6,19 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from privacyops.connectors import (
-    ManualConnector,
-    list_tasks,
-    load_connectors,
-    remind_tasks,
-    task_brief,
-)
 from privacyops.errors import InvalidInput
-from privacyops.processor.opendsr import process_pending
-from privacyops.rights.notices import remind_notices
-from privacyops.rights.tasks import complete_task
-from privacyops.settings import get_settings
-from privacyops.store import Database, open_database
+
+if TYPE_CHECKING:
+    from privacyops.store import Database
 
 app = typer.Typer(
+    rich_markup_mode=None,  # plain help, fast: see cli/app.py
     help="Connectors: systems where personal data also lives (SQL, HTTP, manual, e-mail).",
     no_args_is_help=True,
 )
@@ -35,6 +27,9 @@ console = Console()
 
 @contextmanager
 def _db() -> Iterator[Database]:
+    from privacyops.settings import get_settings
+    from privacyops.store import open_database
+
     db = open_database(get_settings())
     try:
         yield db
@@ -45,6 +40,9 @@ def _db() -> Iterator[Database]:
 @app.command("list")
 def list_connectors() -> None:
     """Load (and lint) every file of PRIVACYOPS_CONNECTORS_DIR and list the connectors."""
+    from privacyops.connectors import load_connectors
+    from privacyops.settings import get_settings
+
     with _db() as db:
         found = load_connectors(get_settings(), db)
     table = Table("name", "kind")
@@ -59,6 +57,8 @@ def tasks(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Tasks of manual and e-mail connectors (open and sent, oldest first)."""
+    from privacyops.connectors import list_tasks
+
     with _db() as db:
         rows = list_tasks(db, status=None if all_ else ["open", "sent"])
     if as_json:
@@ -94,6 +94,8 @@ def brief(
 ) -> None:
     """Who an open task is about and what to do (identities; corrected values or restriction
     ground). Personal data: each reading is recorded in the audit log."""
+    from privacyops.connectors import task_brief
+
     with _db() as db:
         found = task_brief(db, task_id, actor="staff:cli")
     if as_json:
@@ -128,6 +130,8 @@ def done(
     ),
 ) -> None:
     """Record the answer of a task; its connector then reports done."""
+    from privacyops.rights.tasks import complete_task
+
     found: dict[str, Any] | None = None
     if records is not None:
         try:
@@ -142,6 +146,10 @@ def done(
 @app.command()
 def remind() -> None:
     """Send due reminders: processor e-mails and Art. 19 notices not yet answered."""
+    from privacyops.connectors import ManualConnector, load_connectors, remind_tasks
+    from privacyops.rights.notices import remind_notices
+    from privacyops.settings import get_settings
+
     settings = get_settings()
     with _db() as db:
         specs = [c.spec for c in load_connectors(settings, db) if isinstance(c, ManualConnector)]
@@ -153,6 +161,10 @@ def remind() -> None:
 @app.command("opendsr-run")
 def opendsr_run() -> None:
     """Run the connectors on pending OpenDSR requests (the server does this in background)."""
+    from privacyops.connectors import load_connectors
+    from privacyops.processor.opendsr import process_pending
+    from privacyops.settings import get_settings
+
     settings = get_settings()
     with _db() as db:
         count = process_pending(db, settings, load_connectors(settings, db))

@@ -9,12 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from privacyops.consent.service import ConsentService
-from privacyops.consent.signing import KEY_FILE_NAME, load_signing_key, verify_document
 from privacyops.errors import InvalidInput
-from privacyops.settings import get_settings
 
-app = typer.Typer(help="Consent records: receipts and statistics.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode=None,  # plain help, fast: see cli/app.py
+    help="Consent records: receipts and statistics.",
+    no_args_is_help=True,
+)
 console = Console()
 
 
@@ -30,6 +31,9 @@ def verify_receipt(
 ) -> None:
     """Check a consent receipt's signature: exit 0 when it is intact and signed by the trusted
     key, 6 when it was altered or signed by another key."""
+    from privacyops.consent.signing import KEY_FILE_NAME, load_signing_key, verify_document
+    from privacyops.settings import get_settings
+
     try:
         document = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -60,6 +64,9 @@ def receipt(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
 ) -> None:
     """Export a visitor's or data subject's consent history as a signed receipt."""
+    from privacyops.consent.service import ConsentService
+    from privacyops.settings import get_settings
+
     if bool(visitor) == bool(subject):
         raise InvalidInput("Give exactly one of --visitor and --subject.")
     service = ConsentService(get_settings())
@@ -82,6 +89,9 @@ def stats(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Opt-in and opt-out rates per banner category per day (UTC)."""
+    from privacyops.consent.service import ConsentService
+    from privacyops.settings import get_settings
+
     service = ConsentService(get_settings())
     try:
         rates = service.stats(days=days)

@@ -8,13 +8,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from privacyops.connectors import generate_dataset, lint_dataset, load_dataset
-from privacyops.connectors.lint import policy_categories
 from privacyops.errors import InvalidInput
-from privacyops.policy import load_configured_policy
-from privacyops.settings import get_settings
 
-app = typer.Typer(help="Draft and lint dataset files (what a SQL database holds about people).")
+app = typer.Typer(
+    rich_markup_mode=None,  # plain help, fast: see cli/app.py
+    help="Draft and lint dataset files (what a SQL database holds about people).",
+)
 console = Console()
 
 
@@ -28,6 +27,8 @@ def generate(
     ),
 ) -> None:
     """Draft a dataset file from a database's schema, guessing categories from column names."""
+    from privacyops.connectors import generate_dataset
+
     text = generate_dataset(url, name=name, schema=schema)
     if output is None:
         typer.echo(text, nl=False)
@@ -51,6 +52,11 @@ def lint(
     ),
 ) -> None:
     """Check a dataset file; exit 2 when it has errors (each with file:line)."""
+    from privacyops.connectors import lint_dataset, load_dataset
+    from privacyops.connectors.lint import policy_categories
+    from privacyops.policy import load_configured_policy
+    from privacyops.settings import get_settings
+
     parsed = load_dataset(file)
     declared = policy_categories(load_configured_policy(get_settings()).current) if policy else None
     problems = lint_dataset(parsed, engine=url, declared_categories=declared)

@@ -8,23 +8,21 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from privacyops.audit import AuditLog
 from privacyops.errors import InvalidInput
-from privacyops.intake.importer import ImportSummary, guess_format
-from privacyops.intake.service import IntakeService
-from privacyops.policy import load_configured_policy
-from privacyops.settings import get_settings
-from privacyops.store import open_database
-from privacyops.store.registry import Registry
+
+if TYPE_CHECKING:
+    from privacyops.intake.importer import ImportSummary
+    from privacyops.intake.service import IntakeService
 
 app = typer.Typer(
-    help="Intake of personal data through the policy's channels.", no_args_is_help=True
+    rich_markup_mode=None,  # plain help, fast: see cli/app.py
+    help="Intake of personal data through the policy's channels.",
+    no_args_is_help=True,
 )
 console = Console()
 SHOWN_REFUSALS = 50
@@ -41,6 +39,12 @@ def cli_actor() -> str:
 @contextmanager
 def open_service() -> Iterator[IntakeService]:
     """The intake service on the configured database and policy; closed on exit."""
+    from privacyops.audit import AuditLog
+    from privacyops.intake.service import IntakeService
+    from privacyops.policy import load_configured_policy
+    from privacyops.settings import get_settings
+    from privacyops.store import Registry, open_database
+
     settings = get_settings()
     db = open_database(settings)
     try:
@@ -89,6 +93,8 @@ def _count_rows(path: Path) -> int | None:
 
 
 def _print_summary(summary: ImportSummary) -> None:
+    from rich.table import Table
+
     console.print(
         f"[bold]{summary.rows:,}[/bold] rows read: [green]{summary.stored:,} stored[/green], "
         f"[yellow]{summary.quarantined:,} quarantined[/yellow] for spam review, "
@@ -135,6 +141,16 @@ def import_(
     contract_event, marketing_consent, age, birth_date). Each batch is one transaction; refused
     rows are listed with their line and reason. Exits 1 when a batch could not be written.
     """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from privacyops.intake.importer import guess_format
+
     fmt = guess_format(path, fmt)
     total = _count_rows(path)
     if total is not None and fmt == "csv":

@@ -11,26 +11,22 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from privacyops.errors import InvalidInput, ManifestInvalid, NotFound
-from privacyops.policy import (
-    Manifest,
-    PolicyBook,
-    load_configured_policy,
-    load_manifest,
-    load_policy_book,
-)
-from privacyops.policy.diff import diff_manifests
-from privacyops.policy.lint import Finding, Severity, lint_book
-from privacyops.policy.render import render_policy
-from privacyops.policy.ropa import build_ropa, ropa_csv, ropa_json, write_ropa_xlsx
-from privacyops.settings import get_settings
 
-app = typer.Typer(help="The policy manifest: lint, records of processing, render, diff.")
+if TYPE_CHECKING:
+    from privacyops.policy import Manifest, PolicyBook
+    from privacyops.policy.lint import Finding
+
+app = typer.Typer(
+    rich_markup_mode=None,  # plain help, fast: see cli/app.py
+    help="The policy manifest: lint, records of processing, render, diff.",
+)
 
 out_console = Console(highlight=False, soft_wrap=True, emoji=False)
 
@@ -42,6 +38,9 @@ class LintFormat(StrEnum):
 
 def load_book(path: Path | None) -> PolicyBook:
     """The book at ``path`` (a file or a folder of versions), else the configured one."""
+    from privacyops.policy import load_configured_policy, load_policy_book
+    from privacyops.settings import get_settings
+
     if path is not None:
         return load_policy_book(path)
     return load_configured_policy(get_settings())
@@ -52,7 +51,7 @@ def _json_error(exc: ManifestInvalid) -> None:
     raise typer.Exit(exc.exit_code)
 
 
-_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
 def _shown(location: str) -> str:
@@ -63,7 +62,7 @@ def _shown(location: str) -> str:
 
 def _print_finding(f: Finding) -> None:
     out_console.print(
-        f"{escape(_shown(f.location))}: [{_STYLE[f.severity]}]{f.severity.value}[/] "
+        f"{escape(_shown(f.location))}: [{_STYLE[f.severity.value]}]{f.severity.value}[/] "
         f"[bold]{f.rule}[/] ({escape(f.article)})"
     )
     out_console.print(f"    {escape(f.where)}: {escape(f.reason)}")
@@ -81,6 +80,8 @@ def lint(
     Each finding names its rule, severity, location, reason and GDPR article. Exit 0 when
     every version is clean.
     """
+    from privacyops.policy.lint import Severity, lint_book
+
     try:
         book = load_book(path)
     except ManifestInvalid as exc:
@@ -128,6 +129,8 @@ def _version(book: PolicyBook, version: str | None) -> Manifest:
 
 def _manifest_arg(spec: str, policy: Path | None) -> Manifest:
     """A manifest named by a path (a file, or a folder of one version) or a version id."""
+    from privacyops.policy import load_manifest, load_policy_book
+
     path = Path(spec)
     if path.exists():
         if path.is_dir():
@@ -160,6 +163,8 @@ def render(
     ),
 ) -> None:
     """The human-readable policy (all twelve sections and contacts) generated from the manifest."""
+    from privacyops.policy.render import render_policy
+
     manifest = _version(load_book(policy), version)
     text = render_policy(manifest, output_format.value, include_notes=notes)
     if output is None:
@@ -180,6 +185,8 @@ def diff(
 ) -> None:
     """What changed between two versions: entities and roles, processors, purposes and bases,
     channels, retention (old and new rule), recipients, transfers, rights. Not a text diff."""
+    from privacyops.policy.diff import diff_manifests
+
     result = diff_manifests(_manifest_arg(old, policy), _manifest_arg(new, policy))
     if output_format is LintFormat.JSON:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
@@ -211,6 +218,8 @@ def ropa(
     Columns: controller, representative and DPO; purpose and legal basis; data subjects; data
     categories; recipients; third-country transfers and safeguards; retention; security.
     """
+    from privacyops.policy.ropa import build_ropa, ropa_csv, ropa_json, write_ropa_xlsx
+
     if output_format is RopaFormat.XLSX and output is None:
         raise typer.BadParameter("xlsx is binary: give a file", param_hint="--output")
     manifest = _version(load_book(policy), version)

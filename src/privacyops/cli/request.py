@@ -7,20 +7,22 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from privacyops.errors import InvalidInput
-from privacyops.rights.engine import tick
-from privacyops.rights.factory import build_service
-from privacyops.rights.service import RightsService
-from privacyops.settings import get_settings
 
-app = typer.Typer(help="Data-subject requests (GDPR Art. 15-22, 7(3), 77).", no_args_is_help=True)
+if TYPE_CHECKING:
+    from privacyops.rights.service import RightsService
+
+app = typer.Typer(
+    rich_markup_mode=None,  # plain help, fast: see cli/app.py
+    help="Data-subject requests (GDPR articles 15-22, 7(3) and 77).",
+    no_args_is_help=True,
+)
 console = Console()
 
 ACTOR = "staff:cli"
@@ -28,6 +30,9 @@ ACTOR = "staff:cli"
 
 @contextmanager
 def _service() -> Iterator[RightsService]:
+    from privacyops.rights.factory import build_service
+    from privacyops.settings import get_settings
+
     service = build_service(get_settings())
     try:
         yield service
@@ -208,6 +213,10 @@ def run(
     interval: float = typer.Option(2.0, "--interval", min=0.1, help="Seconds between passes."),
 ) -> None:
     """Run the steps of every runnable request and send queued messages."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from privacyops.rights.engine import tick
+
     with _service() as service:
         with Progress(
             SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True

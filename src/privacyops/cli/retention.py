@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from privacyops.connectors import SQLConnector, load_connectors
 from privacyops.errors import InvalidInput
-from privacyops.policy import load_configured_policy
-from privacyops.retention import RetentionReport, forecast, replay, sweep
-from privacyops.retention.sweep import DEFAULT_CHUNK
-from privacyops.settings import get_settings
-from privacyops.store import open_database
 
-app = typer.Typer(help="Retention: delete or anonymise what has expired.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from privacyops.retention import RetentionReport
+
+app = typer.Typer(
+    rich_markup_mode=None,  # plain help, fast: see cli/app.py
+    help="Retention: delete or anonymise what has expired.",
+    no_args_is_help=True,
+)
 # A report is read in files and CI logs as often as in a terminal: never narrower than that.
 console = Console(width=max(Console().width, 140))
 
@@ -97,8 +98,8 @@ def run(
     as_of: str | None = typer.Option(
         None, "--as-of", help="Judge expiry on this date (YYYY-MM-DD) instead of now."
     ),
-    chunk_size: int = typer.Option(
-        DEFAULT_CHUNK, "--chunk-size", min=1, help="Records per transaction."
+    chunk_size: int | None = typer.Option(
+        None, "--chunk-size", min=1, help="Records per transaction (default 10,000)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -106,6 +107,21 @@ def run(
 
     Respects legal holds and restrictions kept for legal claims; resumes an interrupted run.
     """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from privacyops.connectors import SQLConnector, load_connectors
+    from privacyops.policy import load_configured_policy
+    from privacyops.retention import sweep
+    from privacyops.retention.sweep import DEFAULT_CHUNK
+    from privacyops.settings import get_settings
+    from privacyops.store import open_database
+
     settings = get_settings()
     book = load_configured_policy(settings)
     db = open_database(settings)
@@ -127,7 +143,7 @@ def run(
                 as_of=_moment(as_of, "--as-of"),
                 dry_run=dry_run,
                 actor="cli:retention",
-                chunk_size=chunk_size,
+                chunk_size=chunk_size or DEFAULT_CHUNK,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
     finally:
@@ -144,6 +160,11 @@ def forecast_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """What will expire in the next N days, per channel and data category."""
+    from privacyops.policy import load_configured_policy
+    from privacyops.retention import forecast
+    from privacyops.settings import get_settings
+    from privacyops.store import open_database
+
     settings = get_settings()
     book = load_configured_policy(settings)
     db = open_database(settings)
@@ -174,6 +195,11 @@ def replay_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """After restoring a backup: erase again what the audit log says was erased since DATE."""
+    from privacyops.policy import load_configured_policy
+    from privacyops.retention import replay
+    from privacyops.settings import get_settings
+    from privacyops.store import open_database
+
     settings = get_settings()
     book = load_configured_policy(settings)
     db = open_database(settings)

@@ -11,10 +11,11 @@ from rich.console import Console
 from rich.table import Table
 
 from privacyops.cli.intake import cli_actor, open_service
-from privacyops.intake import spam
 
 app = typer.Typer(
-    help="Spam and swindler gate: quarantine review, blocklists, rules.", no_args_is_help=True
+    rich_markup_mode=None,  # plain help, fast: see cli/app.py
+    help="Spam and swindler gate: quarantine review, blocklists, rules.",
+    no_args_is_help=True,
 )
 console = Console()
 
@@ -92,6 +93,8 @@ def block(
     note: str | None = typer.Option(None, "--note", help="Why (no personal data)."),
 ) -> None:
     """Add a blocklist entry: matching submissions are quarantined."""
+    from privacyops.intake import spam
+
     with open_service() as service, service.db.session() as session:
         entry = spam.add_block(
             session, service.audit, service.db.keyring, kind, value, actor=cli_actor(), note=note
@@ -102,6 +105,8 @@ def block(
 @app.command()
 def unblock(entry_id: int = typer.Argument(..., help="Blocklist entry id.")) -> None:
     """Remove a blocklist entry."""
+    from privacyops.intake import spam
+
     with open_service() as service, service.db.session() as session:
         spam.remove_block(session, service.audit, entry_id, actor=cli_actor())
     console.print(f"blocklist entry {entry_id} removed")
@@ -110,6 +115,8 @@ def unblock(entry_id: int = typer.Argument(..., help="Blocklist entry id.")) -> 
 @app.command()
 def blocklist(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """The blocklist (e-mail addresses and accounts shown masked)."""
+    from privacyops.intake import spam
+
     with open_service() as service, service.db.session() as session:
         rows = spam.list_blocks(session)
     if as_json:
@@ -125,6 +132,8 @@ def rule(
     note: str | None = typer.Option(None, "--note", help="Why."),
 ) -> None:
     """Add a keyword or regex rule (case-insensitive): matching submissions are quarantined."""
+    from privacyops.intake import spam
+
     with open_service() as service, service.db.session() as session:
         added = spam.add_rule(session, service.audit, kind, pattern, actor=cli_actor(), note=note)
         console.print(f"rule {added.id}: {added.kind} {added.pattern!r}", highlight=False)
@@ -133,6 +142,8 @@ def rule(
 @app.command()
 def unrule(rule_id: int = typer.Argument(..., help="Rule id.")) -> None:
     """Remove a rule."""
+    from privacyops.intake import spam
+
     with open_service() as service, service.db.session() as session:
         spam.remove_rule(session, service.audit, rule_id, actor=cli_actor())
     console.print(f"rule {rule_id} removed")
@@ -141,6 +152,8 @@ def unrule(rule_id: int = typer.Argument(..., help="Rule id.")) -> None:
 @app.command()
 def rules(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """The keyword and regex rules."""
+    from privacyops.intake import spam
+
     with open_service() as service, service.db.session() as session:
         rows = spam.list_rules(session)
     if as_json:
