@@ -55,8 +55,7 @@ def send_mail(settings: Settings, to: str, subject: str, body: str) -> str:
             smtp.send_message(mail)
     except (OSError, smtplib.SMTPException) as exc:
         raise DependencyUnavailable(
-            f"The mail server did not accept the message ({type(exc).__name__}); "
-            "try again later."
+            f"The mail server did not accept the message ({type(exc).__name__}); try again later."
         ) from None
     return str(mail["Message-ID"])
 

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from privacyops.errors import InvalidInput, NotFound, ProcessingRestricted
+from privacyops.policy.restriction import RestrictionGround
 from privacyops.store.base import utcnow
 from privacyops.store.crypto import DecryptionError, new_key, open_sealed, seal
 from privacyops.store.db import Database
@@ -44,7 +45,6 @@ from privacyops.store.models import (
 
 __all__ = [
     "IDENTITY_KINDS",
-    "RESTRICTION_GROUNDS",
     "IdentityIn",
     "Record",
     "RecordIn",
@@ -64,14 +64,6 @@ IDENTITY_KINDS: tuple[str, ...] = (
     "linkedin",
     "visitor_id",
     "customer_id",
-)
-
-#: Grounds of a restriction of processing (GDPR Art. 18(1)(a)-(d)) and of an objection pending.
-RESTRICTION_GROUNDS: tuple[str, ...] = (
-    "accuracy_contested",  # 18(1)(a)
-    "unlawful_processing",  # 18(1)(b)
-    "legal_claims",  # 18(1)(c): kept for the establishment, exercise or defence of claims
-    "objection_pending",  # 18(1)(d)
 )
 
 _subjects = cast(sa.Table, DataSubject.__table__)
@@ -767,10 +759,10 @@ class Registry:
         Raises:
             InvalidInput: unknown ground.
         """
-        if ground not in RESTRICTION_GROUNDS:
+        if RestrictionGround.parse(ground) is None:
             raise InvalidInput(
                 f"Unknown restriction ground {ground!r}.",
-                details=[{"loc": ["ground"], "msg": f"one of {', '.join(RESTRICTION_GROUNDS)}"}],
+                details=[{"loc": ["ground"], "msg": f"one of {RestrictionGround.choices()}"}],
             )
         with self._session(session) as s:
             return int(

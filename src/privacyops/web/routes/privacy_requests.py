@@ -22,6 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from privacyops.errors import InvalidInput, PrivacyOpsError, RateLimited, VerificationFailed
+from privacyops.policy.restriction import RestrictionGround
 from privacyops.policy.schema import PolicyBook
 from privacyops.rights.service import RightsService
 from privacyops.rights.workflow import OBJECTION_KINDS, RESTRICTION_GROUNDS, RequestType
@@ -98,7 +99,7 @@ async def submit_request(
         if category and value:
             details["changes"] = {category: value}
     elif kind == "restriction":
-        details["ground"] = v.choice("ground", list(RESTRICTION_GROUNDS), label="The ground")
+        details["ground"] = v.choice("ground", list(RestrictionGround), label="The ground")
     elif kind == "objection":
         details["objection"] = v.choice(
             "objection", list(OBJECTION_KINDS), label="What you object to"
