@@ -221,7 +221,7 @@ async def record_consent(request: Request) -> JSONResponse:
         raise PermissionDenied("The consent API answers the site's pages only (Origin missing).")
     _cors(request, service, response_headers)
     client = request.client.host if request.client else "unknown"
-    service.limiter.hit(client)
+    service.check_rate(client)
     body = await _capped_body(request, service.settings.consent_max_body_bytes)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json":
@@ -369,7 +369,7 @@ def request_marketing(body: MarketingIn, request: Request) -> JSONResponse:
     if request.headers.get("origin") is not None:
         _cors(request, service, response)
     client = request.client.host if request.client else "unknown"
-    service.limiter.hit(f"marketing:{client}")
+    service.check_rate(f"marketing:{client}")
     service.request_marketing(
         body.email,
         purpose_id=body.purpose,
@@ -535,7 +535,7 @@ class ConsentFastPath:
                 raise PermissionDenied("This origin may not call the consent API.")
             client = scope.get("client")
             host = client[0] if client else "unknown"
-            service.limiter.hit(host)
+            service.check_rate(host)
             body = await self._body(receive, service.settings.consent_max_body_bytes, length)
             if media is None or media.split(b";")[0].strip().lower() != b"application/json":
                 raise InvalidInput("Send the choice as application/json.")
