@@ -18,6 +18,7 @@ import html
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
@@ -206,6 +207,60 @@ def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     return [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
 
 
+async def accept_choice(
+    service: ConsentService,
+    *,
+    origin: str | None,
+    host: str,
+    media: str | None,
+    user_agent: str | None,
+    gpc: bool,
+    read_body: Callable[[int], Awaitable[bytes]],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The checks and the write of ``POST /api/v1/consent``, in their order, for both shapes of
+    the endpoint (:class:`ConsentFastPath` and the routed :func:`record_consent`); returns the
+    JSON answer and its CORS headers once the record and its audit event are committed.
+
+    ``read_body(limit)`` reads the body, refusing it past ``limit`` bytes.
+
+    Raises:
+        PermissionDenied: a missing or foreign ``Origin`` (403).
+        RateLimited: over ``consent_rate_limit`` a minute from ``host`` (429).
+        PayloadTooLarge: a body over ``consent_max_body_bytes`` (413).
+        InvalidInput: not ``application/json`` (400).
+        InvalidChoice: not a valid choice (422).
+        PrivacyOpsError: a stale banner or policy version (409), as the service decides.
+    """
+    if origin is None:
+        raise PermissionDenied("The consent API answers the site's pages only (Origin missing).")
+    if origin.lower().rstrip("/") not in service.allowed_origins:
+        raise PermissionDenied("This origin may not call the consent API.")
+    service.check_rate(host)
+    body = await read_body(service.settings.consent_max_body_bytes)
+    if media is None or media.split(";")[0].strip().lower() != "application/json":
+        raise InvalidInput("Send the choice as application/json.")
+    try:
+        choice = ChoiceIn.model_validate_json(body)
+    except ValidationError as exc:
+        raise InvalidChoice("The choice is not valid.", details=_validation_details(exc)) from None
+    context = RequestContext(
+        ip=host, user_agent=user_agent, gpc_header=gpc, allowed_origins=service.allowed_origins
+    )
+    stored = await service.record_async(choice, context)
+    answer = {
+        "record_id": stored.record_id,
+        "created_at": stored.created_at.isoformat().replace("+00:00", "Z"),
+        "expires_at": stored.expires_at.isoformat().replace("+00:00", "Z"),
+        "previous_record_id": stored.previous_record_id,
+    }
+    cors = {
+        "Vary": "Origin",
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Max-Age": "600",
+    }
+    return answer, cors
+
+
 @router.post("/api/v1/consent", name="record_consent", status_code=201)
 async def record_consent(request: Request) -> JSONResponse:
     """Record a visitor's choice; answers once it is durably stored.
@@ -214,39 +269,21 @@ async def record_consent(request: Request) -> JSONResponse:
     ``consent_rate_limit`` calls a minute from one address (429), a body over
     ``consent_max_body_bytes`` (413), anything but JSON (400), an unknown category or vendor
     or a contradiction (422), a stale banner or policy version (409).
+
+    The application answers this path with :class:`ConsentFastPath` before its middleware and
+    router; this routed handler describes it in the OpenAPI document and runs the same
+    :func:`accept_choice` (a test compares the two).
     """
-    service = consent_service(request)
-    response_headers = Response()
-    if request.headers.get("origin") is None:
-        raise PermissionDenied("The consent API answers the site's pages only (Origin missing).")
-    _cors(request, service, response_headers)
-    client = request.client.host if request.client else "unknown"
-    service.check_rate(client)
-    body = await _capped_body(request, service.settings.consent_max_body_bytes)
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json":
-        raise InvalidInput("Send the choice as application/json.")
-    try:
-        choice = ChoiceIn.model_validate_json(body)
-    except ValidationError as exc:
-        raise InvalidChoice("The choice is not valid.", details=_validation_details(exc)) from None
-    context = RequestContext(
-        ip=client,
+    answer, cors = await accept_choice(
+        consent_service(request),
+        origin=request.headers.get("origin"),
+        host=request.client.host if request.client else "unknown",
+        media=request.headers.get("content-type"),
         user_agent=request.headers.get("user-agent"),
-        gpc_header=gpc_signal(request.headers),
-        allowed_origins=service.allowed_origins,
+        gpc=gpc_signal(request.headers),
+        read_body=lambda limit: _capped_body(request, limit),
     )
-    stored = await service.record_async(choice, context)
-    return JSONResponse(
-        {
-            "record_id": stored.record_id,
-            "created_at": stored.created_at.isoformat().replace("+00:00", "Z"),
-            "expires_at": stored.expires_at.isoformat().replace("+00:00", "Z"),
-            "previous_record_id": stored.previous_record_id,
-        },
-        status_code=201,
-        headers=_cors_headers(response_headers),
-    )
+    return JSONResponse(answer, status_code=201, headers=cors)
 
 
 @router.get("/api/v1/consent/state")
@@ -460,9 +497,9 @@ class ConsentFastPath:
 
     It does what that stack would do for this route and nothing else: the security headers
     and global body cap of :class:`~privacyops.web.security.SecurityMiddleware`, the request
-    metrics of :class:`~privacyops.web.metrics.MetricsMiddleware`, and the checks, errors and
-    JSON shape of :func:`record_consent` (which stays registered, for the OpenAPI description
-    and as the reference behaviour): a foreign or missing ``Origin`` 403, over the rate limit
+    metrics of :class:`~privacyops.web.metrics.MetricsMiddleware`, and :func:`accept_choice`,
+    the checks, errors and write that the routed :func:`record_consent` (registered for the
+    OpenAPI description) runs too: a foreign or missing ``Origin`` 403, over the rate limit
     429, over the body cap 413, not JSON 400, invalid 422/409, and 201 only once the record
     and its audit event are committed. Framework work per request (route matching, Request
     and Response objects, header dictionaries, the middleware closures) cost more CPU than
@@ -524,34 +561,17 @@ class ConsentFastPath:
             await SecurityMiddleware.too_large(send)
             return 413
         headers = security_headers(https=self._https or scope.get("scheme") == "https")
+        client = scope.get("client")
         try:
-            service = self.service(scope, receive)
-            if origin is None:
-                raise PermissionDenied(
-                    "The consent API answers the site's pages only (Origin missing)."
-                )
-            origin_text = origin.decode("latin-1")
-            if origin_text.lower().rstrip("/") not in service.allowed_origins:
-                raise PermissionDenied("This origin may not call the consent API.")
-            client = scope.get("client")
-            host = client[0] if client else "unknown"
-            service.check_rate(host)
-            body = await self._body(receive, service.settings.consent_max_body_bytes, length)
-            if media is None or media.split(b";")[0].strip().lower() != b"application/json":
-                raise InvalidInput("Send the choice as application/json.")
-            try:
-                choice = ChoiceIn.model_validate_json(body)
-            except ValidationError as exc:
-                raise InvalidChoice(
-                    "The choice is not valid.", details=_validation_details(exc)
-                ) from None
-            context = RequestContext(
-                ip=host,
+            answer, cors = await accept_choice(
+                self.service(scope, receive),
+                origin=origin.decode("latin-1") if origin is not None else None,
+                host=client[0] if client else "unknown",
+                media=media.decode("latin-1") if media is not None else None,
                 user_agent=agent.decode("latin-1") if agent is not None else None,
-                gpc_header=gpc,
-                allowed_origins=service.allowed_origins,
+                gpc=gpc,
+                read_body=lambda limit: self._body(receive, limit, length),
             )
-            stored = await service.record_async(choice, context)
         except PrivacyOpsError as exc:
             if isinstance(exc, RateLimited):
                 headers.append((b"retry-after", str(exc.retry_after).encode()))
@@ -562,17 +582,7 @@ class ConsentFastPath:
             body_500 = error_body("internal_error", "Something went wrong; it has been logged.")
             await _send_json(send, 500, body_500, headers)
             return 500
-        headers += [
-            (b"vary", b"Origin"),
-            (b"access-control-allow-origin", origin),
-            (b"access-control-max-age", b"600"),
-        ]
-        answer = {
-            "record_id": stored.record_id,
-            "created_at": stored.created_at.isoformat().replace("+00:00", "Z"),
-            "expires_at": stored.expires_at.isoformat().replace("+00:00", "Z"),
-            "previous_record_id": stored.previous_record_id,
-        }
+        headers += [(k.lower().encode(), v.encode("latin-1")) for k, v in cors.items()]
         await _send_json(send, 201, answer, headers)
         return 201
 
