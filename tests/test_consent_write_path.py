@@ -68,9 +68,8 @@ def test_both_shapes_store_the_same_record(clients: dict[str, TestClient], db_ur
     }
     seen = []
     for n, name in enumerate(["fast", "routed"]):
-        body = choice(config, "custom", visitor_id=f"{name}-visitor-0123456789")
-        body["categories"]["analytics"] = True
-        body["gpc"] = True
+        # an "accept" sent with Sec-GPC: the header alone refuses advertising and is recorded
+        body = choice(config, "accept", visitor_id=f"{name}-visitor-0123456789")
         response = post(clients[name], body, headers)
         assert response.status_code == 201, response.text
         seen.append(answer(response))
