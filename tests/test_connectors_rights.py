@@ -12,8 +12,9 @@ from typing import Any
 import pikepdf
 import pytest
 import sqlalchemy as sa
+from tests._rights import phone_texts, submit_and_verify
 from tests.conftest import SmtpSink
-from tests.test_rights_workflow import LINK, confirm, ingest, phone_texts
+from tests.test_rights_workflow import LINK, ingest
 
 from _connectors_shop import dataset_yaml, fill
 from _crm_server import CONNECTOR_YAML, CRM, TOKEN, seed, serve
@@ -60,7 +61,7 @@ def world(
 def test_access_export_lists_what_each_system_returned(world: Any, smtp_server: SmtpSink) -> None:
     service, _crm, _shop = world
     ingest(service, "ada@example.com")
-    receipt = confirm(service, smtp_server, "access", "ada@example.com")
+    receipt = submit_and_verify(service, smtp_server, "access", "ada@example.com")
     tick(service)
     assert service.status(receipt.request_id, receipt.token)["state"] == "completed"
     token = LINK.search(smtp_server.body(smtp_server.to("ada@example.com")[-1]))
@@ -79,7 +80,7 @@ def test_access_export_lists_what_each_system_returned(world: Any, smtp_server: 
 def test_erasure_reaches_registry_database_and_crm(world: Any, smtp_server: SmtpSink) -> None:
     service, crm, shop = world
     ingest(service, "ada@example.com")
-    receipt = confirm(service, smtp_server, "erasure", "ada@example.com")
+    receipt = submit_and_verify(service, smtp_server, "erasure", "ada@example.com")
     tick(service)
     status = service.status(receipt.request_id, receipt.token)
     assert status["state"] == "completed"
@@ -116,7 +117,7 @@ def test_connectors_dir_is_the_default_and_manual_tasks_carry_the_request(
     service = build_service(settings, db=db)  # connectors from PRIVACYOPS_CONNECTORS_DIR
     assert [c.name for c in service.connectors] == ["Trello"]
     ingest(service, "ada@example.com")
-    receipt = confirm(service, smtp_server, "erasure", "ada@example.com")
+    receipt = submit_and_verify(service, smtp_server, "erasure", "ada@example.com")
     tick(service)
     status = service.status(receipt.request_id, receipt.token)
     assert status["outcome"]["other_systems"] == [

@@ -18,10 +18,11 @@ import pytest
 import sqlalchemy as sa
 from celery import Celery
 from fastapi.testclient import TestClient
+from tests._rights import submit_and_verify
 from tests._web import database, make_app
 from tests.conftest import SmtpSink
 from tests.test_rights_api import code_for
-from tests.test_rights_workflow import confirm, ingest
+from tests.test_rights_workflow import ingest
 
 from privacyops.jobs import JOBS, dispatch
 from privacyops.retention.models import RetentionRun
@@ -143,8 +144,8 @@ def test_a_worker_runs_requests_and_the_retention_sweep(
     registry = Registry(service.db)
     ingest(service, "ada@example.com", phone=None)
     ingest(service, "grace@example.com", phone=None)
-    erasure = confirm(service, smtp_server, "erasure", "ada@example.com", phone=None)
-    access = confirm(service, smtp_server, "access", "grace@example.com", phone=None)
+    erasure = submit_and_verify(service, smtp_server, "erasure", "ada@example.com", phone=None)
+    access = submit_and_verify(service, smtp_server, "access", "grace@example.com", phone=None)
     with service.db.session() as s:
         erasure_id = s.scalar(
             sa.select(RightsRequest.id).where(RightsRequest.public_id == erasure.request_id)

@@ -19,8 +19,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests._rights import phone_texts, submit_and_verify
 from tests.conftest import SmtpSink
-from tests.test_rights_workflow import LINK, confirm, ingest, phone_texts
+from tests.test_rights_workflow import LINK, ingest
 from typer.testing import CliRunner
 
 from _connectors_shop import dataset_yaml, fill
@@ -132,7 +133,7 @@ def test_access_waits_for_the_manual_task_and_then_holds_every_system(
 ) -> None:
     w = world
     ingest(w.service, "ada@example.com")
-    receipt = confirm(w.service, smtp_server, "access", "ada@example.com")
+    receipt = submit_and_verify(w.service, smtp_server, "access", "ada@example.com")
     texts_before = len(phone_texts(w.service))
     tick(w.service)
 
@@ -226,7 +227,7 @@ def test_failing_http_system_keeps_access_waiting_until_it_answers(
     w = world
     w.crm.faults.extend(["503"] * 50)  # the CRM is up but answers 503
     ingest(w.service, "ada@example.com")
-    receipt = confirm(w.service, smtp_server, "access", "ada@example.com")
+    receipt = submit_and_verify(w.service, smtp_server, "access", "ada@example.com")
     tick(w.service)
     status = w.service.status(receipt.request_id, receipt.token)
     assert status["state"] == "in_progress"
@@ -288,7 +289,7 @@ def test_a_worker_crash_in_collect_or_export_does_nothing_twice(
 ) -> None:
     w = world
     ingest(w.service, "ada@example.com")
-    receipt = confirm(w.service, smtp_server, "access", "ada@example.com")
+    receipt = submit_and_verify(w.service, smtp_server, "access", "ada@example.com")
     with w.service.db.session() as session:
         rid = session.scalar(
             sa.select(RightsRequest.id).where(RightsRequest.public_id == receipt.request_id)
@@ -332,7 +333,7 @@ def test_waiting_request_keeps_its_legal_clock_and_can_be_extended(
 ) -> None:
     w = world
     ingest(w.service, "ada@example.com")
-    receipt = confirm(w.service, smtp_server, "access", "ada@example.com")
+    receipt = submit_and_verify(w.service, smtp_server, "access", "ada@example.com")
     tick(w.service)
     before = w.service.show(receipt.request_id)
     assert before["state"] == "in_progress"
@@ -360,7 +361,7 @@ def test_records_of_the_wrong_shape_are_refused_and_change_nothing(
 ) -> None:
     w = world
     ingest(w.service, "ada@example.com")
-    confirm(w.service, smtp_server, "access", "ada@example.com")
+    submit_and_verify(w.service, smtp_server, "access", "ada@example.com")
     tick(w.service)
     (task,) = list_tasks(w.service.db)
     refused = w.staff.post(
@@ -391,7 +392,7 @@ def test_processor_is_written_to_once_and_its_answer_reaches_the_export(
 ) -> None:
     w = hubspot
     ingest(w.service, "ada@example.com")
-    receipt = confirm(w.service, smtp_server, "access", "ada@example.com")
+    receipt = submit_and_verify(w.service, smtp_server, "access", "ada@example.com")
     for _ in range(3):
         tick(w.service)
     (mail,) = smtp_server.to(HUBSPOT)
@@ -451,7 +452,7 @@ def test_restriction_and_rectification_wait_for_the_manual_system(
 ) -> None:
     w = trello
     ingest(w.service, "ada@example.com")
-    receipt = confirm(w.service, smtp_server, kind, "ada@example.com", details=details)
+    receipt = submit_and_verify(w.service, smtp_server, kind, "ada@example.com", details=details)
     tick(w.service)
     tick(w.service)
     status = w.service.status(receipt.request_id, receipt.token)
@@ -515,7 +516,7 @@ def test_processor_is_told_the_corrected_values_of_a_rectification(
 ) -> None:
     w = hubspot
     ingest(w.service, "ada@example.com")
-    confirm(
+    submit_and_verify(
         w.service,
         smtp_server,
         "rectification",
@@ -557,9 +558,9 @@ def test_connected_systems_are_called_while_no_write_lock_is_held(
 
     w.crm.on_call = probe
     ingest(w.service, "ada@example.com")
-    access = confirm(w.service, smtp_server, "access", "ada@example.com")
+    access = submit_and_verify(w.service, smtp_server, "access", "ada@example.com")
     tick(w.service)
-    erasure = confirm(w.service, smtp_server, "erasure", "ada@example.com")
+    erasure = submit_and_verify(w.service, smtp_server, "erasure", "ada@example.com")
     for _ in range(3):
         tick(w.service)
     assert any(call.startswith("GET") for call, _ in seen)  # the access asked the CRM
@@ -582,7 +583,7 @@ def test_staff_see_whom_a_task_is_about_and_record_it_done_in_the_dashboard(
 ) -> None:
     w = trello
     ingest(w.service, "ada@example.com")
-    receipt = confirm(w.service, smtp_server, "erasure", "ada@example.com")
+    receipt = submit_and_verify(w.service, smtp_server, "erasure", "ada@example.com")
     tick(w.service)
     (task,) = list_tasks(w.service.db, request_ref=receipt.request_id)
     base = f"/dashboard/requests/{receipt.request_id}"
@@ -639,7 +640,7 @@ def test_rectification_corrects_the_connected_database_too(
 ) -> None:
     w = world
     ingest(w.service, "ada@example.com")
-    receipt = confirm(
+    receipt = submit_and_verify(
         w.service,
         smtp_server,
         "rectification",
@@ -693,7 +694,7 @@ def test_portability_holds_the_connected_records_held_on_contract_or_consent(
         w = _world(tmp_path, db_url, smtp_server, files, crm)
         try:
             ingest(w.service, "ada@example.com")
-            confirm(w.service, smtp_server, "portability", "ada@example.com")
+            submit_and_verify(w.service, smtp_server, "portability", "ada@example.com")
             tick(w.service)
             token = LINK.search(smtp_server.body(smtp_server.to("ada@example.com")[-1]))
             assert token, "no export link"
@@ -717,7 +718,7 @@ def test_a_waiting_request_rests_until_its_task_is_done(
 ) -> None:
     w = trello
     ingest(w.service, "ada@example.com")
-    receipt = confirm(w.service, smtp_server, "erasure", "ada@example.com")
+    receipt = submit_and_verify(w.service, smtp_server, "erasure", "ada@example.com")
     tick(w.service)
     assert w.service.status(receipt.request_id, receipt.token)["outcome"]["waiting_for"] == [
         "Trello"
@@ -744,7 +745,7 @@ def test_refusing_a_waiting_request_cancels_its_tasks_and_forgets_the_records(
 ) -> None:
     w = world
     ingest(w.service, "ada@example.com")
-    receipt = confirm(w.service, smtp_server, "access", "ada@example.com")
+    receipt = submit_and_verify(w.service, smtp_server, "access", "ada@example.com")
     tick(w.service)
     refused = w.staff.post(
         f"/api/v1/rights/staff/requests/{receipt.request_id}/refuse",

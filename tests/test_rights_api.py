@@ -11,6 +11,7 @@ from typing import Any
 import pikepdf
 import pytest
 from fastapi.testclient import TestClient
+from tests._rights import last_code, submit_and_verify_http
 from tests._web import database, make_app
 from tests.conftest import SmtpSink
 from typer.testing import CliRunner
@@ -19,7 +20,6 @@ from privacyops.accounts import create_api_token
 from privacyops.cli.app import app as cli_app
 from privacyops.store.registry import IdentityIn, RecordIn, Registry, Submission
 
-CODE = re.compile(r"\b(\d{6})\b")
 LINK = re.compile(r"/api/v1/rights/exports/(\S+)")
 
 
@@ -44,12 +44,6 @@ def submit(client: TestClient, **body: Any) -> dict[str, Any]:
     return data
 
 
-def code_for(smtp: SmtpSink, to: str) -> str:
-    found = CODE.search(smtp.body(smtp.to(to)[-1]))
-    assert found
-    return found.group(1)
-
-
 def assert_error(response: Any, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     body = response.json()
@@ -70,14 +64,8 @@ def test_access_request_over_http_end_to_end(client: TestClient, smtp_server: Sm
             ),
         )
     )
-    receipt = submit(client, type="access", email="ada@example.com")
+    receipt = submit_and_verify_http(client, smtp_server, type="access", email="ada@example.com")
     headers = {"X-Request-Token": receipt["token"]}
-    verified = client.post(
-        f"/api/v1/rights/requests/{receipt['request_id']}/verify",
-        json={"code": code_for(smtp_server, "ada@example.com")},
-        headers=headers,
-    )
-    assert verified.json()["state"] == "verified"
     result = CliRunner().invoke(
         cli_app,
         ["request", "run"],
@@ -125,7 +113,7 @@ def test_bad_input_gets_one_error_shape_and_reveals_nothing(
     rid = receipt["request_id"]
     for headers, body in (
         ({"X-Request-Token": receipt["token"]}, {"code": "12345x"}),
-        ({"X-Request-Token": "someone-elses"}, {"code": code_for(smtp_server, "a@example.com")}),
+        ({"X-Request-Token": "someone-elses"}, {"code": last_code(smtp_server, "a@example.com")}),
     ):
         assert_error(
             client.post(f"/api/v1/rights/requests/{rid}/verify", json=body, headers=headers),
@@ -238,7 +226,7 @@ def test_cli_submit_verify_status(
     )
     assert out.exit_code == 0, out.output
     receipt = json.loads(out.output)
-    code = code_for(smtp_server, "c@example.com")
+    code = last_code(smtp_server, "c@example.com")
     out = runner.invoke(
         cli_app,
         [

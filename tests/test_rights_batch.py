@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
+from tests._rights import submit_and_verify
 from tests.conftest import SmtpSink
-from tests.test_rights_workflow import confirm, ingest, make_service
+from tests.test_rights_workflow import ingest, make_service
 
 from privacyops.rights.engine import tick
 from privacyops.rights.service import RightsService
@@ -26,7 +27,7 @@ def service(tmp_path: Path, db_url: str, smtp_server: SmtpSink) -> Iterator[Righ
 
 
 def erasure(service: RightsService, smtp: SmtpSink, email: str) -> tuple[str, str]:
-    receipt = confirm(service, smtp, "erasure", email, phone=None)
+    receipt = submit_and_verify(service, smtp, "erasure", email, phone=None)
     return receipt.request_id, receipt.token
 
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from tests._rights import submit_and_verify
 from tests.conftest import SmtpSink
-from tests.test_rights_workflow import confirm, ingest
+from tests.test_rights_workflow import ingest
 
 from _crm_server import CONNECTOR_YAML
 from privacyops.audit import AuditLog
@@ -94,7 +95,7 @@ def test_erasure_notifies_recipients_and_waits_for_the_processor_task(
     service: RightsService, smtp_server: SmtpSink
 ) -> None:
     ingest(service, "ada@example.com", channel="event")
-    receipt = confirm(service, smtp_server, "erasure", "ada@example.com")
+    receipt = submit_and_verify(service, smtp_server, "erasure", "ada@example.com")
     tick(service)
 
     # Art. 19: the recipient (manifest address) and the processor (its connector's address)
@@ -148,7 +149,7 @@ def test_erasure_notifies_recipients_and_waits_for_the_processor_task(
 
 def test_restriction_notifies_recipients(service: RightsService, smtp_server: SmtpSink) -> None:
     ingest(service, "ada@example.com", channel="event")
-    receipt = confirm(
+    receipt = submit_and_verify(
         service, smtp_server, "restriction", "ada@example.com", details={"ground": "legal_claims"}
     )
     tick(service)
@@ -166,7 +167,7 @@ def test_unreachable_system_is_retried_with_back_off(
     down = CONNECTOR_YAML.format(base_url="http://127.0.0.1:9").replace("retries: 3", "retries: 0")
     service = make_service(tmp_path, db_url, smtp_server, {"crm.yml": down})
     ingest(service, "ada@example.com")
-    receipt = confirm(service, smtp_server, "erasure", "ada@example.com")
+    receipt = submit_and_verify(service, smtp_server, "erasure", "ada@example.com")
     tick(service)
     status = service.status(receipt.request_id, receipt.token)
     assert status["state"] == "in_progress"

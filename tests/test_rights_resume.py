@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tests._rights import last_code
 from tests.conftest import SmtpSink
 
 from privacyops.audit import AuditLog
@@ -21,7 +21,6 @@ from privacyops.settings import Settings
 from privacyops.store.registry import IdentityIn, RecordIn, Registry, Submission
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-CODE = re.compile(r"\b(\d{6})\b")
 
 # The worker: runs the request with a hook that, inside the step's transaction (its work done,
 # not yet committed), says where it is and then hangs until it is killed.
@@ -76,9 +75,7 @@ def test_killed_worker_is_resumed_and_nothing_happens_twice(
         )
     )
     receipt = service.submit("access", "ada@example.com")
-    code = CODE.search(smtp_server.body(smtp_server.to("ada@example.com")[-1]))
-    assert code
-    service.verify(receipt.request_id, receipt.token, code.group(1))
+    service.verify(receipt.request_id, receipt.token, last_code(smtp_server, "ada@example.com"))
     with service.db.session() as session:
         request_id = session.scalar(sa.text("SELECT id FROM rights_requests"))
 

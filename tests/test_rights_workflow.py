@@ -14,6 +14,7 @@ from typing import Any
 import pikepdf
 import pytest
 import sqlalchemy as sa
+from tests._rights import CODE, last_code, phone_texts, submit_and_verify
 from tests.conftest import SmtpSink
 
 from privacyops.audit import AuditLog
@@ -29,12 +30,10 @@ from privacyops.rights.engine import tick
 from privacyops.rights.factory import build_service
 from privacyops.rights.models import StepRecord
 from privacyops.rights.service import RightsService
-from privacyops.rights.workflow import RequestType
 from privacyops.settings import Settings
 from privacyops.store import Database
 from privacyops.store.registry import IdentityIn, RecordIn, Registry, Submission
 
-CODE = re.compile(r"\b(\d{6})\b")
 LINK = re.compile(r"/api/v1/rights/exports/(\S+)")
 
 
@@ -79,32 +78,6 @@ def ingest(
         )
     )
     return subject.public_id
-
-
-def last_code(smtp: SmtpSink, to: str) -> str:
-    found = CODE.search(smtp.body(smtp.to(to)[-1]))
-    assert found
-    return found.group(1)
-
-
-def phone_texts(service: RightsService) -> list[dict[str, str]]:
-    path = service.settings.data_dir / "phone-outbox.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def confirm(service: RightsService, smtp: SmtpSink, kind: str, email: str, **kw: Any) -> Any:
-    """Submit and pass both factors; returns the Submitted receipt."""
-    phone = kw.pop("phone", "+4721929300")
-    receipt = service.submit(kind, email, phone=phone, **kw)
-    service.verify(receipt.request_id, receipt.token, last_code(smtp, email))
-    if service.needs_second_factor(RequestType(kind)):
-        text = phone_texts(service)[-1]["text"]
-        code = CODE.search(text)
-        assert code
-        service.verify(receipt.request_id, receipt.token, code.group(1), factor="second")
-    return receipt
 
 
 def events(service: RightsService) -> list[str]:
@@ -223,7 +196,7 @@ def test_access_export_is_an_encrypted_pdf_with_password_by_phone_and_one_downlo
     service: RightsService, smtp_server: SmtpSink
 ) -> None:
     ingest(service, "ada@example.com", note_text="Wants a quote")
-    receipt = confirm(service, smtp_server, "access", "ada@example.com")
+    receipt = submit_and_verify(service, smtp_server, "access", "ada@example.com")
     assert tick(service) == 1
     status = service.status(receipt.request_id, receipt.token)
     assert status["state"] == "completed"
@@ -267,7 +240,7 @@ def test_portability_holds_only_consent_or_contract_data(
             ),
         )
     )
-    confirm(service, smtp_server, "portability", "pat@example.com")
+    submit_and_verify(service, smtp_server, "portability", "pat@example.com")
     tick(service)
     token = LINK.search(smtp_server.body(smtp_server.to("pat@example.com")[-1]))
     assert token
@@ -283,7 +256,7 @@ def test_portability_holds_only_consent_or_contract_data(
 
 def test_erasure_shreds_the_subject(service: RightsService, smtp_server: SmtpSink) -> None:
     ingest(service, "gone@example.com")
-    receipt = confirm(service, smtp_server, "erasure", "gone@example.com")
+    receipt = submit_and_verify(service, smtp_server, "erasure", "gone@example.com")
     tick(service)
     status = service.status(receipt.request_id, receipt.token)
     assert status["state"] == "completed"
@@ -298,7 +271,7 @@ def test_erasure_keeps_records_under_legal_hold_and_names_them(
     ref = ingest(service, "held@example.com")
     registry = Registry(service.db)
     registry.add_legal_hold(registry.get_subject(ref), "pending court case 2026-17")
-    receipt = confirm(service, smtp_server, "erasure", "held@example.com")
+    receipt = submit_and_verify(service, smtp_server, "erasure", "held@example.com")
     tick(service)
     outcome = service.status(receipt.request_id, receipt.token)["outcome"]
     assert outcome["erased"] == 0
@@ -323,7 +296,7 @@ def test_erasure_keeps_legal_obligation_records(
             ),
         )
     )
-    receipt = confirm(service, smtp_server, "erasure", "inv@example.com")
+    receipt = submit_and_verify(service, smtp_server, "erasure", "inv@example.com")
     tick(service)
     outcome = service.status(receipt.request_id, receipt.token)["outcome"]
     assert outcome["erased"] == 1
@@ -354,29 +327,29 @@ def test_rectification_restriction_objection_withdrawal_complaint(
                 confirmed_at=now,
             )
         )
-    confirm(
+    submit_and_verify(
         service,
         smtp_server,
         "rectification",
         "r@example.com",
         details={"changes": {"name": "Ada King"}},
     )
-    confirm(
+    submit_and_verify(
         service,
         smtp_server,
         "restriction",
         "r@example.com",
         details={"ground": "accuracy_contested"},
     )
-    confirm(
+    submit_and_verify(
         service,
         smtp_server,
         "objection",
         "r@example.com",
         details={"objection": "direct_marketing"},
     )
-    confirm(service, smtp_server, "consent_withdrawal", "r@example.com")
-    complaint = confirm(
+    submit_and_verify(service, smtp_server, "consent_withdrawal", "r@example.com")
+    complaint = submit_and_verify(
         service, smtp_server, "complaint", "r@example.com", details={"country": "PL"}
     )
     tick(service)
@@ -408,7 +381,7 @@ def test_objection_to_legitimate_interest_waits_for_the_balancing_decision(
 ) -> None:
     ref = ingest(service, "li@example.com")
     registry = Registry(service.db)
-    receipt = confirm(
+    receipt = submit_and_verify(
         service,
         smtp_server,
         "objection",
@@ -468,7 +441,7 @@ def test_extension_refusal_and_repeated_requests(
     assert "Art. 79" in public["refusal"]["further_actions"]
     # the third access request in a year is flagged for a staff decision on fee or refusal
     for n in range(3):
-        last = confirm(
+        last = submit_and_verify(
             service, smtp_server, "restriction", "y@example.com", details={"ground": "legal_claims"}
         )
         if n < 2:
@@ -483,7 +456,7 @@ def test_extension_refusal_and_repeated_requests(
 
 def test_steps_run_once_when_processed_again(service: RightsService, smtp_server: SmtpSink) -> None:
     ingest(service, "once@example.com")
-    confirm(service, smtp_server, "access", "once@example.com")
+    submit_and_verify(service, smtp_server, "access", "once@example.com")
     tick(service)
     tick(service)
     with service.db.engine.connect() as conn:

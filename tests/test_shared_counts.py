@@ -12,13 +12,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from privacyops.consent.ratelimit import RateLimiter as ConsentLimiter
 from privacyops.consent.service import ConsentService
 from privacyops.errors import RateLimited
+from privacyops.ratelimit import RateLimiter, SharedCounts, shared_counts
 from privacyops.settings import Settings
-from privacyops.shared_counts import SharedCounts, shared_counts
 from privacyops.web.app import create_app
-from privacyops.web.security import RateLimiter
 
 REDIS = os.environ.get("PRIVACYOPS_TEST_REDIS_URL")
 pytestmark = pytest.mark.skipif(
@@ -32,7 +30,7 @@ NOW = time.time()
 
 def process() -> SharedCounts:
     """What one web process holds: its own client of the shared Redis."""
-    return SharedCounts(redis.Redis.from_url(str(REDIS)), clock=lambda: NOW)
+    return SharedCounts(str(REDIS), clock=lambda: NOW)
 
 
 def freeze(counts: SharedCounts | None) -> None:
@@ -54,12 +52,12 @@ def test_two_processes_share_one_limit() -> None:
 
 def test_consent_writes_share_one_limit_across_processes() -> None:
     client = f"203.0.113.{uuid.uuid4().int % 250}:{uuid.uuid4().hex}"
-    first = ConsentLimiter(2, shared=process())
-    second = ConsentLimiter(2, shared=process())
-    first.hit(client)
-    second.hit(client)
+    first = RateLimiter(process())
+    second = RateLimiter(process())
+    first.check(client, 2)
+    second.check(client, 2)
     with pytest.raises(RateLimited) as refused:
-        first.hit(client)
+        first.check(client, 2)
     assert 1 <= refused.value.retry_after <= 61
 
 
@@ -101,8 +99,8 @@ def test_the_service_counts_in_redis_when_scaled_out(tmp_path: Path) -> None:
     freeze(web_b.limiter.shared)
     client = f"198.51.100.7:{uuid.uuid4().hex}"
     for _ in range(settings.consent_rate_limit // 2):
-        web_a.limiter.hit(client)
-        web_b.limiter.hit(client)
+        web_a.check_rate(client)
+        web_b.check_rate(client)
     with pytest.raises(RateLimited):
-        web_a.limiter.hit(client)
+        web_a.check_rate(client)
     assert ConsentService(Settings(data_dir=tmp_path / "data")).limiter.shared is None

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from _mailbox import Mailbox, smtp_server
+from _rights import code_in
 from _web import browser, csrf, database, login, make_app
 from privacyops.rights.engine import tick
 from privacyops.rights.models import RightsRequest
@@ -38,9 +39,7 @@ def _file(client: TestClient, **fields: str) -> tuple[str, object]:
 
 
 def _code(box: Mailbox) -> str:
-    match = re.search(r"\b(\d{6,8})\b", box.bodies()[-1])
-    assert match, box.bodies()[-1]
-    return match.group(1)
+    return code_in(box.bodies()[-1])
 
 
 def test_access_request_from_form_to_password_protected_export(

@@ -1,20 +1,19 @@
-"""YAML loading that remembers where each value was written, so errors can say ``file:line``."""
+"""Connector and dataset files: YAML read by :mod:`privacyops.yamlfile` (line numbers and its
+guards), validated so that every error says ``file:line``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from privacyops.errors import InvalidInput
+from privacyops.yamlfile import Loc, YamlProblem, parse_yaml
 
 __all__ = ["Located", "load_located", "problem"]
 
 M = TypeVar("M", bound=BaseModel)
-
-Loc = tuple[str | int, ...]
 
 
 class Located:
@@ -64,51 +63,34 @@ def problem(doc: Located, loc: Loc, msg: str) -> dict[str, Any]:
     }
 
 
-def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
-    lines.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
-            child = (*loc, key) if isinstance(key, str | int) else loc
-            lines[child] = key_node.start_mark.line + 1
-            out[key] = _walk(value_node, child, lines)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for i, item in enumerate(node.value):
-            lines[(*loc, i)] = item.start_mark.line + 1
-            items.append(_walk(item, (*loc, i), lines))
-        return items
-    return yaml.safe_load(yaml.serialize(node))
-
-
 def load_located(text: str, source: str) -> Located:
     """Parse ``text`` (one YAML document) keeping line numbers; ``source`` names it in errors.
 
+    Read by :func:`privacyops.yamlfile.parse_yaml`, with its guards: a key given twice in one
+    mapping, a recursive alias or an alias bomb is refused at its line.
+
     Raises:
-        InvalidInput: the text is not YAML.
+        InvalidInput: the text is not YAML, or is refused by a guard.
     """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        where = f"{source}:{line}" if line else source
+        data, smap = parse_yaml(text, source)
+    except YamlProblem as exc:
+        line = exc.position.line if exc.position is not None else None
         raise InvalidInput(
             f"{source} is not valid YAML.",
             details=[
                 {
                     "loc": [],
-                    "msg": str(getattr(exc, "problem", "syntax error")),
+                    "msg": exc.message,
                     "file": source,
                     "line": line,
-                    "where": where,
+                    "where": f"{source}:{line}" if line else source,
                 }
             ],
         ) from None
-    lines: dict[Loc, int] = {}
-    data = _walk(node, (), lines) if node is not None else None
+    # a mapping key's line is the key's; anything else (a list item, the document) its own
+    lines: dict[Loc, int] = {loc: pos.line for loc, pos in smap.values.items()}
+    lines.update({loc: pos.line for loc, pos in smap.keys.items()})
     return Located(data, lines, source)
 
 

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog
 from privacyops.connectors.base import Action, ConnectorResult, Identities, normalise_identities
-from privacyops.connectors.mail import send_mail
 from privacyops.connectors.models import ConnectorTask
 from privacyops.errors import DependencyUnavailable, InvalidInput, InvalidTransition, NotFound
+from privacyops.mail import send_mail
 from privacyops.settings import Settings
 from privacyops.store import Database, new_key, open_sealed, seal, utcnow
 

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import smtplib
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -26,8 +24,9 @@ from sqlalchemy.orm import Session
 from privacyops.audit import AuditLog
 from privacyops.consent.banner import canonical_json
 from privacyops.consent.models import MarketingConsent
-from privacyops.errors import DependencyUnavailable, InvalidInput, VerificationFailed
+from privacyops.errors import InvalidInput, VerificationFailed
 from privacyops.identities import email_address
+from privacyops.mail import send_mail
 from privacyops.policy.schema import Manifest, Purpose
 from privacyops.settings import Settings
 from privacyops.store import Database, IdentityIn, Registry, utcnow
@@ -38,7 +37,6 @@ __all__ = [
     "marketing_history",
     "marketing_purpose",
     "request_opt_in",
-    "send_mail",
     "withdraw_opt_in",
     "withdraw_subject_opt_ins",
 ]
@@ -79,28 +77,6 @@ def marketing_purpose(manifest: Manifest, purpose_id: str | None = None) -> Purp
         "The policy declares no such direct-marketing purpose.",
         details=[{"loc": ["purpose"], "msg": "not a direct-marketing purpose of the policy"}],
     )
-
-
-def send_mail(settings: Settings, to: str, subject: str, body: str) -> None:
-    """Send one plain-text e-mail through the configured SMTP server.
-
-    Raises:
-        DependencyUnavailable: the server cannot be reached or refuses the message.
-    """
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = to
-    message["Subject"] = subject
-    message.set_content(body)
-    try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls()
-            if settings.smtp_username and settings.smtp_password:
-                smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
-            smtp.send_message(message)
-    except (OSError, smtplib.SMTPException):
-        raise DependencyUnavailable("The mail server is not answering; try again later.") from None
 
 
 def request_opt_in(

@@ -18,7 +18,6 @@ from privacyops.consent.marketing import (
     request_opt_in,
     withdraw_opt_in,
 )
-from privacyops.consent.ratelimit import RateLimiter
 from privacyops.consent.receipts import build_receipt
 from privacyops.consent.records import (
     ChoiceIn,
@@ -35,8 +34,8 @@ from privacyops.consent.stats import DayRate, consent_rates
 from privacyops.consent.writer import ConsentWriter
 from privacyops.errors import NotFound
 from privacyops.policy import PolicyBook, load_configured_policy
+from privacyops.ratelimit import RateLimiter, shared_counts
 from privacyops.settings import Settings
-from privacyops.shared_counts import shared_counts
 from privacyops.store import Database, Registry, open_database
 
 __all__ = ["ConsentService"]
@@ -92,11 +91,16 @@ class ConsentService:
 
     @cached_property
     def limiter(self) -> RateLimiter:
-        """Choices accepted per client address per minute."""
-        return RateLimiter(
-            self.settings.consent_rate_limit,
-            shared=shared_counts(self.settings.celery_broker_url),
-        )
+        """Counts the callers of the public consent API (in Redis when scaled out)."""
+        return RateLimiter(shared_counts(self.settings.celery_broker_url))
+
+    def check_rate(self, client: str) -> None:
+        """Count one choice from ``client`` (``consent_rate_limit`` are accepted a minute).
+
+        Raises:
+            RateLimited: over the limit.
+        """
+        self.limiter.check(f"consent:{client}", self.settings.consent_rate_limit)
 
     @cached_property
     def writer(self) -> ConsentWriter:

@@ -19,8 +19,8 @@ from pydantic import ValidationError
 
 from privacyops.errors import ManifestInvalid
 from privacyops.policy.schema import Manifest, PolicyBook
-from privacyops.policy.source import Loc, Position, SourceMap, YamlProblem, dotted, parse_yaml
 from privacyops.settings import Settings
+from privacyops.yamlfile import Loc, Position, SourceMap, YamlProblem, dotted, parse_yaml
 
 __all__ = [
     "MAX_MANIFEST_BYTES",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from privacyops.connectors import Connector, load_connectors
+from privacyops.mail import SmtpEmailSender
 from privacyops.policy import load_configured_policy
-from privacyops.rights.identity import EmailSender, PhoneSender, SmtpEmailSender, load_phone_sender
+from privacyops.rights.identity import EmailSender, PhoneSender, load_phone_sender
 from privacyops.rights.registry_adapter import StoreRegistry
 from privacyops.rights.service import RightsService
 from privacyops.settings import Settings

@@ -20,17 +20,15 @@ import hmac
 import importlib
 import json
 import secrets
-import smtplib
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
 import sqlalchemy as sa
 
-from privacyops.errors import ConfigurationError, DependencyUnavailable, RateLimited
+from privacyops.errors import ConfigurationError, RateLimited
+from privacyops.mail import Message
 from privacyops.rights.models import RateBucket
 from privacyops.settings import Settings
 from privacyops.store import Database, utcnow
@@ -41,7 +39,6 @@ __all__ = [
     "FilePhoneSender",
     "Message",
     "PhoneSender",
-    "SmtpEmailSender",
     "check_rate",
     "keyed_hash",
     "load_phone_sender",
@@ -67,15 +64,6 @@ def keyed_hash(key: bytes, purpose: str, value: str) -> bytes:
     return hmac.new(key, f"{purpose}\x1f{value}".encode(), hashlib.sha256).digest()
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A message to a person: to whom, subject line (e-mail only) and text."""
-
-    to: str
-    subject: str
-    body: str
-
-
 class EmailSender(Protocol):
     """Delivers e-mail (the first factor, answers, download links)."""
 
@@ -90,36 +78,6 @@ class PhoneSender(Protocol):
     """
 
     def send(self, message: Message) -> None: ...
-
-
-class SmtpEmailSender:
-    """Sends e-mail through the SMTP server of the settings (``smtp_host``, ``smtp_port``...)."""
-
-    def __init__(self, settings: Settings, *, timeout: float = 10.0) -> None:
-        self.settings = settings
-        self.timeout = timeout
-
-    def __repr__(self) -> str:
-        return f"SmtpEmailSender({self.settings.smtp_host}:{self.settings.smtp_port})"
-
-    def send(self, message: Message) -> None:
-        mail = EmailMessage()
-        mail["From"] = self.settings.mail_from
-        mail["To"] = message.to
-        mail["Subject"] = message.subject
-        mail.set_content(message.body)
-        s = self.settings
-        try:
-            with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=self.timeout) as smtp:
-                if s.smtp_starttls:
-                    smtp.starttls()
-                if s.smtp_username and s.smtp_password is not None:
-                    smtp.login(s.smtp_username, s.smtp_password.get_secret_value())
-                smtp.send_message(mail)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise DependencyUnavailable(
-                f"The mail server did not accept the message ({type(exc).__name__})."
-            ) from None
 
 
 class FilePhoneSender:

@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog
 from privacyops.connectors.base import Identities, normalise_identities
-from privacyops.connectors.mail import send_mail
 from privacyops.errors import ConfigurationError, DependencyUnavailable, InvalidInput, NotFound
+from privacyops.mail import send_mail
 from privacyops.policy.schema import Manifest
 from privacyops.rights.models import RecipientNotice
 from privacyops.settings import Settings

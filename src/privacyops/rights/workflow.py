@@ -11,6 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from privacyops.errors import InvalidInput, InvalidTransition
+from privacyops.policy.restriction import RestrictionGround
 
 __all__ = [
     "FINAL_STATES",
@@ -115,13 +116,15 @@ class TaskKind(StrEnum):
 #: Types whose answer releases data or destroys it: the second factor is required first.
 NEEDS_SECOND_FACTOR = frozenset({RequestType.ACCESS, RequestType.PORTABILITY, RequestType.ERASURE})
 
-#: The four grounds of policy §9 / GDPR Art. 18(1).
-RESTRICTION_GROUNDS: dict[str, str] = {
-    "accuracy_contested": "You contest the accuracy of your data (Art. 18(1)(a)).",
-    "unlawful_processing": "The processing is unlawful and you oppose erasure (Art. 18(1)(b)).",
-    "legal_claims": "We no longer need the data but you need it for legal claims (Art. 18(1)(c)).",
-    "objection_pending": "You objected under Art. 21(1), pending the verification whether our "
-    "legitimate grounds override yours (Art. 18(1)(d)).",
+#: What the person is told for each ground of policy §9 / GDPR Art. 18(1).
+RESTRICTION_GROUNDS: dict[RestrictionGround, str] = {
+    RestrictionGround.ACCURACY_CONTESTED: "You contest the accuracy of your data (Art. 18(1)(a)).",
+    RestrictionGround.UNLAWFUL_PROCESSING: "The processing is unlawful and you oppose erasure "
+    "(Art. 18(1)(b)).",
+    RestrictionGround.LEGAL_CLAIMS: "We no longer need the data but you need it for legal claims "
+    "(Art. 18(1)(c)).",
+    RestrictionGround.OBJECTION_PENDING: "You objected under Art. 21(1), pending the verification "
+    "whether our legitimate grounds override yours (Art. 18(1)(d)).",
 }
 
 OBJECTION_KINDS: dict[str, str] = {

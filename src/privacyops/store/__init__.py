@@ -29,7 +29,6 @@ from privacyops.store.db import Database, create_engine, load_models, open_datab
 from privacyops.store.keys import KeyRing, KeyStore, generate_master_key, load_master_key
 from privacyops.store.registry import (
     IDENTITY_KINDS,
-    RESTRICTION_GROUNDS,
     IdentityIn,
     Record,
     RecordIn,
@@ -42,7 +41,6 @@ from privacyops.store.registry import (
 __all__ = [
     "IDENTITY_KINDS",
     "NAMING_CONVENTION",
-    "RESTRICTION_GROUNDS",
     "Base",
     "BigIntPK",
     "Database",

@@ -141,7 +141,7 @@ class PersonalDataRecord(Base):
 
 class ProcessingRestriction(Base):
     """A restriction of processing (GDPR Art. 18) on a subject; active while ``lifted_at`` is
-    null. ``ground`` is one of :data:`privacyops.store.registry.RESTRICTION_GROUNDS`."""
+    null. ``ground`` is one of :class:`privacyops.policy.restriction.RestrictionGround`."""
 
     __tablename__ = "processing_restrictions"
 

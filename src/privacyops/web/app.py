@@ -7,8 +7,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from privacyops import __version__
+from privacyops.ratelimit import RateLimiter, shared_counts
 from privacyops.settings import Settings, get_settings
-from privacyops.shared_counts import shared_counts
 from privacyops.store import Database
 from privacyops.web import metrics
 from privacyops.web.errors import install_error_handlers
@@ -28,7 +28,7 @@ from privacyops.web.routes import (
     privacy_requests,
     rights,
 )
-from privacyops.web.security import RateLimiter, SecurityMiddleware
+from privacyops.web.security import SecurityMiddleware
 
 
 class PrivacyOpsApp(FastAPI):

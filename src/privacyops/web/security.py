@@ -1,4 +1,5 @@
-"""Protections every response gets: security headers, a body-size cap, and rate limits.
+"""Protections every response gets: security headers and a body-size cap (rate limits:
+:mod:`privacyops.ratelimit`).
 
 :class:`SecurityMiddleware` is pure ASGI (it wraps the whole app, errors included):
 
@@ -14,19 +15,15 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections import deque
 from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privacyops.errors import PayloadTooLarge
-from privacyops.shared_counts import SharedCounts
 from privacyops.web.errors import error_body
 
-__all__ = ["CSP", "RateLimiter", "SecurityMiddleware", "security_headers"]
+__all__ = ["CSP", "SecurityMiddleware", "security_headers"]
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -132,42 +129,6 @@ def _visitor_cookie(value: str, secure: bool) -> str:
     if secure:
         morsel["secure"] = True
     return morsel.OutputString()
-
-
-class RateLimiter:
-    """A sliding-window counter per key (client address + form), kept in memory; or, given
-    ``shared`` (Redis, see :mod:`privacyops.shared_counts`), a fixed window counted by every
-    process of the service together.
-    """
-
-    def __init__(self, shared: SharedCounts | None = None) -> None:
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        self.shared = shared
-
-    def hit(self, key: str, limit: int, window_seconds: float = 60.0) -> int | None:
-        """Count one attempt; the seconds to wait when over ``limit``, else ``None``."""
-        if self.shared is not None:
-            counted = self.shared.hit(key, window_seconds)
-            if counted is not None:
-                count, left = counted
-                return max(1, int(left) + 1) if count > limit else None
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - window_seconds:
-                hits.popleft()
-            if len(hits) >= limit:
-                return max(1, int(hits[0] + window_seconds - now) + 1)
-            hits.append(now)
-            if len(self._hits) > 100_000:  # bound memory under a flood of addresses
-                self._hits = {k: v for k, v in self._hits.items() if v}
-            return None
-
-    def reset(self) -> None:
-        """Forget every count."""
-        with self._lock:
-            self._hits.clear()
 
 
 def client_address(scope_or_request: Any) -> str:

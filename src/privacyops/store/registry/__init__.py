@@ -21,7 +21,7 @@ suppression), :mod:`.erasure` (crypto-shredding); :mod:`.core` holds what they s
 from privacyops.identities import IDENTITY_KINDS, normalise_identity
 from privacyops.store.registry.records import RecordsPart
 from privacyops.store.registry.resolution import ResolutionPart
-from privacyops.store.registry.restrictions import RESTRICTION_GROUNDS, RestrictionsPart
+from privacyops.store.registry.restrictions import RestrictionsPart
 from privacyops.store.registry.reviews import ReviewsPart
 from privacyops.store.registry.types import (
     IdentityIn,
@@ -34,7 +34,6 @@ from privacyops.store.registry.types import (
 
 __all__ = [
     "IDENTITY_KINDS",
-    "RESTRICTION_GROUNDS",
     "IdentityIn",
     "IdentityReviewView",
     "Record",

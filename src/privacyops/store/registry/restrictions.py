@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from privacyops.errors import InvalidInput, NotFound
 from privacyops.identities import normalise_identity
+from privacyops.policy.restriction import RestrictionGround
 from privacyops.store.base import utcnow
 from privacyops.store.models import LegalHold, ProcessingRestriction
 from privacyops.store.registry.core import (
@@ -21,15 +22,7 @@ from privacyops.store.registry.core import (
 )
 from privacyops.store.registry.types import Subject
 
-__all__ = ["RESTRICTION_GROUNDS", "RestrictionsPart"]
-
-#: Grounds of a restriction of processing (GDPR Art. 18(1)(a)-(d)) and of an objection pending.
-RESTRICTION_GROUNDS: tuple[str, ...] = (
-    "accuracy_contested",  # 18(1)(a)
-    "unlawful_processing",  # 18(1)(b)
-    "legal_claims",  # 18(1)(c): kept for the establishment, exercise or defence of claims
-    "objection_pending",  # 18(1)(d)
-)
+__all__ = ["RestrictionsPart"]
 
 
 class RestrictionsPart(RegistryCore):
@@ -48,10 +41,10 @@ class RestrictionsPart(RegistryCore):
         Raises:
             InvalidInput: unknown ground.
         """
-        if ground not in RESTRICTION_GROUNDS:
+        if RestrictionGround.parse(ground) is None:
             raise InvalidInput(
                 f"Unknown restriction ground {ground!r}.",
-                details=[{"loc": ["ground"], "msg": f"one of {', '.join(RESTRICTION_GROUNDS)}"}],
+                details=[{"loc": ["ground"], "msg": f"one of {RestrictionGround.choices()}"}],
             )
         with self._session(session) as s:
             return int(

@@ -15,61 +15,41 @@ Public (called from the company's website, CORS limited to ``Settings.site_origi
 from __future__ import annotations
 
 import html
-import logging
 import re
-import time
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
 
-import orjson
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.types import Receive, Scope, Send
 
 from privacyops.consent.banner import asset, demo_asset
 from privacyops.consent.gpc import gpc_signal
-from privacyops.consent.records import ChoiceIn, RequestContext
 from privacyops.consent.service import ConsentService
 from privacyops.errors import (
-    InvalidChoice,
     InvalidInput,
     NotFound,
-    PayloadTooLarge,
     PermissionDenied,
-    PrivacyOpsError,
-    RateLimited,
     VerificationFailed,
 )
-from privacyops.web import metrics
 from privacyops.web.auth import require_scope
-from privacyops.web.deps import app_database, get_policy
-from privacyops.web.errors import error_body
-from privacyops.web.security import SecurityMiddleware, security_headers
+from privacyops.web.routes.consent_write import (
+    ConsentFastPath,
+    accept_choice,
+    capped_body,
+    consent_service,
+)
 
+# ConsentFastPath and consent_service live in consent_write; importable from here too
 __all__ = ["ConsentFastPath", "consent_service", "router"]
 
 router = APIRouter(tags=["consent"])
-_log = logging.getLogger(__name__)
 
 _CORS_HEADERS = "Content-Type, PO-Visitor-Id"
 VISITOR_HEADER = "po-visitor-id"
 _VISITOR = re.compile(r"^[A-Za-z0-9_-]{16,56}$")
 _CORS_METHODS = "GET, POST, OPTIONS"
-
-
-def consent_service(request: Request) -> ConsentService:
-    """The application's consent service, built on first use."""
-    state = request.app.state
-    service: ConsentService | None = getattr(state, "consent", None)
-    if service is None:
-        service = ConsentService(
-            state.settings, book=get_policy(request), db=app_database(request.app)
-        )
-        state.consent = service
-    return service
 
 
 def _cors(request: Request, service: ConsentService, response: Response) -> None:
@@ -188,24 +168,6 @@ def receipt_key(request: Request) -> dict[str, str]:
     return {"alg": "Ed25519", "key_id": key.id, "public_key": key.public_b64}
 
 
-async def _capped_body(request: Request, limit: int) -> bytes:
-    """The request body, refused (413) past ``limit`` bytes before it is all read."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-    return bytes(body)
-
-
-def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
-    # Never echo the rejected value: it may be personal data.
-    return [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
-
-
 @router.post("/api/v1/consent", name="record_consent", status_code=201)
 async def record_consent(request: Request) -> JSONResponse:
     """Record a visitor's choice; answers once it is durably stored.
@@ -214,39 +176,21 @@ async def record_consent(request: Request) -> JSONResponse:
     ``consent_rate_limit`` calls a minute from one address (429), a body over
     ``consent_max_body_bytes`` (413), anything but JSON (400), an unknown category or vendor
     or a contradiction (422), a stale banner or policy version (409).
+
+    The application answers this path with :class:`ConsentFastPath` before its middleware and
+    router; this routed handler describes it in the OpenAPI document and runs the same
+    :func:`accept_choice` (a test compares the two).
     """
-    service = consent_service(request)
-    response_headers = Response()
-    if request.headers.get("origin") is None:
-        raise PermissionDenied("The consent API answers the site's pages only (Origin missing).")
-    _cors(request, service, response_headers)
-    client = request.client.host if request.client else "unknown"
-    service.limiter.hit(client)
-    body = await _capped_body(request, service.settings.consent_max_body_bytes)
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json":
-        raise InvalidInput("Send the choice as application/json.")
-    try:
-        choice = ChoiceIn.model_validate_json(body)
-    except ValidationError as exc:
-        raise InvalidChoice("The choice is not valid.", details=_validation_details(exc)) from None
-    context = RequestContext(
-        ip=client,
+    answer, cors = await accept_choice(
+        consent_service(request),
+        origin=request.headers.get("origin"),
+        host=request.client.host if request.client else "unknown",
+        media=request.headers.get("content-type"),
         user_agent=request.headers.get("user-agent"),
-        gpc_header=gpc_signal(request.headers),
-        allowed_origins=service.allowed_origins,
+        gpc=gpc_signal(request.headers),
+        read_body=lambda limit: capped_body(request, limit),
     )
-    stored = await service.record_async(choice, context)
-    return JSONResponse(
-        {
-            "record_id": stored.record_id,
-            "created_at": stored.created_at.isoformat().replace("+00:00", "Z"),
-            "expires_at": stored.expires_at.isoformat().replace("+00:00", "Z"),
-            "previous_record_id": stored.previous_record_id,
-        },
-        status_code=201,
-        headers=_cors_headers(response_headers),
-    )
+    return JSONResponse(answer, status_code=201, headers=cors)
 
 
 @router.get("/api/v1/consent/state")
@@ -369,7 +313,7 @@ def request_marketing(body: MarketingIn, request: Request) -> JSONResponse:
     if request.headers.get("origin") is not None:
         _cors(request, service, response)
     client = request.client.host if request.client else "unknown"
-    service.limiter.hit(f"marketing:{client}")
+    service.check_rate(f"marketing:{client}")
     service.request_marketing(
         body.email,
         purpose_id=body.purpose,
@@ -428,7 +372,7 @@ def withdraw_page(token: str = "") -> HTMLResponse:
 
 
 async def _form_token(request: Request) -> str:
-    body = await _capped_body(request, 2048)
+    body = await capped_body(request, 2048)
     token = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0]
     if not token or len(token) > 100:
         raise VerificationFailed("This link is not valid.")
@@ -451,164 +395,3 @@ async def withdraw_marketing(request: Request) -> HTMLResponse:
     service = consent_service(request)
     await run_in_threadpool(service.withdraw_marketing, token)
     return _link_page("Withdrawn", "Your consent is withdrawn: no more of these e-mails.")
-
-
-class ConsentFastPath:
-    """A lean ASGI handler for ``POST /api/v1/consent``, the one public endpoint every page view
-    can call; the application (:func:`privacyops.web.app.create_app`) hands it that request
-    before FastAPI's middleware stack and router.
-
-    It does what that stack would do for this route and nothing else: the security headers
-    and global body cap of :class:`~privacyops.web.security.SecurityMiddleware`, the request
-    metrics of :class:`~privacyops.web.metrics.MetricsMiddleware`, and the checks, errors and
-    JSON shape of :func:`record_consent` (which stays registered, for the OpenAPI description
-    and as the reference behaviour): a foreign or missing ``Origin`` 403, over the rate limit
-    429, over the body cap 413, not JSON 400, invalid 422/409, and 201 only once the record
-    and its audit event are committed. Framework work per request (route matching, Request
-    and Response objects, header dictionaries, the middleware closures) cost more CPU than
-    validating and storing the choice.
-
-    Args:
-        app: the FastAPI application (its state holds the settings, policy and database).
-    """
-
-    #: What the metrics middleware reads to label the request (``scope["route"].path``).
-    route = SimpleNamespace(path="/api/v1/consent", name="record_consent")
-    path = "/api/v1/consent"
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        settings = app.state.settings
-        self._max_body = int(settings.max_body_bytes)
-        self._https = settings.base_url.startswith("https://")
-        self._service: ConsentService | None = None
-        self._seconds = metrics.REQUEST_SECONDS.labels("POST", self.route.path)
-        self._counts: dict[int, Any] = {}
-
-    def service(self, scope: Scope, receive: Receive) -> ConsentService:
-        """The application's consent service (shared with the routed endpoints)."""
-        if self._service is None:
-            self._service = consent_service(Request(scope, receive))
-        return self._service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
-        scope["app"] = self.app
-        scope["route"] = self.route
-        status = 500
-        try:
-            status = await self._answer(scope, receive, send)
-        finally:
-            counter = self._counts.get(status)
-            if counter is None:
-                counter = metrics.REQUESTS.labels("POST", self.route.path, str(status))
-                self._counts[status] = counter
-            counter.inc()
-            self._seconds.observe(time.perf_counter() - started)
-
-    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> int:
-        origin = media = agent = length = None
-        gpc = False
-        for name, value in scope["headers"]:
-            if name == b"origin":
-                origin = value if origin is None else origin
-            elif name == b"content-type":
-                media = value if media is None else media
-            elif name == b"user-agent":
-                agent = value if agent is None else agent
-            elif name == b"content-length":
-                length = value if length is None else length
-            elif name == b"sec-gpc" and not gpc:
-                gpc = value.strip() == b"1"
-        if length is not None and (not length.isdigit() or int(length) > self._max_body):
-            await SecurityMiddleware.too_large(send)
-            return 413
-        headers = security_headers(https=self._https or scope.get("scheme") == "https")
-        try:
-            service = self.service(scope, receive)
-            if origin is None:
-                raise PermissionDenied(
-                    "The consent API answers the site's pages only (Origin missing)."
-                )
-            origin_text = origin.decode("latin-1")
-            if origin_text.lower().rstrip("/") not in service.allowed_origins:
-                raise PermissionDenied("This origin may not call the consent API.")
-            client = scope.get("client")
-            host = client[0] if client else "unknown"
-            service.limiter.hit(host)
-            body = await self._body(receive, service.settings.consent_max_body_bytes, length)
-            if media is None or media.split(b";")[0].strip().lower() != b"application/json":
-                raise InvalidInput("Send the choice as application/json.")
-            try:
-                choice = ChoiceIn.model_validate_json(body)
-            except ValidationError as exc:
-                raise InvalidChoice(
-                    "The choice is not valid.", details=_validation_details(exc)
-                ) from None
-            context = RequestContext(
-                ip=host,
-                user_agent=agent.decode("latin-1") if agent is not None else None,
-                gpc_header=gpc,
-                allowed_origins=service.allowed_origins,
-            )
-            stored = await service.record_async(choice, context)
-        except PrivacyOpsError as exc:
-            if isinstance(exc, RateLimited):
-                headers.append((b"retry-after", str(exc.retry_after).encode()))
-            await _send_json(send, exc.status, exc.to_dict(), headers)
-            return exc.status
-        except Exception as exc:  # the same answer as the app's handler of the unexpected
-            _log.error("unhandled %s", type(exc).__name__, exc_info=exc)
-            body_500 = error_body("internal_error", "Something went wrong; it has been logged.")
-            await _send_json(send, 500, body_500, headers)
-            return 500
-        headers += [
-            (b"vary", b"Origin"),
-            (b"access-control-allow-origin", origin),
-            (b"access-control-max-age", b"600"),
-        ]
-        answer = {
-            "record_id": stored.record_id,
-            "created_at": stored.created_at.isoformat().replace("+00:00", "Z"),
-            "expires_at": stored.expires_at.isoformat().replace("+00:00", "Z"),
-            "previous_record_id": stored.previous_record_id,
-        }
-        await _send_json(send, 201, answer, headers)
-        return 201
-
-    async def _body(self, receive: Receive, limit: int, declared: bytes | None) -> bytes:
-        """The request body, refused (413) past ``limit`` (or the global cap) before it is all
-        read."""
-        if declared is not None and int(declared) > limit:
-            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-        body = b""
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                raise InvalidInput("The request body was not received.")
-            chunk: bytes = message.get("body", b"")
-            body += chunk
-            if len(body) > self._max_body:
-                raise PayloadTooLarge("The request body is too large.")
-            if len(body) > limit:
-                raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-            if not message.get("more_body", False):
-                return body
-
-
-async def _send_json(
-    send: Send, status: int, content: dict[str, Any], headers: list[tuple[bytes, bytes]]
-) -> None:
-    body = orjson.dumps(content)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-length", str(len(body)).encode()),
-                (b"content-type", b"application/json"),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

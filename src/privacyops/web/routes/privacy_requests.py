@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from privacyops.errors import InvalidInput, PrivacyOpsError, RateLimited, VerificationFailed
 from privacyops.jobs.dispatch import dispatch_request
+from privacyops.policy.restriction import RestrictionGround
 from privacyops.policy.schema import PolicyBook
 from privacyops.rights.service import RightsService
 from privacyops.rights.workflow import (
@@ -104,7 +105,7 @@ async def submit_request(
         if category and value:
             details["changes"] = {category: value}
     elif kind == "restriction":
-        details["ground"] = v.choice("ground", list(RESTRICTION_GROUNDS), label="The ground")
+        details["ground"] = v.choice("ground", list(RestrictionGround), label="The ground")
     elif kind == "objection":
         details["objection"] = v.choice(
             "objection", list(OBJECTION_KINDS), label="What you object to"

@@ -1,0 +1,74 @@
+"""Outgoing e-mail: the one SMTP sender every part uses (identity codes and answers, Art. 19
+notices, manual-connector tasks, marketing opt-in links).
+
+The server is the settings' (``smtp_host``, ``smtp_port``, ``smtp_starttls``, ``smtp_username``
+/ ``smtp_password``, ``mail_from``). Every message gets a ``Message-ID``, which
+:func:`send_mail` returns so a caller can match replies. A server that cannot be reached, does
+not answer within :data:`SMTP_TIMEOUT` seconds, or refuses the message raises
+:class:`~privacyops.errors.DependencyUnavailable`: the caller decides (and stores nothing it
+promised to send).
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from privacyops.errors import DependencyUnavailable
+from privacyops.settings import Settings
+
+__all__ = ["SMTP_TIMEOUT", "Message", "SmtpEmailSender", "send_mail"]
+
+#: Seconds to wait for the SMTP server at each step (connect, each command).
+SMTP_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message to a person: to whom, subject line (e-mail only) and text."""
+
+    to: str
+    subject: str
+    body: str
+
+
+def send_mail(settings: Settings, to: str, subject: str, body: str) -> str:
+    """Send one plain-text e-mail; return its Message-ID.
+
+    Raises:
+        DependencyUnavailable: the SMTP server cannot be reached, timed out, or refused it.
+    """
+    mail = EmailMessage()
+    mail["From"] = settings.mail_from
+    mail["To"] = to
+    mail["Subject"] = subject
+    mail["Message-ID"] = make_msgid(domain=settings.mail_from.rpartition("@")[2] or "localhost")
+    mail.set_content(body)
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls()
+            if settings.smtp_username and settings.smtp_password is not None:
+                smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+            smtp.send_message(mail)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DependencyUnavailable(
+            f"The mail server did not accept the message ({type(exc).__name__}); try again later."
+        ) from None
+    return str(mail["Message-ID"])
+
+
+class SmtpEmailSender:
+    """:func:`send_mail` as an object with ``send(message)`` (what the rights service holds,
+    so tests and deployments can hand it another sender)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __repr__(self) -> str:
+        return f"SmtpEmailSender({self.settings.smtp_host}:{self.settings.smtp_port})"
+
+    def send(self, message: Message) -> None:
+        send_mail(self.settings, message.to, message.subject, message.body)

@@ -1,0 +1,27 @@
+"""One list of restriction grounds (GDPR Art. 18(1)(a)-(d)): store, form and answer."""
+
+from __future__ import annotations
+
+from privacyops.policy.restriction import RestrictionGround
+from privacyops.rights.workflow import RESTRICTION_GROUNDS
+
+
+def test_the_four_grounds_of_article_18_1() -> None:
+    assert [g.article for g in RestrictionGround] == [
+        "18(1)(a)",
+        "18(1)(b)",
+        "18(1)(c)",
+        "18(1)(d)",
+    ]
+
+
+def test_every_ground_is_worded_for_the_person_with_its_article() -> None:
+    assert list(RESTRICTION_GROUNDS) == list(RestrictionGround)
+    for ground, words in RESTRICTION_GROUNDS.items():
+        assert f"(Art. {ground.article})" in words
+
+
+def test_parse_accepts_the_stored_values_only() -> None:
+    assert RestrictionGround.parse("legal_claims") is RestrictionGround.LEGAL_CLAIMS
+    assert RestrictionGround.parse("Legal_Claims") is None
+    assert RestrictionGround.parse(None) is None
