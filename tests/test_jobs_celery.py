@@ -18,10 +18,9 @@ import pytest
 import sqlalchemy as sa
 from celery import Celery
 from fastapi.testclient import TestClient
-from tests._rights import submit_and_verify
+from tests._rights import last_code, submit_and_verify
 from tests._web import database, make_app
 from tests.conftest import SmtpSink
-from tests.test_rights_api import code_for
 from tests.test_rights_workflow import ingest
 
 from privacyops.jobs import JOBS, dispatch
@@ -230,7 +229,7 @@ def test_a_request_verified_over_http_is_handed_to_a_worker_at_once(
         url = f"/api/v1/rights/requests/{receipt['request_id']}"
         verified = client.post(
             f"{url}/verify",
-            json={"code": code_for(smtp_server, "ada@example.com")},
+            json={"code": last_code(smtp_server, "ada@example.com")},
             headers=headers,
         )
         assert verified.json()["state"] == "verified"

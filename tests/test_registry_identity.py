@@ -18,13 +18,17 @@ from typing import Any
 import pikepdf
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from privacyops.rights.runner import open_export, tick
+from tests._rights import phone_texts
+from tests._rights import submit_and_verify as confirm
+from tests._web import database, make_app
 from tests.conftest import SmtpSink
-from tests.test_rights_workflow import LINK, confirm, make_service, phone_texts
+from tests.test_rights_workflow import LINK, make_service
 
 from _connectors_shop import dataset_yaml, fill
+from privacyops.accounts.service import create_api_token
 from privacyops.audit import AuditLog
 from privacyops.connectors import load_connectors
 from privacyops.errors import Conflict, InvalidInput
@@ -32,6 +36,8 @@ from privacyops.identities import identifies
 from privacyops.intake.reviews import decide_identity_review, pending_identity_reviews
 from privacyops.intake.service import IntakeService
 from privacyops.policy import default_policy_book
+from privacyops.rights.downloads import open_export
+from privacyops.rights.engine import tick
 from privacyops.rights.factory import build_service
 from privacyops.rights.service import RightsService
 from privacyops.settings import Settings
@@ -369,3 +375,43 @@ def test_no_interleaving_gives_one_persons_record_to_another(
             if found is not None:
                 people = {r.payload["person"] for r in registry.records_for(found) if r.payload}
                 assert people == {p}
+
+
+# --- the review queue over HTTP ------------------------------------------------------------
+
+
+def test_staff_list_and_decide_reviews_over_http(tmp_path: Path, db_url: str) -> None:
+    client = TestClient(make_app(tmp_path, db_url))
+    db = database(client.app)  # type: ignore[arg-type]
+    registry = Registry(db)
+    ann, _ = registry.ingest(form([IdentityIn("email", "ann@acme.example")], n=1))
+    bob, _ = registry.ingest(form([IdentityIn("customer_id", "C-42")], n=2))
+    held, _ = registry.ingest(
+        form([IdentityIn("email", "ann@acme.example"), IdentityIn("customer_id", "C-42")], n=3)
+    )
+    with db.session() as session:
+        _, token = create_api_token(session, "dpo", ["intake:read", "intake:write"])
+    staff = {"authorization": f"Bearer {token}"}
+    url = "/api/v1/intake/identity-reviews"
+
+    assert client.get(url).status_code == 401
+    [listed] = client.get(url, headers=staff).json()
+    assert listed["subject_public_id"] == held.public_id
+    assert {m["subject"] for m in listed["matches"]} == {ann.public_id, bob.public_id}
+    assert "ann@acme.example" not in json.dumps(listed)
+
+    wrong = client.post(
+        f"{url}/{listed['id']}/decision", json={"merge_into": "nobody"}, headers=staff
+    )
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["code"] == "invalid_input"
+    decided = client.post(
+        f"{url}/{listed['id']}/decision", json={"merge_into": bob.public_id}, headers=staff
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["outcome"] == "merged"
+    assert client.get(url, headers=staff).json() == []
+    assert sorted(r.payload["n"] for r in registry.records_for(bob) if r.payload) == [2, 3]
+    assert [r.payload for r in registry.records_for(ann)] == [{"n": 1}]
+    again = client.post(f"{url}/{listed['id']}/decision", json={}, headers=staff)
+    assert again.status_code == 409

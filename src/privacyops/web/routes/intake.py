@@ -6,6 +6,8 @@
   address and capped in size; they answer ``202 {"status": "received"}`` whether the submission
   was stored or held for spam review, and never name the data subject. Other channels (contact,
   customer, event…) need the ``intake:write`` scope and answer with the full result.
+- ``/api/v1/intake/identity-reviews``: submissions held because their identities point at two
+  people (list; decide: merge into one or keep apart).
 - ``/api/v1/intake/spam/...``: the quarantine (list, read, release, reject), the blocklist and
   the keyword/regex rules (policy §8), for staff.
 - ``POST /api/v1/intake/under-age``: a data subject found to be under the age limit is erased
@@ -15,6 +17,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -26,6 +29,7 @@ from privacyops.accounts import Principal
 from privacyops.audit import AuditLog
 from privacyops.errors import InvalidInput, PayloadTooLarge, RateLimited
 from privacyops.intake import spam
+from privacyops.intake.reviews import decide_identity_review, pending_identity_reviews
 from privacyops.intake.service import IntakeService
 from privacyops.policy import PolicyBook
 from privacyops.settings import Settings
@@ -135,6 +139,42 @@ def reject(
         quarantine_id, actor=who.actor, note=decision.note, block_sender=decision.block_sender
     )
     return {"status": "rejected", "blocklist_entries": blocks}
+
+
+# --- identity reviews (docs/registry.md) -------------------------------------------------------
+
+
+class IdentityDecision(BaseModel):
+    """Staff's decision on a held submission: merge it into one candidate, or keep it apart."""
+
+    merge_into: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        description="The candidate subject's public id; omit or null to keep it apart.",
+    )
+
+
+@router.get("/identity-reviews")
+def identity_reviews(
+    db: Database = Depends(get_db), _: Principal = Depends(_read)
+) -> list[dict[str, Any]]:
+    """Submissions whose identifying identities point at more than one person, waiting for
+    staff (no personal data: subjects' public ids and identity kinds)."""
+    return [asdict(review) for review in pending_identity_reviews(db)]
+
+
+@router.post("/identity-reviews/{review_id}/decision")
+def decide_identity(
+    review_id: int,
+    decision: IdentityDecision,
+    db: Database = Depends(get_db),
+    who: Principal = Depends(_write),
+) -> dict[str, Any]:
+    """Merge the held submission into a candidate, or keep it apart; audited."""
+    return asdict(
+        decide_identity_review(db, review_id, merge_into=decision.merge_into, actor=who.actor)
+    )
 
 
 @router.get("/spam/blocklist")
