@@ -176,15 +176,8 @@ class RightsService:
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
-        """A session for work that reads and then writes.
-
-        On SQLite it takes the write lock with its first statement: a transaction that reads
-        first and writes later fails at once ("database is locked") when another writer got
-        in between, where one that starts by writing simply waits its turn (busy timeout).
-        """
+        """A session for work that reads and then writes (the database's write session)."""
         with self.db.session() as session:
-            if self.db.dialect == "sqlite":
-                session.execute(sa.text("UPDATE rights_rate_buckets SET count = count WHERE 0"))
             yield session
 
     # --- keys and hashes ---------------------------------------------------------------
@@ -642,21 +635,28 @@ class RightsService:
     ) -> dict[str, Any]:
         """Send a new code for ``factor`` (at most ``otp_max_sends`` per request)."""
         now = utcnow()
+        failed = False
         with self.write_session() as session:
             try:
                 row = self._load(session, request_id, token)
             except VerificationFailed:
-                self._failure(client, now)
-                raise
-            if row.state != RequestState.AWAITING_IDENTITY.value:
-                raise Conflict("This request is not waiting for a code.")
-            details = self.context(row).details
-            to = details["email"] if factor == "email" else details.get("phone")
-            if not to:
-                raise InvalidInput("No such factor.", details=[{"loc": ["factor"], "msg": "email"}])
-            self._send_code(session, row, factor, to, now=now)
+                failed = True  # counted once this transaction has let go of the write lock
+            else:
+                self._resend(session, row, factor, now)
+        if failed:
+            self._failure(client, now)
+            raise VerificationFailed(BAD_CODE)
         self.deliver_outbox(request_id=row.id)
         return self.status(request_id, token)
+
+    def _resend(self, session: Session, row: RightsRequest, factor: str, now: datetime) -> None:
+        if row.state != RequestState.AWAITING_IDENTITY.value:
+            raise Conflict("This request is not waiting for a code.")
+        details = self.context(row).details
+        to = details["email"] if factor == "email" else details.get("phone")
+        if not to:
+            raise InvalidInput("No such factor.", details=[{"loc": ["factor"], "msg": "email"}])
+        self._send_code(session, row, factor, to, now=now)
 
     # --- following a request -----------------------------------------------------------
 
@@ -703,13 +703,15 @@ class RightsService:
 
     def status(self, request_id: str, token: str, *, client: str = "local") -> dict[str, Any]:
         """The requester's view of a request, given its bearer token."""
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             try:
                 row = self._load(session, request_id, token)
             except VerificationFailed:
-                self._failure(client, utcnow())
-                raise
-            return self.view(row)
+                pass  # counted below, once the session is closed (no write inside a read)
+            else:
+                return self.view(row)
+        self._failure(client, utcnow())
+        raise VerificationFailed(BAD_CODE)
 
     # --- staff -------------------------------------------------------------------------
 

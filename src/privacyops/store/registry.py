@@ -296,13 +296,16 @@ class Registry:
 
     # --- keys ----------------------------------------------------------------------------
 
-    def _data_keys(self, public_ids: Iterable[str]) -> dict[str, bytes]:
-        wrapped = self.key_store.get_many(public_ids)
+    def _data_keys(self, public_ids: Iterable[str], s: Session | None = None) -> dict[str, bytes]:
+        conn = s.connection() if s is not None and self.key_store.shared else None
+        wrapped = self.key_store.get_many(public_ids, connection=conn)
         return {p: self.keyring.unwrap(p, w) for p, w in wrapped.items()}
 
-    def _new_subject_keys(self, count: int, created: list[str]) -> dict[str, bytes]:
+    def _new_subject_keys(self, s: Session, count: int, created: list[str]) -> dict[str, bytes]:
         keys = {secrets.token_hex(16): new_key() for _ in range(count)}
-        self.key_store.put_many(self.keyring.wrap_many(keys))
+        # a key table of this database: in this transaction (no second pooled connection)
+        conn = s.connection() if self.key_store.shared else None
+        self.key_store.put_many(self.keyring.wrap_many(keys), connection=conn)
         created.extend(keys)
         return keys
 
@@ -506,7 +509,7 @@ class Registry:
             for _, bi, _ in p.identities:
                 owner.setdefault(bi, found)
             assigned.append(found)
-        new_keys = self._new_subject_keys(placeholders, created_keys) if placeholders else {}
+        new_keys = self._new_subject_keys(s, placeholders, created_keys) if placeholders else {}
         created: dict[int, Subject] = {}
         if placeholders:
             now = utcnow()
@@ -518,7 +521,7 @@ class Registry:
         subjects = [created[a] if isinstance(a, int) else a for a in assigned]
         keys = dict(new_keys)
         existing = {x.public_id for x in subjects} - keys.keys()
-        keys.update(self._data_keys(existing))
+        keys.update(self._data_keys(existing, s))
         erased = existing - keys.keys()
         if erased:  # an identity still points at a subject whose key is gone
             raise ProcessingRestricted("A data subject in this batch was erased.")
