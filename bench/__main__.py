@@ -19,6 +19,7 @@ SCENARIOS: dict[str, str] = {
     "rights": "bench.scenario_rights",
     "ratelimit": "bench.scenario_ratelimit",
     "service": "bench.scenario_service",
+    "load": "bench.scenario_load",
 }
 
 

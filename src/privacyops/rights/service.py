@@ -30,9 +30,9 @@ from privacyops.errors import (
     DependencyUnavailable,
     InvalidInput,
     NotFound,
-    PayloadTooLarge,
     VerificationFailed,
 )
+from privacyops.freetext import check_free_json
 from privacyops.policy import PolicyBook
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.clocks import RequestClock, request_clock
@@ -314,8 +314,7 @@ class RightsService:
     # --- submit ------------------------------------------------------------------------
 
     def _validate_details(self, kind: RequestType, details: Mapping[str, Any]) -> dict[str, Any]:
-        if len(json.dumps(details, default=str)) > MAX_DETAIL_BYTES:
-            raise PayloadTooLarge("The request details are too large.")
+        details = check_free_json(details, max_bytes=MAX_DETAIL_BYTES)  # as intake checks text
         clean: dict[str, Any] = {}
         if kind is RequestType.RECTIFICATION:
             changes = details.get("changes")

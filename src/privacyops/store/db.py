@@ -49,6 +49,7 @@ __all__ = [
     "MIGRATIONS_DIR",
     "WRITE_OPTION",
     "Database",
+    "NestedWrite",
     "is_retryable",
     "is_write_connection",
     "load_models",

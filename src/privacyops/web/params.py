@@ -1,11 +1,9 @@
-"""Validation at the edge, the same on every route: row ids in paths, free text in bodies.
+"""Validation at the edge, the same on every route: row ids in paths and bodies.
 
-- :data:`PathId`: an integer id in a URL path is checked against the store's type (a 64-bit
-  signed integer, positive). Anything outside answers 404 like any other id that names no row,
-  before the database is asked (an id past 2**63 - 1 once reached the driver and answered 500).
-- :data:`FreeDetails`: a free-form JSON object in a body is checked as intake checks its
-  payloads (:func:`privacyops.intake.validation.check_free_json`): no NUL or other control
-  characters, no lone surrogates, bounded nesting and size.
+:data:`RowId` (alias :data:`PathId`): an integer id is checked against the store's type (a
+64-bit signed integer, positive). Anything outside answers 404 like any other id that names no
+row, before the database is asked (an id past 2**63 - 1 once reached the driver: a 500).
+Free text and free-form JSON are checked by :mod:`privacyops.freetext` (shared with intake).
 """
 
 from __future__ import annotations
