@@ -10,21 +10,12 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from tests._web import all_routes, browser, login, make_app
+from tests._web import all_routes, browser, login, make_app, route_guards
 
 from privacyops.accounts import ROLE_SCOPES, ROLES, SCOPES, create_api_token
-from privacyops.web.auth import RequireCaller, RequireScope, RequireStaff
+from privacyops.web.auth import RequireScope, RequireStaff
 
 pytestmark = pytest.mark.authz
-
-
-def _guards(dependant: Any) -> list[Any]:
-    found: list[Any] = []
-    for sub in getattr(dependant, "dependencies", []) or []:
-        if isinstance(sub.call, RequireStaff | RequireScope | RequireCaller):
-            found.append(sub.call)
-        found.extend(_guards(sub))
-    return found
 
 
 def _url(path: str) -> str:
@@ -39,7 +30,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
 def _operations(app: FastAPI) -> list[tuple[str, str, list[Any]]]:
     spec = TestClient(app).get("/openapi.json").json()
     guards = {
-        (method, path): _guards(dependant)
+        (method, path): route_guards(dependant)
         for path, methods, dependant in all_routes(app)
         for method in methods
     }
