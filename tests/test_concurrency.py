@@ -260,3 +260,42 @@ def test_parallel_bad_resends_are_counted_and_stall_nothing(
         requests = conn.execute(sa.text("SELECT count(*) FROM rights_requests")).scalar_one()
     assert stored == 10
     assert requests == 6
+
+
+def test_a_deadlock_on_postgresql_is_retried(db_url: str) -> None:
+    """Two writers locking two rows in opposite order: PostgreSQL aborts one (40P01);
+    ``run_write`` runs it again and both land."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite writers queue on one lock: no deadlock to retry")
+    import threading
+
+    from privacyops.store import Database
+
+    db = Database(db_url)
+    with db.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE pair (id int PRIMARY KEY, n int NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO pair VALUES (1, 0), (2, 0)"))
+    both_hold_one = threading.Barrier(2, timeout=30)
+    attempts: Counter[str] = Counter()
+
+    def writer(first: int, second: int) -> Any:
+        def work(session: Any) -> None:
+            attempts[f"{first}"] += 1
+            bump = sa.text("UPDATE pair SET n = n + 1 WHERE id = :id")
+            session.execute(bump, {"id": first})
+            if attempts[f"{first}"] == 1:
+                both_hold_one.wait()
+            session.execute(bump, {"id": second})
+
+        return lambda: db.run_write(work)
+
+    threads = [threading.Thread(target=writer(1, 2)), threading.Thread(target=writer(2, 1))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    with db.engine.connect() as conn:
+        counts = dict(conn.execute(sa.text("SELECT id, n FROM pair")).all())
+    db.dispose()
+    assert counts == {1: 2, 2: 2}  # each writer's two updates, once each
+    assert sum(attempts.values()) == 3  # one of them ran twice
