@@ -99,7 +99,7 @@ def _audit_verifies(data_dir: Path) -> None:
 def test_kill_9_of_serve_during_intake_loses_no_acknowledged_submission(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     acknowledged: list[str] = []
-    for round_, kill_after in enumerate((5, 40)):  # early, and once the WAL has grown
+    for round_, kill_after in enumerate((5, 25)):  # early, and once the WAL has grown
         port = free_port()
         proc = _start(data_dir, port)
         try:
@@ -144,11 +144,11 @@ def test_kill_9_of_retention_run_at_several_points_then_the_rerun_finishes(
 ) -> None:
     data_dir = tmp_path / "data"
     db = open_database(Settings(data_dir=data_dir))
-    Registry(db).ingest_many([_old(f"p{i}@example.com") for i in range(1200)])
+    Registry(db).ingest_many([_old(f"p{i}@example.com") for i in range(600)])
     count = sa.text("SELECT count(*) FROM personal_data_records")
     command = [sys.executable, "-m", "privacyops", "retention", "run", "--as-of", "2026-06-01"]
     seen: list[int] = []
-    for stop_below in (1150, 600):  # early, then mid-way through what is left
+    for stop_below in (570, 300):  # early, then mid-way through what is left
         proc = subprocess.Popen(
             [*command, "--chunk-size", "10"],
             env=_env(data_dir),
@@ -168,7 +168,7 @@ def test_kill_9_of_retention_run_at_several_points_then_the_rerun_finishes(
             proc.wait(timeout=30)
         with db.engine.connect() as conn:
             seen.append(conn.execute(count).scalar_one())
-    assert 0 < seen[-1] < 1200, f"no run was killed mid-way: {seen}"
+    assert 0 < seen[-1] < 600, f"no run was killed mid-way: {seen}"
     done = subprocess.run(
         [*command, "--json"],
         env=_env(data_dir),
@@ -180,7 +180,7 @@ def test_kill_9_of_retention_run_at_several_points_then_the_rerun_finishes(
     assert done.returncode == 0, done.stderr
     report: dict[str, Any] = json.loads(done.stdout)
     assert report["resumed"] is True
-    assert report["totals"]["deleted"] == 1200  # over the three runs: each record once
+    assert report["totals"]["deleted"] == 600  # over the three runs: each record once
     with db.engine.connect() as conn:
         assert conn.execute(count).scalar_one() == 0
         batches = conn.execute(
