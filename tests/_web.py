@@ -86,3 +86,15 @@ def all_routes(app: FastAPI) -> list[tuple[str, frozenset[str], Any]]:
         elif hasattr(route, "path"):
             out.append((route.path, frozenset(getattr(route, "methods", None) or {"GET"}), None))
     return out
+
+
+def route_guards(dependant: Any) -> list[Any]:
+    """The auth guards (staff role, token scope, any caller) a route depends on, nested ones too."""
+    from privacyops.web.auth import RequireCaller, RequireScope, RequireStaff
+
+    found: list[Any] = []
+    for sub in getattr(dependant, "dependencies", []) or []:
+        if isinstance(sub.call, RequireStaff | RequireScope | RequireCaller):
+            found.append(sub.call)
+        found.extend(route_guards(sub))
+    return found

@@ -12,11 +12,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from _web import all_routes, browser, login, make_app
+from _web import all_routes, browser, login, make_app, route_guards
 from privacyops.accounts import ROLES, SCOPES, create_api_token
 from privacyops.settings import Settings
 from privacyops.web.app import create_app
-from privacyops.web.auth import RequireCaller, RequireScope, RequireStaff
+from privacyops.web.auth import RequireScope, RequireStaff
 
 #: (method, path) that anyone may call: the privacy center, the consent banner, the public
 #: parts of intake and rights (they check their own codes and tokens), login, health.
@@ -73,13 +73,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
 _IGNORED = {"/docs/oauth2-redirect"}
 
 
-def _guards(dependant: Any) -> list[Any]:
-    found: list[Any] = []
-    for sub in getattr(dependant, "dependencies", []) or []:
-        if isinstance(sub.call, RequireStaff | RequireScope | RequireCaller):
-            found.append(sub.call)
-        found.extend(_guards(sub))
-    return found
+_guards = route_guards
 
 
 def _calls() -> list[tuple[str, str, list[Any]]]:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from privacyops.audit.models import AuditEvent, AuditHead
 from privacyops.errors import InvalidInput
-from privacyops.store.db import Database
+from privacyops.store.db import Database, is_write_connection
 
 __all__ = ["GENESIS_HASH", "AuditLog", "NewEvent", "VerifyResult", "format_ts"]
 
@@ -69,7 +69,6 @@ _head = cast(sa.Table, AuditHead.__table__)
 # Statements built once (building them per append cost more than running them).
 _HEAD_ROW = sa.select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)
 _HEAD_FOR_UPDATE = _HEAD_ROW.with_for_update()
-_HEAD_TOUCH = sa.update(_head).where(_head.c.id == 1).values(seq=_head.c.seq)
 _HEAD_MOVE = (
     sa.update(_head)
     .where(_head.c.id == 1)
@@ -276,16 +275,17 @@ class AuditLog:
             return self._write(connection, ts, prepared)
         if session is not None:
             return self._write(session.connection(), ts, prepared)
-        with self.db.engine.begin() as conn:
+        with self.db.begin() as conn:
             return self._write(conn, ts, prepared)
 
     def _lock_head(self, conn: sa.Connection) -> tuple[int, str]:
         if conn.dialect.name == "postgresql":
             row = conn.execute(_HEAD_FOR_UPDATE).one_or_none()
         else:
-            # SQLite has no row locks: a no-op write takes the database's write lock first,
-            # so the head read next cannot go stale before this transaction commits.
-            conn.execute(_HEAD_TOUCH)
+            # SQLite has no row locks: a write transaction (BEGIN IMMEDIATE) holds the
+            # database's write lock already, so the head read next cannot go stale
+            if not is_write_connection(conn):
+                raise RuntimeError("audit events appended outside a write transaction")
             row = conn.execute(_HEAD_ROW).first()
         if row is None:
             conn.execute(sa.insert(_head).values(id=1, seq=0, hash=GENESIS_HASH))

@@ -217,7 +217,7 @@ class ConsentWriter:
     def _commit(self, batch: list[_Item]) -> None:
         outcomes: list[StoredRecord] | BaseException
         try:
-            with self.db.engine.connect() as conn:
+            with self.db.write_engine.connect() as conn:
                 make_durable(conn)
                 with conn.begin():
                     outcomes = write_records(

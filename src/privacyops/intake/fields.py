@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from privacyops.freetext import text_problem
 from privacyops.identities import InvalidIdentity, email_address, phone_number
 
 __all__ = [
@@ -46,10 +47,8 @@ FIELD_CAPS: dict[str, int] = {
 }
 MAX_HISTORY_ENTRIES = 500
 
-# Control characters other than tab and line breaks have no place in personal data; they are the
-# usual carriers of log and terminal injection (NUL is also refused by PostgreSQL text).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_ONE_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters (other than tab and line breaks in free text) and lone surrogates have no
+# place in personal data: the shared rules of privacyops.freetext.
 _DURATION = re.compile(r"^(?:(\d{1,4}):)?(\d{1,2}):(\d{2})$")
 _ISO_DURATION = re.compile(r"^PT(?:(\d{1,4})H)?(?:(\d{1,4})M)?(?:(\d{1,6})S)?$", re.IGNORECASE)
 
@@ -66,8 +65,9 @@ def _string(value: Any, field_type: str, *, one_line: bool = True) -> str:
         raise FieldProblem("must not be empty")
     if len(text) > FIELD_CAPS[field_type]:
         raise FieldProblem(f"longer than {FIELD_CAPS[field_type]} characters")
-    if (_ONE_LINE_CONTROL if one_line else _CONTROL).search(text):
-        raise FieldProblem("contains control characters")
+    problem = text_problem(text, one_line=one_line)
+    if problem:
+        raise FieldProblem(problem)
     return text
 
 

@@ -264,7 +264,7 @@ class _Sweep:
         ``TRUNCATE``: the zeroed pages of what was deleted (``secure_delete``) replace the old
         ones in the database file, and the WAL holds no copy of them.
         """
-        with self.db.engine.connect() as conn:
+        with self.db.write_engine.connect() as conn:  # write transactions (BEGIN IMMEDIATE)
             raw = conn.connection.dbapi_connection if self.db.dialect == "sqlite" else None
             if raw is None:
                 yield conn

@@ -134,9 +134,7 @@ def check_rate(
     now = now or utcnow()
     for _ in range(3):
         try:
-            with db.session() as session:
-                if db.dialect == "sqlite":  # take the write lock first (see write_session)
-                    session.execute(sa.text("UPDATE rights_rate_buckets SET count = count WHERE 0"))
+            with db.session() as session:  # a write session: waits its turn, never BUSY
                 bucket = session.get(RateBucket, key, with_for_update=True)
                 if bucket is None:
                     session.add(RateBucket(key=key, window_start=now, count=1))

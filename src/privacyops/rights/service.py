@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog, NewEvent
@@ -94,15 +93,8 @@ class RightsService:
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
-        """A session for work that reads and then writes.
-
-        On SQLite it takes the write lock with its first statement: a transaction that reads
-        first and writes later fails at once ("database is locked") when another writer got
-        in between, where one that starts by writing simply waits its turn (busy timeout).
-        """
+        """A session for work that reads and then writes (the database's write session)."""
         with self.db.session() as session:
-            if self.db.dialect == "sqlite":
-                session.execute(sa.text("UPDATE rights_rate_buckets SET count = count WHERE 0"))
             yield session
 
     # --- keys and hashes ---------------------------------------------------------------

@@ -7,7 +7,6 @@ stored.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from privacyops.errors import Conflict, InvalidInput, PayloadTooLarge
+from privacyops.errors import Conflict, InvalidInput
+from privacyops.freetext import check_free_json
 from privacyops.identities import email_address, phone_number
 from privacyops.rights import transitions
 from privacyops.rights.identity import Message, check_rate, new_code, new_token
@@ -69,8 +69,7 @@ def validate_details(
 
     Raises:
         InvalidInput: a detail is missing or malformed; PayloadTooLarge: too large."""
-    if len(json.dumps(details, default=str)) > MAX_DETAIL_BYTES:
-        raise PayloadTooLarge("The request details are too large.")
+    details = check_free_json(details, max_bytes=MAX_DETAIL_BYTES)  # as intake checks text
     clean: dict[str, Any] = {}
     if kind is RequestType.RECTIFICATION:
         changes = details.get("changes")

@@ -176,6 +176,18 @@ def after_identity(
         transitions.move(service, session, row, RequestState.VERIFIED)
 
 
+def _resend(
+    service: RightsService, session: Session, row: RightsRequest, factor: str, now: datetime
+) -> None:
+    if row.state != RequestState.AWAITING_IDENTITY.value:
+        raise Conflict("This request is not waiting for a code.")
+    details = service.context(row).details
+    to = details["email"] if factor == "email" else details.get("phone")
+    if not to:
+        raise InvalidInput("No such factor.", details=[{"loc": ["factor"], "msg": "email"}])
+    send_code(service, session, row, factor, to, now=now)
+
+
 def resend(
     service: RightsService,
     request_id: str,
@@ -186,18 +198,16 @@ def resend(
 ) -> dict[str, Any]:
     """Send a new code for ``factor`` (at most ``otp_max_sends`` per request)."""
     now = utcnow()
+    failed = False
     with service.write_session() as session:
         try:
             row = load_request(service, session, request_id, token)
         except VerificationFailed:
-            service.count_failure(client, now)
-            raise
-        if row.state != RequestState.AWAITING_IDENTITY.value:
-            raise Conflict("This request is not waiting for a code.")
-        details = service.context(row).details
-        to = details["email"] if factor == "email" else details.get("phone")
-        if not to:
-            raise InvalidInput("No such factor.", details=[{"loc": ["factor"], "msg": "email"}])
-        send_code(service, session, row, factor, to, now=now)
+            failed = True  # counted once this transaction has let go of the write lock
+        else:
+            _resend(service, session, row, factor, now)
+    if failed:
+        service.count_failure(client, now)
+        raise VerificationFailed(BAD_CODE)
     service.deliver_outbox(request_id=row.id)
     return service.status(request_id, token)

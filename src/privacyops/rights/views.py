@@ -14,7 +14,7 @@ from privacyops.errors import InvalidInput, NotFound, VerificationFailed
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.clocks import RequestClock, request_clock
 from privacyops.rights.models import RightsRequest, StaffTask
-from privacyops.rights.verification import load_request
+from privacyops.rights.verification import BAD_CODE, load_request
 from privacyops.rights.workflow import RequestState
 from privacyops.store import utcnow
 
@@ -86,13 +86,15 @@ def status(
     service: RightsService, request_id: str, token: str, *, client: str = "local"
 ) -> dict[str, Any]:
     """The requester's view of a request, given its bearer token."""
-    with service.db.session() as session:
+    with service.db.read_session() as session:
         try:
             row = load_request(service, session, request_id, token)
         except VerificationFailed:
-            service.count_failure(client, utcnow())
-            raise
-        return service.view(row)
+            pass  # counted below, once the session is closed (no write inside a read)
+        else:
+            return service.view(row)
+    service.count_failure(client, utcnow())
+    raise VerificationFailed(BAD_CODE)
 
 
 def staff_row(service: RightsService, session: Session, request_id: str) -> RightsRequest:

@@ -4,6 +4,15 @@ The embedded default is a SQLite file under ``data_dir`` (WAL journal, foreign k
 timeout so concurrent writers wait instead of failing); PostgreSQL is reached by URL through
 psycopg 3 (``postgresql+psycopg://user:pass@host/db``).
 
+One write discipline: every transaction that may write is a *write transaction*
+(:meth:`Database.session`, :meth:`Database.begin`, or any connection of
+:attr:`Database.write_engine`). On SQLite it starts with ``BEGIN IMMEDIATE`` (SQLAlchemy's
+documented pysqlite recipe): it takes the database's write lock when it begins, so it waits its
+turn under the busy timeout instead of failing with "database is locked" when a read inside it
+later turns into a write. Read-only work uses :meth:`Database.read_session` (a deferred
+``BEGIN``; WAL readers never wait). On PostgreSQL, :meth:`Database.run_write` retries a unit of
+work a bounded number of times on serialisation failures and deadlocks.
+
 Subjects' data keys live in a *key store* kept apart from the registry (see
 :mod:`privacyops.store.keys`): for the embedded default a second SQLite file next to the
 database, so that a copy or backup of the database holds no key.
@@ -15,10 +24,14 @@ import importlib
 import importlib.util
 import logging
 import pkgutil
-from collections.abc import Iterator
-from contextlib import contextmanager
+import random
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -32,7 +45,19 @@ if TYPE_CHECKING:
     from privacyops.settings import Settings
     from privacyops.store.keys import KeyRing, KeyStore
 
-__all__ = ["MIGRATIONS_DIR", "Database", "load_models", "open_database"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "WRITE_OPTION",
+    "Database",
+    "NestedWrite",
+    "is_retryable",
+    "is_write_connection",
+    "load_models",
+    "open_database",
+    "writing",
+]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +67,13 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # PostgreSQL advisory lock key that serialises concurrent ``upgrade()`` calls ("pops-mig").
 _MIGRATION_LOCK = 0x706F70732D6D6967
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+#: Execution option marking a write connection (SQLite: ``BEGIN IMMEDIATE``).
+WRITE_OPTION = "privacyops_write"
+#: PostgreSQL SQLSTATEs a write may be retried on: serialization_failure, deadlock_detected.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+#: Attempts of :meth:`Database.run_write` (the first one included).
+WRITE_ATTEMPTS = 4
 
 
 def load_models() -> None:
@@ -87,8 +119,63 @@ def _key_store_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class NestedWrite(RuntimeError):
+    """A write transaction opened while this thread holds one on the same SQLite database:
+    it would wait for a lock its own thread holds (a self-deadlock until the busy timeout)."""
+
+
+_writing = threading.local()
+
+
+def _held() -> dict[int, weakref.ref[sa.Connection]]:
+    """This thread's open write transactions: database (pool) -> the connection holding it."""
+    held: dict[int, weakref.ref[sa.Connection]] | None = getattr(_writing, "held", None)
+    if held is None:
+        held = _writing.held = {}
+    return held
+
+
 def _sqlite_begin(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # pysqlite recipe: the driver's own BEGIN is off (isolation_level=None, see the pragmas);
+    # a write connection takes the write lock now, a read one when (if ever) it writes
+    if not is_write_connection(conn):
+        conn.exec_driver_sql("BEGIN")
+        return
+    database = id(conn.engine.pool)
+    holder = _held().get(database)
+    holding = holder() if holder is not None else None
+    if holding is not None and holding is not conn and holding.in_transaction():
+        raise NestedWrite(
+            "A write transaction was opened inside another one on the same SQLite database: "
+            "pass the session (or connection) down instead."
+        )
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    _held()[database] = weakref.ref(conn)
+
+
+def _sqlite_end(conn: sa.Connection) -> None:
+    held = _held()
+    database = id(conn.engine.pool)
+    holder = held.get(database)
+    if holder is not None and holder() is conn:
+        del held[database]
+
+
+def writing(engine: Engine) -> Engine:
+    """``engine`` whose connections begin write transactions (same pool, same events)."""
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def is_write_connection(conn: sa.Connection) -> bool:
+    """Whether ``conn`` came from a write engine (see :func:`writing`)."""
+    return bool(conn.get_execution_options().get(WRITE_OPTION))
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether ``exc`` is a PostgreSQL serialisation failure or deadlock (safe to retry)."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def create_engine(url: str | URL, **kwargs: Any) -> Engine:
@@ -104,6 +191,8 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
         engine = sa.create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "commit", _sqlite_end)
+        event.listen(engine, "rollback", _sqlite_end)
         return engine
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
@@ -156,7 +245,10 @@ class Database:
     ) -> None:
         self.url: URL = make_url(url)
         self.engine: Engine = create_engine(self.url, **engine_kwargs)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: The same engine whose transactions are write transactions (see the module's doc).
+        self.write_engine: Engine = writing(self.engine)
+        self._sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._master_key = master_key
         self._key_store_url = key_store_url or default_key_store_url(self.url)
         self._key_store: KeyStore | None = None
@@ -172,7 +264,11 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session whose transaction commits when the block ends and rolls back on error."""
+        """A write session: its transaction commits when the block ends, rolls back on error.
+
+        On SQLite it holds the write lock from its first statement to its end: keep it short,
+        and never open a second write (another session, another connection) inside it.
+        """
         with self._sessions() as session:
             try:
                 yield session
@@ -180,6 +276,36 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reading only (a deferred transaction, rolled back at the end)."""
+        with self._read_sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def begin(self) -> AbstractContextManager[sa.Connection]:
+        """A write transaction on a plain connection (``with db.begin() as conn: ...``)."""
+        return self.write_engine.begin()
+
+    def run_write(self, work: Callable[[Session], T], *, attempts: int = WRITE_ATTEMPTS) -> T:
+        """Run ``work`` in a write session, again (up to ``attempts`` times in all, after a
+        short random pause) when PostgreSQL aborts it for a serialisation failure or deadlock.
+
+        ``work`` must do nothing outside the session it is given (it may run more than once).
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.session() as session:
+                    return work(session)
+            except sa.exc.DBAPIError as exc:
+                if attempt == attempts or not is_retryable(exc):
+                    raise
+                log.info("write retried (%s, attempt %d)", type(exc.orig).__name__, attempt)
+                time.sleep(random.uniform(0.005, 0.02) * attempt)  # jitter, not a secret
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def upgrade(self) -> None:
         """Bring the schema to the latest revision of every branch (Alembic ``heads``).
@@ -193,7 +319,7 @@ class Database:
         load_models()
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
             config.attributes["connection"] = conn

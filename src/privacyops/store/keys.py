@@ -22,6 +22,7 @@ import logging
 import os
 import stat
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -33,6 +34,7 @@ from sqlalchemy.engine import Engine
 from privacyops.errors import ConfigurationError
 from privacyops.store.base import UTCDateTime, utcnow
 from privacyops.store.crypto import KEY_BYTES, blind_index, new_key, open_sealed, seal, seal_many
+from privacyops.store.db import writing
 
 if TYPE_CHECKING:
     from privacyops.settings import Settings
@@ -162,20 +164,37 @@ class KeyStore:
         """Create the ``subject_keys`` table when it is missing."""
         KEYS_METADATA.create_all(self.engine, checkfirst=True)
 
-    def put_many(self, wrapped: Mapping[str, bytes]) -> None:
-        """Store wrapped keys (``public_id -> wrapped key``) in one transaction."""
+    def put_many(
+        self, wrapped: Mapping[str, bytes], *, connection: sa.Connection | None = None
+    ) -> None:
+        """Store wrapped keys (``public_id -> wrapped key``) in one transaction.
+
+        With ``connection`` (a :attr:`shared` key store only) in that connection's transaction.
+        """
         if not wrapped:
             return
         now = utcnow()
         rows = [{"public_id": p, "wrapped_key": w, "created_at": now} for p, w in wrapped.items()]
-        with self.engine.begin() as conn:
+        if connection is not None:
+            if not self.shared:
+                raise ConfigurationError(
+                    "The key store has its own database: no shared transaction."
+                )
+            connection.execute(subject_keys.insert(), rows)
+            return
+        with writing(self.engine).begin() as conn:
             conn.execute(subject_keys.insert(), rows)
 
-    def get_many(self, public_ids: Iterable[str]) -> dict[str, bytes]:
-        """The wrapped keys that still exist for these subjects (destroyed ones are absent)."""
+    def get_many(
+        self, public_ids: Iterable[str], *, connection: sa.Connection | None = None
+    ) -> dict[str, bytes]:
+        """The wrapped keys that still exist for these subjects (destroyed ones are absent).
+
+        With ``connection`` (a :attr:`shared` key store) read in that connection's transaction.
+        """
         ids = list(dict.fromkeys(public_ids))
         found: dict[str, bytes] = {}
-        with self.engine.connect() as conn:
+        with nullcontext(connection) if connection is not None else self.engine.connect() as conn:
             for start in range(0, len(ids), 1000):
                 chunk = ids[start : start + 1000]
                 rows = conn.execute(
@@ -226,7 +245,7 @@ class KeyStore:
                 )
             deleted = connection.execute(subject_keys.delete().where(among)).rowcount
         else:
-            with self.engine.begin() as conn:
+            with writing(self.engine).begin() as conn:
                 deleted = conn.execute(subject_keys.delete().where(among)).rowcount
         if purge and deleted:
             self.purge()

@@ -180,13 +180,16 @@ class RegistryCore:
 
     # --- keys ----------------------------------------------------------------------------
 
-    def _data_keys(self, public_ids: Iterable[str]) -> dict[str, bytes]:
-        wrapped = self.key_store.get_many(public_ids)
+    def _data_keys(self, public_ids: Iterable[str], s: Session | None = None) -> dict[str, bytes]:
+        conn = s.connection() if s is not None and self.key_store.shared else None
+        wrapped = self.key_store.get_many(public_ids, connection=conn)
         return {p: self.keyring.unwrap(p, w) for p, w in wrapped.items()}
 
-    def _new_subject_keys(self, count: int, created: list[str]) -> dict[str, bytes]:
+    def _new_subject_keys(self, s: Session, count: int, created: list[str]) -> dict[str, bytes]:
         keys = {secrets.token_hex(16): new_key() for _ in range(count)}
-        self.key_store.put_many(self.keyring.wrap_many(keys))
+        # a key table of this database: in this transaction (no second pooled connection)
+        conn = s.connection() if self.key_store.shared else None
+        self.key_store.put_many(self.keyring.wrap_many(keys), connection=conn)
         created.extend(keys)
         return keys
 

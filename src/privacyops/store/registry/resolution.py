@@ -167,7 +167,7 @@ class ResolutionPart(RegistryCore):
                 if identifying:
                     owner.setdefault(bi, found)
             assigned.append(found)
-        new_keys = self._new_subject_keys(placeholders, created_keys) if placeholders else {}
+        new_keys = self._new_subject_keys(s, placeholders, created_keys) if placeholders else {}
         created: dict[int, Subject] = {}
         now = utcnow()
         if placeholders:
@@ -183,7 +183,7 @@ class ResolutionPart(RegistryCore):
         subjects = [subject(a) for a in assigned]
         keys = dict(new_keys)
         existing = {x.public_id for x in subjects} - keys.keys()
-        keys.update(self._data_keys(existing))
+        keys.update(self._data_keys(existing, s))
         if existing - keys.keys():  # an identity still points at a subject whose key is gone
             raise ProcessingRestricted("A data subject in this batch was erased.")
         new_rows = []

@@ -41,6 +41,7 @@ from privacyops.web.auth import (
 from privacyops.web.deps import get_db, get_settings_dep
 from privacyops.web.forms import FORM_EXPIRED, FormValues, read_form
 from privacyops.web.pages import add_nav, render
+from privacyops.web.params import RowId
 
 router = APIRouter(tags=["staff"])
 add_nav("/dashboard/staff", "Staff", ("admin",))
@@ -225,7 +226,7 @@ async def token_create(
 
 @router.post("/dashboard/staff/tokens/{token_id}/revoke", include_in_schema=False)
 async def token_revoke(
-    token_id: int,
+    token_id: RowId,
     request: Request,
     db: Database = Depends(get_db),
     who: Principal = Depends(require_staff("admin")),

@@ -27,6 +27,7 @@ from privacyops.web.auth import STAFF_READ, check_csrf, require_staff
 from privacyops.web.deps import get_db, get_policy
 from privacyops.web.forms import FORM_EXPIRED, read_form
 from privacyops.web.pages import add_nav, render
+from privacyops.web.params import MAX_ROW_ID
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 add_nav("/dashboard/policy", "Policy", STAFF_READ)
@@ -127,7 +128,7 @@ def _audit_page(db: Database, before: int | None, action: str | None) -> dict[st
 @router.get("/dashboard/audit")
 def audit_page(
     request: Request,
-    before: int | None = Query(None, ge=1),
+    before: int | None = Query(None, ge=1, le=MAX_ROW_ID),
     action: str | None = Query(None, max_length=64),
     db: Database = Depends(get_db),
     who: Principal = Depends(require_staff("dpo", "auditor")),

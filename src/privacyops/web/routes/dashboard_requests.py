@@ -35,6 +35,7 @@ from privacyops.web.auth import STAFF_READ, STAFF_WRITE, check_csrf, require_sta
 from privacyops.web.deps import get_db
 from privacyops.web.forms import FORM_EXPIRED, FormValues, read_form
 from privacyops.web.pages import add_nav, render
+from privacyops.web.params import MAX_ROW_ID, RowId
 from privacyops.web.routes.rights import rights_service
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -70,7 +71,7 @@ def _row_view(service: RightsService, row: RightsRequest, today: Any) -> dict[st
 def requests_page(
     request: Request,
     state: str = Query("open", max_length=32),
-    after: int | None = Query(None, ge=0),
+    after: int | None = Query(None, ge=0, le=MAX_ROW_ID),
     db: Database = Depends(get_db),
     service: RightsService = Depends(rights_service),
     who: Principal = Depends(require_staff(*STAFF_READ)),
@@ -277,7 +278,7 @@ def _system_task(db: Database, request_id: str, task_id: int) -> ConnectorTask:
 @router.post("/dashboard/requests/{request_id}/systems/{task_id}/brief")
 async def system_task_brief(
     request_id: str,
-    task_id: int,
+    task_id: RowId,
     request: Request,
     db: Database = Depends(get_db),
     service: RightsService = Depends(rights_service),
@@ -304,7 +305,7 @@ async def system_task_brief(
 @router.post("/dashboard/requests/{request_id}/systems/{task_id}/complete")
 async def system_task_complete(
     request_id: str,
-    task_id: int,
+    task_id: RowId,
     request: Request,
     db: Database = Depends(get_db),
     service: RightsService = Depends(rights_service),

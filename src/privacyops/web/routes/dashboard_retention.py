@@ -29,6 +29,7 @@ from privacyops.web.auth import STAFF_READ, check_csrf, require_staff
 from privacyops.web.deps import get_db, get_policy
 from privacyops.web.forms import FORM_EXPIRED, FormValues, read_form
 from privacyops.web.pages import add_nav, render
+from privacyops.web.params import RowId
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 add_nav("/dashboard/retention", "Retention", STAFF_READ)
@@ -136,7 +137,7 @@ async def place_hold(
 
 @router.post("/dashboard/retention/holds/{hold_id}/lift")
 async def lift_hold(
-    hold_id: int,
+    hold_id: RowId,
     request: Request,
     db: Database = Depends(get_db),
     book: PolicyBook = Depends(get_policy),

@@ -37,6 +37,7 @@ from privacyops.store import Database
 from privacyops.store.registry import Registry
 from privacyops.web.auth import require_scope
 from privacyops.web.deps import get_db, get_policy, get_settings_dep
+from privacyops.web.params import RowId
 from privacyops.web.security import client_address
 
 __all__ = ["intake_service", "router"]
@@ -208,7 +209,7 @@ def add_block(
 
 @router.delete("/spam/blocklist/{entry_id}", status_code=204)
 def remove_block(
-    entry_id: int,
+    entry_id: RowId,
     service: IntakeService = Depends(intake_service),
     who: Principal = Depends(_write),
 ) -> None:
@@ -242,7 +243,7 @@ def add_rule(
 
 @router.delete("/spam/rules/{rule_id}", status_code=204)
 def remove_rule(
-    rule_id: int,
+    rule_id: RowId,
     service: IntakeService = Depends(intake_service),
     who: Principal = Depends(_write),
 ) -> None:

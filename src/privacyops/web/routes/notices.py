@@ -29,6 +29,7 @@ from privacyops.rights.tasks import complete_task
 from privacyops.store import Database
 from privacyops.web.auth import require_scope
 from privacyops.web.deps import get_db
+from privacyops.web.params import RowId
 
 __all__ = ["router"]
 
@@ -83,7 +84,7 @@ def tasks(db: Database = Depends(get_db)) -> dict[str, Any]:
 
 @router.get("/api/v1/connectors/tasks/{task_id}/brief")
 def brief(
-    task_id: int,
+    task_id: RowId,
     who: Principal = Depends(require_scope("requests:write")),
     db: Database = Depends(get_db),
 ) -> dict[str, Any]:
@@ -97,7 +98,7 @@ def _actor(who: Principal) -> str:
 
 @router.post("/api/v1/connectors/tasks/{task_id}/complete")
 def complete(
-    task_id: int,
+    task_id: RowId,
     outcome: str = Body(embed=True, max_length=2000),
     records: dict[str, list[dict[str, Any]]] | None = Body(default=None, embed=True),
     who: Principal = Depends(require_scope("requests:write")),

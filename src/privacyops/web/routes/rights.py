@@ -32,6 +32,7 @@ from privacyops.rights.service import RightsService
 from privacyops.rights.workflow import RequestState
 from privacyops.web.auth import require_scope
 from privacyops.web.deps import app_database
+from privacyops.web.params import RowId
 from privacyops.web.security import client_address
 
 __all__ = ["rights_service", "router"]
@@ -222,7 +223,7 @@ def staff_decide(
 
 
 class LiftBody(BaseModel):
-    restriction: int
+    restriction: RowId
     reason: str = Field(min_length=1, max_length=4000)
 
 
