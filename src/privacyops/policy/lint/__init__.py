@@ -12,17 +12,21 @@ does not meet the article cited.
 
 from __future__ import annotations
 
-# Each rule family registers its rules in RULES on import.
-from privacyops.policy.lint import (  # noqa: F401
-    lawfulness,
-    marketing,
-    minimisation,
-    profiling,
-    retention,
-    text,
-    transfers,
-    transparency,
-)
+# Each rule family registers its rules in RULES on import, in the order below (the order
+# findings are reported in): lawfulness first, the text itself last.
+# isort: off
+from privacyops.policy.lint import lawfulness  # noqa: F401
+from privacyops.policy.lint import marketing  # noqa: F401
+from privacyops.policy.lint import retention  # noqa: F401
+from privacyops.policy.lint import minimisation  # noqa: F401
+from privacyops.policy.lint import transfers  # noqa: F401
+from privacyops.policy.lint import transparency  # noqa: F401
+from privacyops.policy.lint import information  # noqa: F401
+from privacyops.policy.lint import rights  # noqa: F401
+from privacyops.policy.lint import profiling  # noqa: F401
+from privacyops.policy.lint import text  # noqa: F401
+
+# isort: on
 from privacyops.policy.lint.base import RULES, Finding, Hit, Rule, Severity, readable
 from privacyops.policy.lint.run import lint_book, lint_manifest
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from privacyops.policy.schema import (
     Manifest,
+    Waiver,
 )
 from privacyops.policy.source import Loc
 
@@ -57,6 +58,9 @@ class Finding:
     file: str | None = None
     line: int | None = None
     column: int | None = None
+    #: The DPO's waiver of this finding, when the manifest records one: the finding is still
+    #: reported, with the waiver, and no longer fails the lint.
+    waiver: Waiver | None = None
 
     @property
     def location(self) -> str:
@@ -76,7 +80,20 @@ class Finding:
             "line": self.line,
             "column": self.column,
             "reason": self.reason,
+            "waiver": (
+                None
+                if self.waiver is None
+                else {
+                    "reason": self.waiver.reason,
+                    "by": self.waiver.by,
+                    "date": self.waiver.date.isoformat(),
+                }
+            ),
         }
+
+    @property
+    def waived(self) -> bool:
+        return self.waiver is not None
 
 
 class Rule:

@@ -48,6 +48,25 @@ class LegitimateInterestNotStated(Rule):
 
 
 @register
+class LegitimateInterestWithoutBalancing(Rule):
+    id = "legitimate-interest-without-balancing"
+    title = "legitimate interest claimed with no balancing test documented"
+    article = "GDPR Art. 6(1)(f), 5(2); EDPB Guidelines 1/2024"
+    severity = Severity.WARNING
+
+    def check(self, m: Manifest) -> Iterator[Hit]:
+        for i, p in enumerate(m.purposes):
+            if p.legal_basis is LegalBasis.LEGITIMATE_INTEREST and p.balancing_test is None:
+                yield Hit(
+                    ("purposes", i, "balancing_test"),
+                    f"purpose '{p.name}' relies on legitimate interest with no documented "
+                    "balancing of that interest against the rights and expectations of the "
+                    "people concerned; the controller must be able to show that the "
+                    "processing is necessary and that their interests do not override its own",
+                )
+
+
+@register
 class ConsentNotRecordable(Rule):
     id = "consent-not-recordable"
     title = "consent-based processing with no valid way to give and record consent"

@@ -32,7 +32,8 @@ class AutomatedDecisionsWithoutSafeguards(Rule):
 class ProfilingDeniedButAdvertising(Rule):
     id = "profiling-denied-but-advertising"
     title = "the policy denies profiling yet runs behavioural advertising"
-    article = "GDPR Art. 4(4), 13(2)(f), 21(2)"
+    # Not Art. 13(2)(f): it covers only decisions of Art. 22(1)-(4), which targeting ads is not.
+    article = "GDPR Art. 4(4), 21(2), 21(4), 13(1)(c)"
     severity = Severity.WARNING
 
     def check(self, m: Manifest) -> Iterator[Hit]:
@@ -49,6 +50,7 @@ class ProfilingDeniedButAdvertising(Rule):
                 ("automated_decisions", "profiling"),
                 "the policy states that no profiling is done, yet it uses advertising and "
                 f"retargeting services ({name_list(ads)}); evaluating a person's behaviour or "
-                "interests to target advertising is profiling (Art. 4(4)), which must be "
-                "disclosed and can be objected to (Art. 21(2))",
+                "interests to target advertising is profiling (Art. 4(4)); the policy must say "
+                "so among its purposes (Art. 13(1)(c)) and tell people, explicitly and "
+                "separately, that they can object to it (Art. 21(2), 21(4))",
             )

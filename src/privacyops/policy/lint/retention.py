@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from privacyops.policy.lint.base import Hit, Rule, Severity, name_list, register
 from privacyops.policy.schema import (
     Manifest,
+    Processor,
+    RecipientRole,
 )
 
 
@@ -38,14 +40,13 @@ class RetentionLeftToProcessors(Rule):
         covered: set[str] = set()
         for i, c in enumerate(m.channels):
             if c.retention and c.retention.processors_own_retention:
-                names = [m.processor(p).name for p in c.retention.processors_own_retention]
+                parties = [m.processor(p) for p in c.retention.processors_own_retention]
                 covered.update(c.retention.processors_own_retention)
                 yield Hit(
                     ("channels", i, "retention", "processors_own_retention"),
                     f"on channel '{c.name}' the retention of data collected through "
-                    f"{name_list(names)} is left to their own privacy policies; the controller "
-                    "must state the period itself, and a processor keeps data only as the "
-                    "controller instructs (Art. 28(3)(g))",
+                    f"{name_list([p.name for p in parties])} is left to their own privacy "
+                    f"policies; the controller must state the period itself{_why(parties)}",
                 )
         loose = [(i, p.name) for i, p in enumerate(m.processors) if p.own_retention]
         loose = [(i, name) for i, name in loose if m.processors[i].id not in covered]
@@ -56,6 +57,27 @@ class RetentionLeftToProcessors(Rule):
                 f"the retention of data held by {name_list(names, 8)} is left to their own "
                 "privacy policies; the policy states no period for it",
             )
+
+
+def _why(parties: list[Processor]) -> str:
+    """What the law says of each kind of party whose own policy sets the retention."""
+    processors = [p.name for p in parties if p.role is RecipientRole.PROCESSOR]
+    controllers = [p.name for p in parties if p.role is not RecipientRole.PROCESSOR]
+    out = ""
+    if processors:
+        out += (
+            f"; {name_list(processors)} "
+            f"{'is a processor' if len(processors) == 1 else 'are processors'}, which keep "
+            "data only as the controller instructs (Art. 28(3)(g))"
+        )
+    if controllers:
+        out += (
+            f"; {name_list(controllers)} "
+            f"{'decides' if len(controllers) == 1 else 'decide'} as controllers what they keep "
+            "of what they receive, but the policy must still say how long the data it "
+            "collects for and shares with them is kept, or the criteria (Art. 13(2)(a))"
+        )
+    return out
 
 
 @register

@@ -10,6 +10,7 @@ from privacyops.policy.schema import (
     EntityRole,
     LegalBasis,
     Manifest,
+    RecipientRole,
     RightKind,
 )
 
@@ -51,6 +52,28 @@ class JointControllersWithoutArrangement(Rule):
                 f"{name_list(controllers)} are named as controllers of the same information, but "
                 "the policy does not describe their arrangement (who answers which "
                 "obligation), whose essence must be made available to data subjects",
+            )
+        # Third parties that decide with the controller why and how data is collected (a
+        # pixel, a social plug-in: CJEU C-40/17 Fashion ID): one finding naming them all.
+        joint = [
+            (("processors", i, "arrangement"), p.name)
+            for i, p in enumerate(m.processors)
+            if p.role is RecipientRole.JOINT_CONTROLLER and not p.arrangement
+        ]
+        joint += [
+            (("recipients", i, "arrangement"), r.name)
+            for i, r in enumerate(m.recipients)
+            if r.role is RecipientRole.JOINT_CONTROLLER and not r.arrangement
+        ]
+        if joint:
+            names = [name for _, name in joint]
+            yield Hit(
+                joint[0][0],
+                f"{name_list(names, 8)} "
+                f"{'is a joint controller' if len(names) == 1 else 'are joint controllers'} "
+                "with the controller for the data collected through them (their pixels and "
+                "plug-ins on the website: CJEU C-40/17 Fashion ID), and the policy describes no "
+                "arrangement saying who informs people and who answers their requests",
             )
 
 
