@@ -200,6 +200,11 @@ CASES: list[Any] = [
     ),
     pytest.param(_processor(role="independent_controller"), [], id="independent-controller"),
     pytest.param(
+        lambda d: d["entities"][0].update(country="US", address="1 Main St, Springfield"),
+        [("no-eea-establishment-or-representative", "entities")],
+        id="no-eea-establishment",
+    ),
+    pytest.param(
         _processor_in("US", "privacy_shield"),
         [("transfer-without-safeguard", "processors[mailer].transfer_safeguard")],
         id="privacy-shield",

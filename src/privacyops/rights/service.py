@@ -34,6 +34,7 @@ from privacyops.errors import (
     VerificationFailed,
 )
 from privacyops.policy import PolicyBook
+from privacyops.policy.establishment import clock_country
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.clocks import RequestClock, request_clock
 from privacyops.rights.identity import (
@@ -665,7 +666,7 @@ class RightsService:
         return request_clock(
             received_at=row.received_at,
             verified_at=row.verified_at,
-            country=self.policy.current.contact_point.country,
+            country=clock_country(self.policy.current).country,
             mode=self.settings.clock_start,
             extended=row.extended_at is not None,
         )
@@ -785,7 +786,7 @@ class RightsService:
             if row.extended_at is not None:
                 raise Conflict("The request was already extended.")
             clock = self.clock(row)
-            country = self.policy.current.contact_point.country
+            country = clock_country(self.policy.current).country
             from privacyops.rights.clocks import local_day
 
             if clock.notice_by is not None and local_day(now, country) > clock.notice_by:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from privacyops.policy.establishment import clock_country
 from privacyops.policy.lint.base import Hit, Rule, Severity, name_list, register
 from privacyops.policy.schema import (
     EntityRole,
@@ -155,4 +156,23 @@ class NoSecurityMeasures(Rule):
             yield Hit(
                 ("security_measures",),
                 "the manifest lists no technical or organisational security measures",
+            )
+
+
+@register
+class NoEeaEstablishment(Rule):
+    id = "no-eea-establishment-or-representative"
+    title = "no establishment or representative in the EEA"
+    article = "GDPR Art. 3(2), 27(1), 13(1)(a)"
+    severity = Severity.WARNING
+
+    def check(self, m: Manifest) -> Iterator[Hit]:
+        chosen = clock_country(m)
+        if chosen.note:
+            yield Hit(
+                ("entities",),
+                "the policy names no entity established in the EEA and no EEA representative: "
+                "a controller outside the EEA that offers services to people in it must "
+                "designate a representative there in writing (Art. 27(1)); the legal clock "
+                f"then follows {chosen.country}'s calendar, which may be no Member State's",
             )
