@@ -8,9 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from tests.conftest import SmtpSink
 
+from privacyops.audit.models import AuditEvent
 from privacyops.consent.check import Decision, check_use
+from privacyops.consent.outbox import send_marketing
 from privacyops.consent.service import ConsentService
+from privacyops.errors import InvalidInput, ProcessingRestricted
 from privacyops.policy.schema import Manifest
 from privacyops.settings import Settings
 from privacyops.store import IdentityIn, RecordIn, Registry, open_database
@@ -105,3 +110,65 @@ def test_an_objection_beats_the_soft_opt_in(service: ConsentService) -> None:
     decision = _check(service, _with_soft_opt_in(service))
     assert not decision.allow
     assert decision.rule == "suppression"
+
+
+# --- the marketing outbox: the same refusal, and an opt-out in every message -----------------
+
+
+def test_the_outbox_refuses_what_the_check_refuses_and_sends_nothing(
+    service: ConsentService, smtp_server: SmtpSink
+) -> None:
+    _person(service, "web_form")
+    settings = service.settings.model_copy(update={"smtp_port": smtp_server.port})
+    with pytest.raises(ProcessingRestricted, match=r"prior consent \(ePrivacy Art\. 13\(1\)\)"):
+        send_marketing(
+            service.db,
+            settings,
+            manifest=service.book.current,
+            banner=service.banner,
+            purpose_id="promotional-communications",
+            email=EMAIL,
+            subject="Our new white paper",
+            body="Read it here.",
+        )
+    assert smtp_server.to(EMAIL) == []
+    with pytest.raises(InvalidInput, match="direct-marketing purpose"):
+        send_marketing(
+            service.db,
+            settings,
+            manifest=service.book.current,
+            banner=service.banner,
+            purpose_id="answer-request",
+            email=EMAIL,
+            subject="x",
+            body="y",
+        )
+
+
+def test_a_soft_opt_in_message_goes_out_with_the_opt_out(
+    service: ConsentService, smtp_server: SmtpSink
+) -> None:
+    _person(service, "customer")
+    settings = service.settings.model_copy(
+        update={"smtp_port": smtp_server.port, "base_url": "https://privacy.example.com"}
+    )
+    decision = send_marketing(
+        service.db,
+        settings,
+        manifest=_with_soft_opt_in(service),
+        banner=service.banner,
+        purpose_id="promotional-communications",
+        email=EMAIL,
+        subject="Our new white paper",
+        body="Read it here.",
+    )
+    assert decision.rule == "soft_opt_in"
+    (message,) = smtp_server.to(EMAIL)
+    text = smtp_server.body(message)
+    assert text.startswith("Read it here.")
+    assert "You can stop these messages at any time, free of charge:" in text
+    assert "https://privacy.example.com/privacy/requests/new?type=objection" in text
+    assert EMAIL not in text.split("free of charge:")[1]  # no personal data in the link
+    with service.db.session() as session:
+        actions = session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.seq)).all()
+    assert "consent.marketing.send" in actions
