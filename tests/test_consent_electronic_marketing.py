@@ -115,53 +115,40 @@ def test_an_objection_beats_the_soft_opt_in(service: ConsentService) -> None:
 # --- the marketing outbox: the same refusal, and an opt-out in every message -----------------
 
 
+def _send(
+    service: ConsentService, smtp: SmtpSink, purpose: str, manifest: Manifest | None = None
+) -> Decision:
+    settings = service.settings.model_copy(
+        update={"smtp_port": smtp.port, "base_url": "https://privacy.example.com"}
+    )
+    return send_marketing(
+        service.db,
+        settings,
+        manifest=manifest or service.book.current,
+        banner=service.banner,
+        purpose_id=purpose,
+        email=EMAIL,
+        subject="Our new white paper",
+        body="Read it here.",
+    )
+
+
 def test_the_outbox_refuses_what_the_check_refuses_and_sends_nothing(
     service: ConsentService, smtp_server: SmtpSink
 ) -> None:
     _person(service, "web_form")
-    settings = service.settings.model_copy(update={"smtp_port": smtp_server.port})
     with pytest.raises(ProcessingRestricted, match=r"prior consent \(ePrivacy Art\. 13\(1\)\)"):
-        send_marketing(
-            service.db,
-            settings,
-            manifest=service.book.current,
-            banner=service.banner,
-            purpose_id="promotional-communications",
-            email=EMAIL,
-            subject="Our new white paper",
-            body="Read it here.",
-        )
+        _send(service, smtp_server, "promotional-communications")
     assert smtp_server.to(EMAIL) == []
     with pytest.raises(InvalidInput, match="direct-marketing purpose"):
-        send_marketing(
-            service.db,
-            settings,
-            manifest=service.book.current,
-            banner=service.banner,
-            purpose_id="answer-request",
-            email=EMAIL,
-            subject="x",
-            body="y",
-        )
+        _send(service, smtp_server, "answer-request")
 
 
 def test_a_soft_opt_in_message_goes_out_with_the_opt_out(
     service: ConsentService, smtp_server: SmtpSink
 ) -> None:
     _person(service, "customer")
-    settings = service.settings.model_copy(
-        update={"smtp_port": smtp_server.port, "base_url": "https://privacy.example.com"}
-    )
-    decision = send_marketing(
-        service.db,
-        settings,
-        manifest=_with_soft_opt_in(service),
-        banner=service.banner,
-        purpose_id="promotional-communications",
-        email=EMAIL,
-        subject="Our new white paper",
-        body="Read it here.",
-    )
+    decision = _send(service, smtp_server, "promotional-communications", _with_soft_opt_in(service))
     assert decision.rule == "soft_opt_in"
     (message,) = smtp_server.to(EMAIL)
     text = smtp_server.body(message)
