@@ -62,12 +62,50 @@ def _transfer(destination: str, safeguard: str) -> Change:
     return change
 
 
+_BALANCING = {"date": "2026-01-15", "outcome": "Necessary and expected; objection honoured."}
+_SOFT_OPT_IN = {
+    "customers": ["customer"],
+    "similar_products": True,
+    "opt_out_at_collection": True,
+    "opt_out_in_every_message": True,
+}
+
+
 def _add_purpose(**fields: Any) -> Change:
+    """A purpose on the channel; one on legitimate interest gets a documented balancing test
+    unless the case says ``balancing_test=None``."""
+
     def change(d: dict[str, Any]) -> None:
-        d["purposes"].append({"id": "extra", "name": "Extra", **fields})
+        purpose = {"id": "extra", "name": "Extra", **fields}
+        if purpose.get("legal_basis") == "legitimate_interest":
+            purpose.setdefault("balancing_test", _BALANCING)
+        d["purposes"].append(purpose)
         d["channels"][0]["purposes"].append("extra")
 
     return change
+
+
+def _right(kind: str, **fields: Any) -> Change:
+    def change(d: dict[str, Any]) -> None:
+        next(r for r in d["rights"]["offered"] if r["kind"] == kind).update(fields)
+
+    return change
+
+
+def _processor(**fields: Any) -> Change:
+    def change(d: dict[str, Any]) -> None:
+        d["processors"][0].update(fields)
+
+    return change
+
+
+_TIA = {"date": "2026-02-01", "outcome": "permitted_with_measures", "measures": ["encryption"]}
+_EMAIL_MARKETING = {
+    "data_use": "marketing.communications.email",
+    "legal_basis": "legitimate_interest",
+    "legitimate_interest": "Selling more",
+    "direct_marketing": True,
+}
 
 
 CASES: list[Any] = [
@@ -113,7 +151,59 @@ CASES: list[Any] = [
         id="us-without-safeguard",
     ),
     pytest.param(_processor_in("US", "dpf"), [], id="us-dpf-certified"),
-    pytest.param(_processor_in("US", "scc"), [], id="us-scc"),
+    pytest.param(
+        _processor_in("US", "scc"),
+        [("scc-without-tia", "processors[mailer].tia")],
+        id="us-scc-without-tia",
+    ),
+    pytest.param(
+        lambda d: _processor_in("US", "scc")(d) or _processor(tia=_TIA)(d),
+        [],
+        id="us-scc-with-tia",
+    ),
+    pytest.param(
+        lambda d: (
+            _processor_in("US", "scc")(d)
+            or _processor(tia={"date": "2026-02-01", "outcome": "not_permitted"})(d)
+        ),
+        [("scc-without-tia", "processors[mailer].tia.outcome")],
+        id="tia-says-stop",
+    ),
+    pytest.param(
+        lambda d: (
+            _processor_in("US", "processor_terms")(d) or _processor(legal_entity="Google LLC")(d)
+        ),
+        [("transfer-safeguard-misstated", "processors[mailer].transfer_safeguard")],
+        id="dpf-certified-but-notice-names-terms",
+    ),
+    pytest.param(
+        lambda d: (
+            _processor_in("US", "privacy_shield")(d) or _processor(legal_entity="Facebook, Inc.")(d)
+        ),
+        [("transfer-safeguard-misstated", "processors[mailer].transfer_safeguard")],
+        id="dpf-certified-under-its-old-name",
+    ),
+    pytest.param(
+        _processor(country=None),
+        [("processor-without-country", "processors[mailer].country")],
+        id="processor-without-country",
+    ),
+    pytest.param(
+        _processor(role="joint_controller"),
+        [("joint-controllers-without-arrangement", "processors[mailer].arrangement")],
+        id="joint-controller-processor",
+    ),
+    pytest.param(
+        _processor(role="joint_controller", arrangement="We inform; they answer requests."),
+        [],
+        id="joint-controller-with-arrangement",
+    ),
+    pytest.param(_processor(role="independent_controller"), [], id="independent-controller"),
+    pytest.param(
+        lambda d: d["entities"][0].update(country="US", address="1 Main St, Springfield"),
+        [("no-eea-establishment-or-representative", "entities")],
+        id="no-eea-establishment",
+    ),
     pytest.param(
         _processor_in("US", "privacy_shield"),
         [("transfer-without-safeguard", "processors[mailer].transfer_safeguard")],
@@ -131,7 +221,11 @@ CASES: list[Any] = [
         [("transfer-without-safeguard", "transfers[t1].safeguard")],
         id="adequacy-claimed-for-belarus",
     ),
-    pytest.param(_transfer("BY", "scc"), [], id="belarus-scc"),
+    pytest.param(
+        _transfer("BY", "scc"),
+        [("scc-without-tia", "transfers[t1].tia")],
+        id="belarus-scc-without-tia",
+    ),
     pytest.param(_transfer("AR", "adequacy"), [], id="argentina-adequacy"),
     pytest.param(
         _transfer("GB", "dpf"),
@@ -304,14 +398,86 @@ CASES: list[Any] = [
         id="special-category",
     ),
     pytest.param(
+        _add_purpose(**_EMAIL_MARKETING, soft_opt_in=_SOFT_OPT_IN),
+        [],
+        id="soft-opt-in-for-customers",
+    ),
+    pytest.param(
+        _add_purpose(**_EMAIL_MARKETING),
+        [("marketing-email-without-consent", "purposes[extra].soft_opt_in")],
+        id="customers-without-soft-opt-in",
+    ),
+    pytest.param(
+        _add_purpose(
+            **_EMAIL_MARKETING, soft_opt_in={**_SOFT_OPT_IN, "opt_out_in_every_message": False}
+        ),
+        [("marketing-email-without-consent", "purposes[extra].soft_opt_in")],
+        id="soft-opt-in-without-opt-out-per-message",
+    ),
+    pytest.param(
         _add_purpose(
             data_use="marketing.communications.email",
             legal_basis="legitimate_interest",
-            legitimate_interest="Selling more",
-            direct_marketing=True,
+            legitimate_interest="Growing our list",
+            asks_for_consent=True,
+        ),
+        [("consent-request-on-legitimate-interest", "purposes[extra].asks_for_consent")],
+        id="consent-request-on-legitimate-interest",
+    ),
+    pytest.param(
+        _add_purpose(
+            data_use="essential.service",
+            legal_basis="legitimate_interest",
+            legitimate_interest="Fraud prevention",
+            balancing_test=None,
+        ),
+        [("legitimate-interest-without-balancing", "purposes[extra].balancing_test")],
+        id="legitimate-interest-without-balancing",
+    ),
+    pytest.param(
+        lambda d: (
+            _add_purpose(
+                data_use="marketing.communications.email",
+                legal_basis="consent",
+                consent_mechanism="double_opt_in",
+                direct_marketing=True,
+            )(d)
+            or _right("objection", particular_situation_required=True)(d)
+        ),
+        [
+            (
+                "direct-marketing-objection-conditional",
+                "rights.offered[4].particular_situation_required",
+            )
+        ],
+        id="direct-marketing-objection-conditional",
+    ),
+    pytest.param(
+        _right("objection", particular_situation_required=True),
+        [],
+        id="conditional-objection-without-direct-marketing",
+    ),
+    pytest.param(
+        _right("portability", applies=False),
+        [("portability-declared-not-applicable", "rights.offered[5].applies")],
+        id="portability-not-applicable",
+    ),
+    pytest.param(
+        lambda d: d.pop("provision_requirement"),
+        [("provision-requirement-not-stated", "provision_requirement")],
+        id="no-art-13-2-e-statement",
+    ),
+    pytest.param(
+        lambda d: d["channels"][0].update(obtained_from=["mailer"]),
+        [("third-party-source-without-notice", "channels[customers].obtained_from")],
+        id="third-party-source-without-notice",
+    ),
+    pytest.param(
+        lambda d: d["channels"][0].update(
+            obtained_from=["mailer"], source_notice="Addresses come from Mailer's list."
         ),
         [],
-        id="soft-opt-in-for-customers",
+        id="third-party-source-with-notice",
     ),
     pytest.param(
         lambda d: (
@@ -415,3 +581,50 @@ def test_every_rule_is_in_the_docs_table_with_its_article() -> None:
     for rule in RULES.values():
         row = f"| `{rule.id}` | {rule.severity.value} | {rule.article} |"
         assert row in text, row
+
+
+def _waived(where: str | None) -> dict[str, Any]:
+    data = minimal_manifest_data()
+    data.pop("provision_requirement")
+    data["waivers"] = [
+        {
+            "rule": "provision-requirement-not-stated",
+            "where": where,
+            "reason": "Stated in the order form each customer signs; see contract template §2.",
+            "by": "Dana Protector (DPO)",
+            "date": "2026-03-01",
+        }
+    ]
+    return data
+
+
+def test_a_waived_finding_is_still_reported_with_its_waiver() -> None:
+    (finding,) = lint_manifest(Manifest.model_validate(_waived("provision_requirement")))
+    assert finding.rule == "provision-requirement-not-stated"
+    assert finding.waiver is not None
+    assert finding.waiver.by == "Dana Protector (DPO)"
+    assert finding.to_dict()["waiver"]["reason"].startswith("Stated in the order form")
+
+
+def test_a_waiver_that_matches_nothing_is_a_finding() -> None:
+    found = lint_manifest(Manifest.model_validate(_waived("purposes[x].legal_basis")))
+    assert sorted(f.rule for f in found) == [
+        "provision-requirement-not-stated",
+        "waiver-matches-nothing",
+    ]
+    stale = next(f for f in found if f.rule == "waiver-matches-nothing")
+    assert stale.where == "waivers[0]"
+    assert "matches no finding" in stale.reason
+
+
+def test_cli_shows_waivers_and_passes_when_every_finding_is_waived(tmp_path: Path) -> None:
+    path = tmp_path / "waived.yaml"
+    path.write_text(yaml.safe_dump(_waived(None)))
+    result = runner.invoke(app, ["policy", "lint", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "waived by Dana Protector (DPO) on 2026-03-01" in result.output
+    assert "1 waived by the DPO" in result.output
+    result = runner.invoke(app, ["policy", "lint", str(path), "--format", "json"])
+    body = json.loads(result.output)
+    assert body["waived"] == 1
+    assert body["findings"][0]["waiver"]["by"] == "Dana Protector (DPO)"

@@ -16,7 +16,7 @@ from privacyops.cli.app import app
 from privacyops.errors import NotFound
 from privacyops.policy import default_policy_book
 from privacyops.policy.generate import minimal_manifest_data
-from privacyops.policy.ropa import COLUMNS
+from privacyops.policy.ropa import COLUMNS, build_ropa
 
 runner = CliRunner()
 VERSIONS = [m.version.id for m in default_policy_book().versions]
@@ -125,5 +125,33 @@ def test_another_book_by_path(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(minimal_manifest_data()), encoding="utf-8")
     rows = _csv_rows(runner.invoke(app, ["policy", "ropa", "--policy", str(path)]).stdout)
     assert [row["Activity id"] for row in rows] == ["customers/contract"]
-    assert rows[0]["Third-country transfers and safeguards (Art. 30(1)(e), 49(1))"] == "none"
+    transfers = rows[0]["Third-country transfers and safeguards (Art. 30(1)(e), 49(1))"]
+    assert transfers == "Mailer (SE): within the EEA, no transfer"
+    assert rows[0]["Categories of recipients (Art. 30(1)(d))"] == "Mailer (processor)"
     assert rows[0]["Legal basis (Art. 6(1))"] == "contract"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_third_party_appears_with_its_role_and_its_transfer(version: str) -> None:
+    m = default_policy_book().get(version)
+    rows = build_ropa(m)
+    recipients = " ".join(r.recipients for r in rows)
+    transfers = " ".join(r.transfers for r in rows)
+    third_parties = [p.name for p in m.processors] + [r.name for r in m.recipients]
+    assert len(third_parties) == (45 if version == "v1" else 46)
+    for name in third_parties:
+        assert f"{name} (" in recipients, name
+        assert f"{name} (" in transfers, name
+    assert "Facebook Audience Network (joint controller, no Art. 26 arrangement described)" in (
+        recipients
+    )
+    assert "Skype (independent controller)" in recipients
+    assert "Organizers of the event (independent controller)" in recipients
+    assert "Skype (country not stated): the provider's own terms" in transfers
+    assert "Hotjar (MT): within the EEA, no transfer" in transfers
+    assert "Meta Platforms, Inc. is certified under the EU-US Data Privacy Framework" in transfers
+    if version == "v3":
+        assert (
+            "Altoros Americas LLC (US): standard contractual clauses (Art. 46(2)(c)); "
+            "no transfer impact assessment on record"
+        ) in transfers

@@ -230,3 +230,37 @@ def test_clock_can_start_at_identity_confirmation() -> None:
     assert running.deadline == D(2025, 4, 10)
     assert running.days_left(D(2025, 4, 1)) == 9
     assert running.as_dict()["deadline"] == "2025-04-10"
+
+
+# --- the clock's country: an EEA establishment, never Minsk -----------------------------------
+
+
+def test_versions_answered_from_minsk_keep_norwegian_time() -> None:
+    from privacyops.policy import default_policy_book
+    from privacyops.policy.establishment import clock_country
+
+    book = default_policy_book()
+    v1, v3 = book.get("v1"), book.get("v3")
+    assert v1.contact_point.country == "BY"  # Altoros Development LLC answers in versions 1-2
+    chosen = clock_country(v1)
+    assert (chosen.country, chosen.entity) == ("NO", "Altoros Norge AS")
+    assert "EEA representative (Art. 27)" in chosen.how
+    assert chosen.note is None
+    assert clock_country(v3).how == "the contact point, in the EEA"
+    # 3 July is Independence Day in Belarus, a Friday and a working day in Norway in 2026
+    received = dt.date(2026, 6, 3)
+    assert response_deadline(received, "BY") == dt.date(2026, 7, 6)
+    assert response_deadline(received, chosen.country) == dt.date(2026, 7, 3)
+
+
+def test_a_policy_with_no_eea_entity_gets_a_note() -> None:
+    from privacyops.policy.establishment import clock_country
+    from privacyops.policy.generate import minimal_manifest_data
+    from privacyops.policy.schema import Manifest
+
+    data = minimal_manifest_data()
+    data["entities"][0].update(country="US", address="1 Main St, Springfield")
+    chosen = clock_country(Manifest.model_validate(data))
+    assert chosen.country == "US"
+    assert chosen.note is not None
+    assert "names no establishment or representative in the EEA" in chosen.note

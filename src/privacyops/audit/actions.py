@@ -14,6 +14,7 @@ __all__ = [
     "HOLD_LIFT",
     "IDENTITY_DECIDE",
     "IDENTITY_REVIEW",
+    "MARKETING_SEND",
     "RECORD_COLLECT",
     "RECORD_EXPORT",
     "RECORD_READ",
@@ -37,6 +38,7 @@ RESTRICTION_LIFT = "restriction.lift"
 HOLD_ADD = "hold.add"  #: legal hold placed
 HOLD_LIFT = "hold.lift"
 SUPPRESSION_ADD = "suppression.add"  #: address put on the marketing suppression list
+MARKETING_SEND = "consent.marketing.send"  #: a marketing message passed consent check and left
 RETENTION_BATCH = "retention.batch"  #: one chunk of a retention sweep
 RETENTION_RUN = "retention.run"  #: a retention run started or finished
 CONFIG_CHANGE = "config.change"  #: settings, policy version or keys changed

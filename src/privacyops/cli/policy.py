@@ -66,6 +66,11 @@ def _print_finding(f: Finding) -> None:
         f"[bold]{f.rule}[/] ({escape(f.article)})"
     )
     out_console.print(f"    {escape(f.where)}: {escape(f.reason)}")
+    if f.waiver is not None:
+        w = f.waiver
+        out_console.print(
+            f"    [bold]waived[/] by {escape(w.by)} on {w.date.isoformat()}: {escape(w.reason)}"
+        )
 
 
 @app.command()
@@ -93,6 +98,7 @@ def lint(
         body = {
             "versions": [m.version.id for m in book.versions],
             "count": len(findings),
+            "waived": sum(1 for f in findings if f.waived),
             "findings": [f.to_dict() for f in findings],
         }
         sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
@@ -104,8 +110,12 @@ def lint(
                 _print_finding(f)
             counts = {s: sum(1 for f in mine if f.severity is s) for s in Severity}
             summary = ", ".join(f"{s.value}: {n}" for s, n in counts.items())
+            waived = sum(1 for f in mine if f.waived)
+            if waived:
+                summary += f"; {waived} waived by the DPO"
             out_console.print(f"  {len(mine)} findings ({summary})" if mine else "  clean")
-    if findings:
+    # A waived finding is shown but does not fail the lint: the DPO has answered it.
+    if any(not f.waived for f in findings):
         raise typer.Exit(1)
 
 

@@ -11,7 +11,9 @@ The order of the rules is the order of the law's precedence:
    Directive Art. 5(3); GDPR Art. 6(1)(a), 7(3)), which must be unexpired and made under the
    policy version in force;
 5. another purpose based on consent: a confirmed double opt-in for it (Art. 7(1));
-6. any other purpose: the legal basis the policy states for it.
+6. electronic direct marketing on any other basis: refused, except the soft opt-in to a
+   customer the manifest declares (ePrivacy Art. 13(1)-(2); :mod:`privacyops.consent.electronic`);
+7. any other purpose: the legal basis the policy states for it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 from privacyops.consent.banner import Banner
 from privacyops.consent.models import ConsentRecord, MarketingConsent
 from privacyops.errors import InvalidInput, NotFound
+from privacyops.policy.marketing_law import is_electronic_marketing
 from privacyops.policy.schema import LegalBasis, Manifest, Purpose
 from privacyops.store import Registry, Subject, utcnow
 
@@ -243,6 +246,12 @@ def check_use(
         return Decision(True, f"Double opt-in to {target.id!r} confirmed on {day}.", "opt_in")
     if basis is None:
         return Decision(False, f"The policy states no legal basis for {target.id!r}.", "no_basis")
+    if is_electronic_marketing(target):
+        from privacyops.consent.electronic import electronic_marketing_decision
+
+        return electronic_marketing_decision(
+            session, manifest=manifest, registry=registry, subject=subject, purpose=target
+        )
     return Decision(
         True,
         f"{target.id!r} rests on {basis.value.replace('_', ' ')} (Art. 6(1)); no objection or "

@@ -276,6 +276,9 @@ class _Differ:
                 "own_retention",
                 "transfer_safeguard",
                 "data_locations",
+                "role",
+                "arrangement",
+                "tia",
             ],
         )
 

@@ -79,6 +79,8 @@ _MINIMAL: dict[str, Any] = {
         }
     ],
     "security_measures": ["encryption at rest and in transit"],
+    "provision_requirement": "The e-mail address and name are needed to enter into and perform "
+    "the contract; without them we cannot deliver the service. No law obliges you to give them.",
     "automated_decisions": {"used": False, "profiling": False},
     "rights": {"offered": [{"kind": k, "title": t} for k, t in _ALL_RIGHTS]},
 }

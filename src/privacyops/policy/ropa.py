@@ -20,7 +20,16 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from privacyops.policy.adequacy import adequacy
-from privacyops.policy.schema import Channel, EntityRole, Manifest, Purpose
+from privacyops.policy.dpf import dpf_list
+from privacyops.policy.schema import (
+    Channel,
+    EntityRole,
+    Manifest,
+    Purpose,
+    RecipientRole,
+    Safeguard,
+    TransferImpactAssessment,
+)
 
 __all__ = ["COLUMNS", "RopaRow", "build_ropa", "ropa_csv", "ropa_json", "write_ropa_xlsx"]
 
@@ -102,7 +111,63 @@ def _basis(p: Purpose) -> str:
     return text
 
 
+_ROLE_TEXT = {
+    RecipientRole.PROCESSOR: "processor",
+    RecipientRole.INDEPENDENT_CONTROLLER: "independent controller",
+    RecipientRole.JOINT_CONTROLLER: "joint controller",
+    RecipientRole.RECIPIENT: "recipient",
+}
+
+
+def _role(role: RecipientRole, arrangement: str | None) -> str:
+    text = _ROLE_TEXT[role]
+    if role is RecipientRole.JOINT_CONTROLLER and not arrangement:
+        text += ", no Art. 26 arrangement described"
+    return text
+
+
+def _third_parties(m: Manifest, c: Channel) -> list[str]:
+    """The channel's processors, then the cloud services that store all collected data."""
+    return list(dict.fromkeys([*c.processors, *m.storage_processors]))
+
+
+def _recipients(m: Manifest, c: Channel) -> list[str]:
+    """Each processor and recipient of the channel with its role in law (Art. 30(1)(d))."""
+    out = []
+    for pid in _third_parties(m, c):
+        p = m.processor(pid)
+        out.append(f"{p.name} ({_role(p.role, p.arrangement)})")
+    listed = set(_third_parties(m, c))
+    for r in m.recipients:
+        if r.id not in c.recipients or (r.processors and set(r.processors) <= listed):
+            continue  # a category of the processors already named
+        role = _role(r.role, r.arrangement) if r.role else r.kind.value.replace("_", " ")
+        out.append(f"{r.name} ({role})")
+    return out
+
+
+def _tia(tia: TransferImpactAssessment | None, safeguard: Safeguard | None) -> str:
+    if safeguard not in (Safeguard.SCC, Safeguard.BCR):
+        return ""
+    if tia is None:
+        return "; no transfer impact assessment on record"
+    return (
+        f"; transfer impact assessment of {tia.date.isoformat()}: "
+        f"{tia.outcome.value.replace('_', ' ')}"
+    )
+
+
+def _dpf(legal_entity: str | None, country: str) -> str:
+    if country != "US":
+        return ""
+    listed = dpf_list()
+    found = listed.find(legal_entity)
+    return f"; {found.cite(listed.as_of)}" if found else ""
+
+
 def _transfers(m: Manifest, c: Channel) -> str:
+    """Where each third party of the channel, and each group transfer, takes the data, and on
+    which safeguard (Art. 30(1)(e)): every third party is named, a missing country said so."""
     data = adequacy()
     out: list[str] = []
     seen: set[tuple[str, str]] = set()
@@ -112,29 +177,50 @@ def _transfers(m: Manifest, c: Channel) -> str:
             seen.add((who, country))
             out.append(f"{who} ({country}): {safeguard}")
 
+    def stated(s: Safeguard | None) -> str:
+        return _SAFEGUARD_TEXT[s.value] if s is not None else "no safeguard stated"
+
     by_processor = {t.importer_processor: t for t in m.transfers if t.importer_processor}
-    for pid in c.processors:
+    for pid in _third_parties(m, c):
         p = m.processor(pid)
         t = by_processor.get(pid)
         if t is not None:
-            add(p.name, t.destination, _SAFEGUARD_TEXT[t.safeguard.value])
+            add(
+                p.name,
+                t.destination,
+                _SAFEGUARD_TEXT[t.safeguard.value]
+                + _tia(t.tia, t.safeguard)
+                + _dpf(p.legal_entity, t.destination),
+            )
             continue
-        for country in dict.fromkeys(x for x in (p.country, *p.data_locations) if x):
+        places = list(dict.fromkeys(x for x in (p.country, *p.data_locations) if x))
+        if not places:
+            add(p.name, "country not stated", stated(p.transfer_safeguard))
+        for country in places:
             if data.in_eea(country):
-                continue
-            if p.transfer_safeguard is not None:
-                add(p.name, country, _SAFEGUARD_TEXT[p.transfer_safeguard.value])
+                add(p.name, country, "within the EEA, no transfer")
+            elif p.transfer_safeguard is not None:
+                add(
+                    p.name,
+                    country,
+                    stated(p.transfer_safeguard)
+                    + _tia(p.tia, p.transfer_safeguard)
+                    + _dpf(p.legal_entity, country),
+                )
             elif data.decision_for(country) is not None:
-                add(p.name, country, "adequacy decision")
+                add(p.name, country, "adequacy decision" + _dpf(p.legal_entity, country))
             else:
                 add(p.name, country, "no safeguard stated")
+    for r in m.recipients:
+        if r.id in c.recipients and not r.processors:
+            add(r.name, r.country or "country not stated", "no safeguard stated")
     for t in m.transfers:
         if t.importer_processor:
             continue
         who = t.id
         if t.importer_entity:
             who = next(e.legal_name for e in m.entities if e.id == t.importer_entity)
-        add(who, t.destination, _SAFEGUARD_TEXT[t.safeguard.value])
+        add(who, t.destination, _SAFEGUARD_TEXT[t.safeguard.value] + _tia(t.tia, t.safeguard))
     return _SEP.join(out) if out else "none"
 
 
@@ -161,8 +247,7 @@ def build_ropa(m: Manifest) -> list[RopaRow]:
     categories = {c.id: c.name for c in m.data_categories}
     rows = []
     for c in m.channels:
-        recipients = [m.processor(p).name for p in c.processors]
-        recipients += [r.name for r in m.recipients if r.id in c.recipients]
+        recipients = _recipients(m, c)
         transfers = _transfers(m, c)
         retention = _retention(m, c)
         purposes: list[str | None] = list(c.purposes) or [None]

@@ -34,6 +34,7 @@ from pydantic import (
 
 __all__ = [
     "AutomatedDecisions",
+    "BalancingTest",
     "Channel",
     "ConsentCategory",
     "ConsentMechanism",
@@ -52,6 +53,7 @@ __all__ = [
     "Purpose",
     "Recipient",
     "RecipientKind",
+    "RecipientRole",
     "ReferenceProblem",
     "RetentionAction",
     "RetentionRule",
@@ -61,10 +63,14 @@ __all__ = [
     "Rights",
     "Safeguard",
     "Scope",
+    "SoftOptIn",
     "SpamHandling",
+    "TiaOutcome",
     "Tracker",
     "Transfer",
+    "TransferImpactAssessment",
     "VersionInfo",
+    "Waiver",
 ]
 
 _SLUG = r"^[a-z0-9][a-z0-9_.-]{0,79}$"
@@ -232,6 +238,58 @@ class Purpose(StrictModel):
         default_factory=list, description="Policy sections that state this purpose."
     )
     notes: list[Note] = Field(default_factory=list)
+    # --- policy-model: lawfulness and marketing facts (additive) ---
+    balancing_test: BalancingTest | None = Field(
+        default=None,
+        description="The documented balancing of a legitimate interest against the person's "
+        "rights (Art. 6(1)(f), 5(2)); empty when none is documented.",
+    )
+    electronic: bool | None = Field(
+        default=None,
+        description="Direct marketing sent by e-mail, text or messenger (ePrivacy Art. 13); "
+        "None: decided from the data use (marketing.communications*).",
+    )
+    soft_opt_in: SoftOptIn | None = Field(
+        default=None,
+        description="The ePrivacy Art. 13(2) exception this purpose relies on, when it sends "
+        "electronic marketing without consent to existing customers.",
+    )
+    asks_for_consent: bool = Field(
+        default=False,
+        description="The purpose is to send messages asking people for consent (to marketing "
+        "or to further contact); such messages are marketing themselves.",
+    )
+
+
+class BalancingTest(StrictModel):
+    """A documented legitimate-interest assessment (GDPR Art. 6(1)(f), 5(2); EDPB Guidelines
+    1/2024): the interest, why the processing is necessary, and why the person's interests do
+    not override it."""
+
+    date: dt.date
+    outcome: str = Field(min_length=1, description="The conclusion, in a sentence.")
+    reference: str | None = Field(default=None, description="Where the full assessment is kept.")
+
+
+class SoftOptIn(StrictModel):
+    """ePrivacy Dir. 2002/58/EC Art. 13(2): e-mail marketing without consent to one's own
+    customers, for one's own similar products or services, with an opt-out offered at
+    collection and in every message. All four facts must hold."""
+
+    customers: list[Slug] = Field(
+        min_length=1,
+        description="Data-subject types that are customers (the contact details were obtained "
+        "in the context of a sale).",
+    )
+    similar_products: bool = Field(description="Only the controller's own similar products.")
+    opt_out_at_collection: bool = Field(description="An opt-out was offered when collected.")
+    opt_out_in_every_message: bool = Field(description="Every message carries an opt-out.")
+
+    @property
+    def complete(self) -> bool:
+        return (
+            self.similar_products and self.opt_out_at_collection and self.opt_out_in_every_message
+        )
 
 
 class RetentionStart(StrEnum):
@@ -306,6 +364,17 @@ class Channel(StrictModel):
     )
     recipients_statement: str | None = None
     notes: list[Note] = Field(default_factory=list)
+    # --- policy-model: where the data comes from (additive) ---
+    obtained_from: list[Slug] = Field(
+        default_factory=list,
+        description="Processors or recipients the data of this channel is obtained from, when "
+        "not from the person (GDPR Art. 14).",
+    )
+    source_notice: str | None = Field(
+        default=None,
+        description="What the policy tells people whose data comes from others: the source "
+        "and the categories (Art. 14(1)(d), 14(2)(f)), as stated.",
+    )
 
 
 # --- with whom -------------------------------------------------------------------------------
@@ -371,6 +440,34 @@ class Safeguard(StrEnum):
     UNKNOWN = "unknown"
 
 
+class RecipientRole(StrEnum):
+    """What a third party is in law for the data it receives (GDPR Art. 4(7)-(9), 26, 28)."""
+
+    PROCESSOR = "processor"  # Art. 28: on the controller's behalf, under a contract
+    INDEPENDENT_CONTROLLER = "independent_controller"  # decides its own purposes and means
+    JOINT_CONTROLLER = "joint_controller"  # Art. 26: decides them jointly with the controller
+    RECIPIENT = "recipient"  # Art. 4(9): data disclosed to it, no role determined
+
+
+class TiaOutcome(StrEnum):
+    """The conclusion of a transfer impact assessment (EDPB Recommendations 01/2020)."""
+
+    PERMITTED = "permitted"  # the destination's law does not impinge on the safeguard
+    PERMITTED_WITH_MEASURES = "permitted_with_measures"  # supplementary measures make it so
+    NOT_PERMITTED = "not_permitted"  # the transfer must not take place (or must stop)
+
+
+class TransferImpactAssessment(StrictModel):
+    """A transfer impact assessment behind SCCs or BCRs (CJEU C-311/18 Schrems II §134-135)."""
+
+    date: dt.date
+    outcome: TiaOutcome
+    measures: list[str] = Field(
+        default_factory=list, description="Supplementary measures relied on, if any."
+    )
+    reference: str | None = Field(default=None, description="Where the assessment is kept.")
+
+
 class Processor(StrictModel):
     """A processor or third party the policy names (GDPR Art. 13(1)(e), 28)."""
 
@@ -391,6 +488,29 @@ class Processor(StrictModel):
     transfer_safeguard: Safeguard | None = None
     data_locations: list[Country] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
+    # --- policy-model: role in law and transfer record (additive) ---
+    role: RecipientRole = Field(
+        default=RecipientRole.PROCESSOR,
+        description="Processor, independent or joint controller, or plain recipient; when "
+        "left out it follows is_processor.",
+    )
+    arrangement: str | None = Field(
+        default=None,
+        description="For a joint controller: the essence of the Art. 26 arrangement (who "
+        "answers which obligation), as made available to people (Art. 26(2)).",
+    )
+    tia: TransferImpactAssessment | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _role_from_is_processor(cls, data: Any) -> Any:
+        # Older manifests say only is_processor; a role, when given, decides is_processor.
+        if isinstance(data, dict):
+            if "role" not in data and data.get("is_processor") is False:
+                data = {**data, "role": RecipientRole.INDEPENDENT_CONTROLLER.value}
+            elif "role" in data and "is_processor" not in data:
+                data = {**data, "is_processor": str(data["role"]) == "processor"}
+        return data
 
 
 class RecipientKind(StrEnum):
@@ -414,6 +534,15 @@ class Recipient(StrictModel):
     )
     notify_email: str | None = Field(default=None, description="Where Art. 19 notices go.")
     notify_webhook: HttpUrl | None = None
+    # --- policy-model: role in law (additive) ---
+    role: RecipientRole | None = Field(
+        default=None, description="Its role in law, when the kind does not settle it."
+    )
+    arrangement: str | None = Field(
+        default=None, description="For a joint controller: the essence of the Art. 26 arrangement."
+    )
+    country: Country | None = None
+    notes: list[Note] = Field(default_factory=list)
 
 
 class Transfer(StrictModel):
@@ -427,6 +556,7 @@ class Transfer(StrictModel):
     safeguard: Safeguard
     description: str | None = None
     notes: list[Note] = Field(default_factory=list)
+    tia: TransferImpactAssessment | None = None  # policy-model: behind SCCs/BCRs
 
 
 # --- rights and general terms ----------------------------------------------------------------
@@ -453,6 +583,15 @@ class RightOffer(StrictModel):
         default_factory=list, description="Grounds/conditions the policy lists for this right."
     )
     limitations: list[str] = Field(default_factory=list)
+    # --- policy-model (additive) ---
+    applies: bool = Field(
+        default=True, description="False when the policy declares the right not applicable."
+    )
+    particular_situation_required: bool = Field(
+        default=False,
+        description="The policy makes the right depend on 'grounds relating to one's "
+        "particular situation' (for objection: Art. 21(1) only, never 21(2)).",
+    )
 
 
 class Rights(StrictModel):
@@ -500,6 +639,23 @@ class VersionInfo(StrictModel):
     effective_from: dt.date | None = None
     reviewed: str | None = Field(default=None, description="As stated, e.g. 'September 2021'.")
     source: str | None = Field(default=None, description="The text the manifest was made from.")
+
+
+class Waiver(StrictModel):
+    """The DPO's decision to accept a lint finding, with the reason (GDPR Art. 5(2), 39(1)).
+
+    A waived finding is still reported, marked with the waiver; a waiver that matches no
+    finding is reported too."""
+
+    rule: str = Field(min_length=1, description="The lint rule id.")
+    where: str | None = Field(
+        default=None,
+        description="The finding's place, e.g. 'purposes[x].legal_basis'; "
+        "empty: every finding of the rule.",
+    )
+    reason: str = Field(min_length=10)
+    by: str = Field(min_length=1, description="Who decided (the DPO).")
+    date: dt.date
 
 
 class ReferenceProblem(NamedTuple):
@@ -574,6 +730,14 @@ class Manifest(StrictModel):
     extra: dict[str, Any] = Field(
         default_factory=dict, description="Free-form facts the schema has no place for yet."
     )
+    # --- policy-model (additive) ---
+    provision_requirement: str | None = Field(
+        default=None,
+        description="Whether giving the data is a statutory or contractual requirement or "
+        "needed to enter a contract, whether people must give it, and what follows if they "
+        "do not (Art. 13(2)(e)), as stated; empty when the policy says nothing.",
+    )
+    waivers: list[Waiver] = Field(default_factory=list)
     # Where the manifest was read from (a privacyops.policy.source.SourceMap), when a file:
     # lets the lint point each finding at its line. Not part of the data.
     _source: Any = PrivateAttr(default=None)
@@ -648,6 +812,21 @@ class Manifest(StrictModel):
                 )
         for i, r in enumerate(self.recipients):
             refs(("recipients", i, "processors"), r.processors, processors, "processor")
+        for i, c in enumerate(self.channels):
+            refs(
+                ("channels", i, "obtained_from"),
+                c.obtained_from,
+                processors | recipients,
+                "processor or recipient",
+            )
+        for i, p in enumerate(self.purposes):
+            if p.soft_opt_in is not None:
+                refs(
+                    ("purposes", i, "soft_opt_in", "customers"),
+                    p.soft_opt_in.customers,
+                    subjects,
+                    "data subject",
+                )
         refs(("storage_processors",), self.storage_processors, processors, "processor")
         for i, t in enumerate(self.transfers):
             ref(("transfers", i, "exporter"), t.exporter, entities, "entity")

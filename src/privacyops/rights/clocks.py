@@ -11,8 +11,10 @@ Pure functions, no database. The rules, as the Court of Justice and the EDPB rea
   the period runs from, or, when that month has no such date, at the end of its last day
   (31 January + 1 month = 28/29 February).
 * Reg. 1182/71 Art. 3(4): when the last day is a public holiday, a Saturday or a Sunday, the
-  period ends at the end of the following working day. Public holidays are those of the country
-  of the entity that answers (the manifest's ``contact_point``), from the ``holidays`` package.
+  period ends at the end of the following working day. Public holidays are those of the EEA
+  country :func:`privacyops.policy.establishment.clock_country` chooses (the contact point when
+  it is in the EEA, else the EEA controller or representative: never Belarus's), from the
+  ``holidays`` package.
   A Saturday stays a Saturday even where a decree makes it a working day (Belarus moves such
   days): the Regulation names Saturdays outright.
 * The extended deadline is three months from the same start date, by the same rules (not the

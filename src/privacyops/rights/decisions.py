@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from privacyops.connectors import cancel_tasks
 from privacyops.errors import Conflict, DependencyUnavailable, InvalidInput, NotFound
+from privacyops.policy.establishment import clock_country
 from privacyops.rights import transitions
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.clocks import local_day
@@ -63,7 +64,7 @@ def extend(
         if row.extended_at is not None:
             raise Conflict("The request was already extended.")
         clock = service.clock(row)
-        country = service.policy.current.contact_point.country
+        country = clock_country(service.policy.current).country
         if clock.notice_by is not None and local_day(now, country) > clock.notice_by:
             raise Conflict(
                 "The first month is over: an extension must be told within it (Art. 12(3))."

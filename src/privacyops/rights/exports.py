@@ -79,7 +79,7 @@ def describe_record(book: PolicyBook, record: RecordView) -> dict[str, Any]:
         for pid in channel.processors:
             try:
                 proc = manifest.processor(pid)
-                recipients.append({"name": proc.name, "kind": "processor"})
+                recipients.append({"name": proc.name, "kind": proc.role.value})
             except KeyError:
                 continue
     transfers = [

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from privacyops.errors import InvalidInput, NotFound, VerificationFailed
+from privacyops.policy.establishment import clock_country
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.clocks import RequestClock, request_clock
 from privacyops.rights.models import RightsRequest, StaffTask
@@ -44,7 +45,7 @@ def clock(service: RightsService, row: RightsRequest) -> RequestClock:
     return request_clock(
         received_at=row.received_at,
         verified_at=row.verified_at,
-        country=service.policy.current.contact_point.country,
+        country=clock_country(service.policy.current).country,
         mode=service.settings.clock_start,
         extended=row.extended_at is not None,
     )
