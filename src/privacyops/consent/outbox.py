@@ -19,8 +19,8 @@ from privacyops.audit import AuditLog
 from privacyops.audit.actions import MARKETING_SEND
 from privacyops.consent.banner import Banner
 from privacyops.consent.check import Decision, check_use
-from privacyops.consent.marketing import send_mail
 from privacyops.errors import InvalidInput, ProcessingRestricted
+from privacyops.mail import send_mail
 from privacyops.policy.schema import Manifest
 from privacyops.settings import Settings
 from privacyops.store import Database, Registry
