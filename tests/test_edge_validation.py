@@ -49,7 +49,7 @@ def test_every_integer_path_id_out_of_range_answers_404(app: Any) -> None:
     for method, path in routes:
         for value in HUGE:
             url = path
-            for name in ("task_id", "entry_id", "rule_id", "token_id", "hold_id"):
+            for name in ("task_id", "entry_id", "rule_id", "token_id", "hold_id", "review_id"):
                 url = url.replace("{" + name + "}", str(value))
             url = url.replace("{request_id}", "rnope")
             assert "{" not in url, url

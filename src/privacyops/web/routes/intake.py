@@ -167,7 +167,7 @@ def identity_reviews(
 
 @router.post("/identity-reviews/{review_id}/decision")
 def decide_identity(
-    review_id: int,
+    review_id: RowId,
     decision: IdentityDecision,
     db: Database = Depends(get_db),
     who: Principal = Depends(_write),
