@@ -46,6 +46,7 @@ from privacyops.connectors.base import Action
 from privacyops.connectors.notices import NoticeAction
 from privacyops.consent.models import MarketingConsent
 from privacyops.errors import InvalidInput, NotFound, PrivacyOpsError
+from privacyops.rights.answer import answer_for
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.exports import (
     PORTABLE_BASES,
@@ -480,6 +481,11 @@ def build_bundle(step: Step, connectors: list[ConnectorResult] | None = None) ->
         generated_at=utcnow(),
         parts=[describe_record(service.policy, r) for r in records],
         connectors=connectors,
+        answer=(
+            answer_for(service, step.session, row, records, connectors, step.ctx.details)
+            if kind is RequestType.ACCESS
+            else None
+        ),
     )
 
 

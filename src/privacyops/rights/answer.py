@@ -1,0 +1,658 @@
+"""The access answer (GDPR Art. 15(1)-(3), 12(1)) as a document a person reads.
+
+:func:`access_answer` gathers the facts: each part of the person's data with what the policy
+version it was collected under says (purposes, legal basis, categories, recipients by role,
+retention with its start event and end date, source, transfers with their safeguard, judged
+by the policy lint), the connected systems' records, the consent history and its signed
+receipt, the audit events about the person (no staff names), whether automated decisions are
+made, every right and where to complain. The words are Jinja2 templates
+(``rights/templates/access/``; the codes' words in ``words.j2``, the document in
+``answer.md.j2``), gettext-ready: changing the wording touches no Python.
+
+The document is rendered once, as Markdown, and parsed (markdown-it-py) into
+:class:`Block` rows; the PDF, the JSON, the CSV and the HTML page are all made from those rows,
+so the four say the same.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from babel import Locale
+from babel.dates import format_date
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from privacyops.connectors import ConnectorResult
+from privacyops.policy.schema import Manifest, PolicyBook
+from privacyops.retention.rules import resolve_rule, subtract_period
+from privacyops.rights.authorities import Authority, answer_complaint
+from privacyops.rights.models import RightsRequest
+from privacyops.rights.ports import RecordView
+from privacyops.rights.service import RightsService
+from privacyops.store import utcnow
+
+__all__ = [
+    "AccessAnswer",
+    "AnswerInputs",
+    "Block",
+    "access_answer",
+    "answer_for",
+    "recipients_of",
+    "transfers_of",
+]
+
+#: Characters that mean something inside a Markdown line (emphasis, links, code, entities).
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>!|~&])")
+#: What makes a line a heading, a list item, a quote or a rule when it starts the line.
+_MD_LEADING = re.compile(r"^(\d+)([.)])|^([-+=#>])")
+
+
+def _md_escape(value: Any) -> Any:
+    """Every value printed into the Markdown document: on one line, its Markdown characters
+    escaped, so personal data can never become a heading, a list item, markup or a link."""
+    if value is None:
+        return ""
+    text = _MD_INLINE.sub(r"\\\1", " ".join(str(value).split()))
+    return _MD_LEADING.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
+
+
+def _environment(finalize: Any | None) -> Environment:
+    env = Environment(
+        loader=PackageLoader("privacyops.rights", "templates"),
+        extensions=["jinja2.ext.i18n"],
+        # HTML templates escape every value; Markdown and plain-text ones are escaped by
+        # ``finalize`` (Markdown) or are not markup at all (e-mails)
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=finalize,
+    )
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+#: The document's environment (every value escaped for Markdown) and the plain one (words
+#: looked up from Python, e-mails to people).
+MARKDOWN_ENV = _environment(_md_escape)
+TEXT_ENV = _environment(None)
+
+
+@lru_cache(maxsize=1)
+def _words() -> Any:
+    """The words of ``access/words.j2`` (its top-level ``set`` dictionaries)."""
+    return TEXT_ENV.get_template("access/words.j2").module
+
+
+def _country(code: str | None, language: str = "en") -> str:
+    if not code:
+        return ""
+    name = Locale.parse(language).territories.get(code.upper())
+    return str(name) if name else code
+
+
+def _day(value: datetime | date | None, language: str = "en") -> str:
+    if value is None:
+        return ""
+    return str(format_date(value, format="long", locale=language))
+
+
+# --- recipients and transfers ---------------------------------------------------------
+
+
+def _role(item: Any, default: str) -> str:
+    """A recipient's role: the manifest's ``role`` when it has one (issue 16 adds it), else
+    ``default``. Read defensively: older manifests have no such field."""
+    role = getattr(item, "role", None)
+    value = getattr(role, "value", role)
+    return str(value) if value else default
+
+
+_KIND_ROLES = {
+    "processor": "processor",
+    "third_party": "independent_controller",
+    "event_organiser": "independent_controller",
+    "group_company": "group_company",
+    "authority": "authority",
+}
+
+
+def recipients_of(manifest: Manifest, channel_id: str) -> list[dict[str, str]]:
+    """The recipients and processors of a channel: name, role code (processor unless the
+    manifest says otherwise) and country code."""
+    try:
+        channel = manifest.channel(channel_id)
+    except KeyError:
+        return []
+    found: list[dict[str, str]] = []
+    for r in manifest.recipients:
+        if r.id in channel.recipients:
+            role = _role(r, _KIND_ROLES.get(r.kind.value, "recipient"))
+            found.append({"id": r.id, "name": r.name, "role": role, "country": ""})
+    for pid in channel.processors:
+        try:
+            p = manifest.processor(pid)
+        except KeyError:
+            continue
+        role = _role(p, "processor" if p.is_processor else "independent_controller")
+        found.append({"id": p.id, "name": p.name, "role": role, "country": p.country or ""})
+    return found
+
+
+_TRANSFER_PROBLEMS: dict[tuple[str, str, str], str | None] = {}
+
+
+def _problem(manifest: Manifest, kind: str, index: int, ident: str) -> str | None:
+    """What the policy lint finds wrong with one transfer (``kind`` ``transfers``) or one
+    processor's own transfers (``processors``), or ``None``; remembered per version."""
+    key = (manifest.version.id, kind, ident)
+    if key in _TRANSFER_PROBLEMS:
+        return _TRANSFER_PROBLEMS[key]
+    from privacyops.policy import lint  # loaded with the first answer, not the service
+
+    rule = lint.RULES.get("transfer-without-safeguard")
+    if rule is None:
+        return None
+    if kind == "processors":
+        # judged alone, so that a finding grouping several processors names this one
+        alone = manifest.model_copy(
+            update={"processors": [manifest.processors[index]], "transfers": []}
+        )
+        findings = lint.lint_manifest(alone, [rule])
+        wanted: tuple[str | int, ...] = ("processors", 0)
+    else:
+        findings = lint.lint_manifest(manifest, [rule])
+        wanted = ("transfers", index)
+    reasons = [f.reason for f in findings if tuple(f.loc[:2]) == wanted]
+    found = reasons[0].split(";")[0].split(": ", 1)[-1] if reasons else None
+    _TRANSFER_PROBLEMS[key] = found
+    return found
+
+
+def transfers_of(manifest: Manifest, channel_id: str) -> list[dict[str, Any]]:
+    """The transfers outside the EEA a channel's data may take: the manifest's transfers to
+    its processors (or to the group) and the processors' own countries, each with the
+    safeguard code, whether the lint finds it valid and, if not, why."""
+    from privacyops.policy.adequacy import adequacy
+
+    recipients = {r["id"]: r for r in recipients_of(manifest, channel_id)}
+    out: list[dict[str, Any]] = []
+    covered: set[str] = set()
+    for i, t in enumerate(manifest.transfers):
+        if t.importer_processor is not None:
+            if t.importer_processor not in recipients:
+                continue
+            covered.add(t.importer_processor)
+            importer = recipients[t.importer_processor]["name"]
+        else:
+            importer = next(
+                (e.legal_name for e in manifest.entities if e.id == t.importer_entity),
+                manifest.organization,
+            )
+        problem = _problem(manifest, "transfers", i, t.id)
+        out.append(
+            {
+                "destination": t.destination,
+                "importer": importer,
+                "safeguard": t.safeguard.value,
+                "valid": problem is None,
+                "problem": problem,
+            }
+        )
+    eea = adequacy().eea
+    for i, p in enumerate(manifest.processors):
+        if p.id not in recipients or p.id in covered:
+            continue
+        for place in dict.fromkeys(x for x in (p.country, *p.data_locations) if x):
+            if place in eea:
+                continue
+            problem = _problem(manifest, "processors", i, p.id)
+            out.append(
+                {
+                    "destination": place,
+                    "importer": p.name,
+                    "safeguard": p.transfer_safeguard.value if p.transfer_safeguard else None,
+                    "valid": problem is None,
+                    "problem": problem,
+                }
+            )
+    return out
+
+
+# --- the facts --------------------------------------------------------------------------
+
+
+def _retention(book: PolicyBook, record: RecordView, language: str) -> dict[str, Any] | None:
+    resolution = resolve_rule(book, record.channel, record.policy_version)
+    if resolution.rule is None:
+        return None
+    rule = resolution.rule.rule
+    start_code = rule.starts_from.value
+    start = (record.clocks or {}).get(start_code) if start_code != "collection" else None
+    if start_code == "collection":
+        start = record.collected_at
+    # the end: the clock plus the period (subtract_period of a negative period adds it)
+    end = subtract_period(start, -rule.years, -rule.months, -rule.days) if start else None
+    owners: list[str] = []
+    manifest = _manifest_for(book, resolution.rule.rule_version)
+    for pid in rule.processors_own_retention:
+        try:
+            owners.append(manifest.processor(pid).name)
+        except KeyError:
+            continue
+    words = _words()
+    return {
+        "years": rule.years,
+        "months": rule.months,
+        "days": rule.days,
+        "start": words.STARTS.get(start_code, start_code),
+        "start_on": _day(start, language) if start_code != "collection" else "",
+        "end_on": _day(end, language),
+        "ending": words.ENDINGS.get(rule.action.value, ""),
+        "own_retention": owners,
+    }
+
+
+def _manifest_for(book: PolicyBook, version_id: str) -> Manifest:
+    try:
+        return book.get(version_id)
+    except KeyError:
+        return book.current
+
+
+def _field_label(manifest: Manifest, key: str) -> str:
+    try:
+        return manifest.category(key).name
+    except KeyError:
+        return key.replace("_", " ").capitalize()
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_value(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_value(v)}" for k, v in value.items())
+    return "" if value is None else str(value)
+
+
+def _part(book: PolicyBook, record: RecordView, language: str) -> dict[str, Any]:
+    words = _words()
+    manifest = _manifest_for(book, record.policy_version)
+    try:
+        channel_name = manifest.channel(record.channel).name
+    except KeyError:
+        channel_name = record.channel
+    purposes = []
+    for pid in record.purposes:
+        try:
+            p = manifest.purpose(pid)
+        except KeyError:
+            purposes.append({"name": pid, "description": "", "basis": "", "interest": ""})
+            continue
+        basis = p.legal_basis.value if p.legal_basis else record.legal_basis
+        purposes.append(
+            {
+                "name": p.name,
+                "description": (p.description or "").rstrip(". "),
+                "basis": words.BASES.get(basis, words.UNKNOWN_BASIS),
+                "interest": p.legitimate_interest if basis == "legitimate_interest" else "",
+            }
+        )
+    recipients = [
+        {
+            "name": r["name"],
+            "role": words.ROLES.get(r["role"], words.ROLES["recipient"]),
+            "country": _country(r["country"], language),
+        }
+        for r in recipients_of(manifest, record.channel)
+    ]
+    transfers = [
+        {
+            "destination": _country(t["destination"], language),
+            "importer": t["importer"],
+            "safeguard": (
+                words.SAFEGUARDS.get(t["safeguard"], t["safeguard"])
+                if t["safeguard"]
+                else words.NO_SAFEGUARD_NAMED
+            ),
+            "valid": t["valid"],
+            "problem": t["problem"] or "",
+        }
+        for t in transfers_of(manifest, record.channel)
+    ]
+    categories = [_field_label(manifest, c) for c in record.data_categories]
+    basis = words.BASES.get(record.legal_basis, words.UNKNOWN_BASIS)
+    return {
+        "record": record.id,
+        "data": dict(record.data),
+        "collected_at": record.collected_at.isoformat(),
+        "policy_version": manifest.version.id,
+        "source": {"channel": channel_name, "system": record.source_system},
+        "legal_basis": basis,
+        "channel": channel_name,
+        "fields": [
+            {"label": _field_label(manifest, k), "value": _value(v)} for k, v in record.data.items()
+        ],
+        "categories": categories,
+        "collected_on": _day(record.collected_at, language),
+        "policy": manifest.version.label,
+        "source_system": record.source_system or "",
+        "purposes": purposes,
+        "recipients": recipients,
+        "retention": _retention(book, record, language),
+        "transfers": transfers,
+    }
+
+
+def _systems(connectors: Sequence[ConnectorResult]) -> list[dict[str, Any]]:
+    out = []
+    for result in connectors:
+        rows = [
+            {
+                "collection": collection,
+                "fields": [
+                    {"label": str(k).replace("_", " "), "value": _value(v)} for k, v in row.items()
+                ],
+            }
+            for collection, items in result.records.items()
+            for row in items
+        ]
+        out.append({"name": result.connector, "rows": rows})
+    return out
+
+
+def _actor(actor: str) -> str:
+    """Who acted, without a name: ``staff:alice`` -> a member of staff."""
+    words = _words()
+    kind = actor.split(":", 1)[0]
+    return str(words.ACTORS.get(kind, words.SOMEONE))
+
+
+def _action(action: str) -> str:
+    words = _words()
+    if action in words.ACTIONS:
+        return str(words.ACTIONS[action])
+    for prefix, text in words.ACTION_PREFIXES.items():
+        if action.startswith(prefix):
+            return str(text)
+    return str(words.OTHER_ACTION)
+
+
+_BANNER_CATEGORIES = ("analytics", "advertising", "widgets")
+
+
+def _consents(receipt: Mapping[str, Any] | None, manifest: Manifest) -> dict[str, Any]:
+    if not receipt:
+        return {"banner": [], "marketing": [], "receipt": False}
+    names = _words().CONSENT
+    banner = []
+    for entry in receipt.get("history", []):
+        granted = [names[c] for c in _BANNER_CATEGORIES if entry["categories"].get(c)]
+        refused = [names[c] for c in _BANNER_CATEGORIES if not entry["categories"].get(c)]
+        banner.append(
+            {
+                "on": _day(datetime.fromisoformat(entry["created_at"].replace("Z", "+00:00"))),
+                "how": names.get(f"action:{entry['action']}", entry["action"]),
+                "granted": granted,
+                "refused": refused,
+                "record": entry["record_id"],
+            }
+        )
+    marketing = []
+    for entry in receipt.get("marketingEmail", []):
+        try:
+            purpose = manifest.purpose(entry["purpose"]).name
+        except KeyError:
+            purpose = entry["purpose"]
+        moment = entry.get("withdrawn_at") or entry.get("confirmed_at") or entry["requested_at"]
+        marketing.append(
+            {
+                "on": _day(datetime.fromisoformat(moment.replace("Z", "+00:00"))),
+                "purpose": purpose,
+                "status": names.get(f"status:{entry['status']}", entry["status"]),
+            }
+        )
+    return {"banner": banner, "marketing": marketing, "receipt": True}
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerInputs:
+    """What the answer is made from, gathered by the export step."""
+
+    book: PolicyBook
+    request_ref: str
+    generated_at: datetime
+    records: Sequence[RecordView]
+    connectors: Sequence[ConnectorResult]
+    authority: Authority
+    requests_url: str
+    complaints_url: str
+    audit: Sequence[tuple[datetime, str, str]] = ()  # (when, actor, action)
+    receipt: Mapping[str, Any] | None = None
+    language: str = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One line of the answer: a heading (``title``, ``section``, ``part``) or a text, with
+    the section and part it is in and, for a labelled entry, its label."""
+
+    kind: str
+    section: str
+    part: str
+    label: str
+    text: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "section": self.section,
+            "part": self.part,
+            "label": self.label,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AccessAnswer:
+    """The rendered answer: its Markdown, its blocks, the facts' parts and the receipt."""
+
+    markdown: str
+    blocks: list[Block]
+    parts: list[dict[str, Any]]
+    receipt: Mapping[str, Any] | None = None
+    title: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def document(self) -> dict[str, Any]:
+        """The answer as nested JSON: sections, each with its texts and parts."""
+        sections: list[dict[str, Any]] = []
+        for block in self.blocks:
+            if block.kind == "section":
+                sections.append({"heading": block.text, "entries": [], "parts": []})
+            elif block.kind == "part" and sections:
+                sections[-1]["parts"].append({"heading": block.text, "entries": []})
+            elif block.kind == "text" and sections:
+                entry = {"label": block.label, "text": block.text}
+                target = sections[-1]["parts"][-1] if block.part else sections[-1]
+                target["entries"].append(entry)
+        return {"title": self.title, "sections": sections}
+
+    def html(self) -> str:
+        """The answer as a standalone HTML page (readable at 390 px wide)."""
+        body = _markdown().render(self.markdown)
+        # markdown-it escapes every text (raw HTML is off): its output is safe markup
+        return TEXT_ENV.get_template("access/answer.html.j2").render(
+            title=self.title,
+            body=Markup(body),  # noqa: S704
+        )
+
+
+def access_answer(inputs: AnswerInputs) -> AccessAnswer:
+    """Gather the facts and render the answer."""
+    book, language = inputs.book, inputs.language
+    manifest = book.current
+    parts = [_part(book, r, language) for r in inputs.records]
+    ads = any(
+        p.tracker is not None and p.tracker.consent_category.value == "advertising"
+        for p in manifest.processors
+    )
+    automated = manifest.automated_decisions
+    context = {
+        "controller": manifest.organization,
+        "request_ref": inputs.request_ref,
+        "generated_on": _day(inputs.generated_at, language),
+        "entities": [
+            {"name": e.legal_name, "address": e.address or _country(e.country)}
+            for e in manifest.entities
+            if {r.value for r in e.roles} & {"controller", "contact_point", "eea_representative"}
+        ],
+        "dpo": manifest.dpo,
+        "parts": parts,
+        "systems": _systems(inputs.connectors),
+        "automated": {
+            "used": automated.used,
+            "statement": automated.statement if automated.used else "",
+            "safeguards": list(automated.safeguards),
+            "ad_profiling": ads,
+        },
+        "consent": _consents(inputs.receipt, manifest),
+        "audit": [
+            {"on": _day(when, language), "who": _actor(actor), "what": _action(action)}
+            for when, actor, action in inputs.audit
+        ],
+        "authority": inputs.authority,
+        "requests_url": inputs.requests_url,
+        "complaints_url": inputs.complaints_url,
+        "request_email": manifest.rights.request_email
+        or (manifest.dpo.email if manifest.dpo else ""),
+    }
+    markdown = MARKDOWN_ENV.get_template("access/answer.md.j2").render(context)
+    blocks = to_blocks(markdown)
+    title = next((b.text for b in blocks if b.kind == "title"), "")
+    return AccessAnswer(markdown, blocks, parts, inputs.receipt, title)
+
+
+# --- Markdown to blocks ------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    # raw HTML off: nothing in the document is ever markup
+    return MarkdownIt("commonmark", {"html": False})
+
+
+def _inline_text(token: Token) -> tuple[str, str]:
+    """The plain text of an inline token, and its label when it starts with bold text."""
+    children = list(token.children or [])
+    while children and children[0].type == "text" and not children[0].content:
+        children.pop(0)
+    label = ""
+    rest = children
+    if len(children) >= 3 and children[0].type == "strong_open":
+        end = next((i for i, c in enumerate(children) if c.type == "strong_close"), None)
+        if end is not None:
+            label = _join(children[1:end]).strip().rstrip(":")
+            rest = children[end + 1 :]
+    return label, " ".join(_join(rest).split())
+
+
+def _join(tokens: Iterable[Token]) -> str:
+    out = []
+    for t in tokens:
+        if t.type in ("text", "code_inline"):
+            out.append(t.content)
+        elif t.type in ("softbreak", "hardbreak"):
+            out.append(" ")
+        elif t.children:
+            out.append(_join(t.children))
+    return "".join(out)
+
+
+def to_blocks(markdown: str) -> list[Block]:
+    """The answer's lines: headings, and each paragraph or list item as one text."""
+    blocks: list[Block] = []
+    section = part = ""
+    tokens = _markdown().parse(markdown)
+    heading: str | None = None
+    for token in tokens:
+        if token.type == "heading_open":
+            heading = token.tag
+        elif token.type == "inline" and heading is not None:
+            text = _inline_text(token)[1]
+            if heading == "h1":
+                blocks.append(Block("title", "", "", "", text))
+            elif heading == "h2":
+                section, part = text, ""
+                blocks.append(Block("section", section, "", "", text))
+            else:
+                part = text
+                blocks.append(Block("part", section, part, "", text))
+            heading = None
+        elif token.type == "inline":
+            label, text = _inline_text(token)
+            if text or label:
+                blocks.append(Block("text", section, part, label, text))
+    return blocks
+
+
+# --- gathering --------------------------------------------------------------------------
+
+
+def answer_for(
+    service: RightsService,
+    session: Session,
+    row: RightsRequest,
+    records: Sequence[RecordView],
+    connectors: Sequence[ConnectorResult],
+    details: Mapping[str, Any],
+) -> AccessAnswer:
+    """The access answer of ``row``: its records and systems' answers, the person's consent
+    receipt and the audit events about them, the authority a complaint goes to."""
+    from privacyops.audit.models import AuditEvent
+    from privacyops.consent.service import ConsentService
+    from privacyops.errors import NotFound
+
+    manifest = service.policy.current
+    audit: list[tuple[datetime, str, str]] = []
+    receipt: dict[str, Any] | None = None
+    if row.subject_ref:
+        events = session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.subject_ref == row.subject_ref)
+            .order_by(AuditEvent.seq)
+        )
+        audit = [(e.timestamp, e.actor, e.action) for e in events]
+        try:
+            receipt = ConsentService(service.settings, service.policy, service.db).receipt(
+                subject_id=row.subject_ref
+            )
+        except NotFound:
+            receipt = None
+    country = details.get("country")
+    base = service.settings.base_url.rstrip("/")
+    return access_answer(
+        AnswerInputs(
+            book=service.policy,
+            request_ref=row.public_id,
+            generated_at=utcnow(),
+            records=records,
+            connectors=connectors,
+            authority=answer_complaint(country, manifest.contact_point.country).authority,
+            requests_url=f"{base}/privacy/requests/new",
+            complaints_url=f"{base}/privacy/complaints",
+            audit=audit,
+            receipt=receipt,
+        )
+    )
