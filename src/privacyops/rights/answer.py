@@ -21,14 +21,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from babel import Locale
-from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
@@ -38,8 +34,13 @@ from privacyops.retention.rules import resolve_rule, subtract_period
 from privacyops.rights.authorities import Authority, answer_complaint
 from privacyops.rights.models import RightsRequest
 from privacyops.rights.ports import RecordView
-from privacyops.rights.service import RightsService
 from privacyops.store import utcnow
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+
+    from privacyops.rights.service import RightsService
 
 __all__ = [
     "AccessAnswer",
@@ -96,6 +97,8 @@ def _words() -> Any:
 
 
 def _country(code: str | None, language: str = "en") -> str:
+    from babel import Locale  # babel and markdown-it load with the first answer
+
     if not code:
         return ""
     name = Locale.parse(language).territories.get(code.upper())
@@ -103,6 +106,8 @@ def _country(code: str | None, language: str = "en") -> str:
 
 
 def _day(value: datetime | date | None, language: str = "en") -> str:
+    from babel.dates import format_date
+
     if value is None:
         return ""
     return str(format_date(value, format="long", locale=language))
@@ -549,6 +554,8 @@ def access_answer(inputs: AnswerInputs) -> AccessAnswer:
 
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     # raw HTML off: nothing in the document is ever markup
     return MarkdownIt("commonmark", {"html": False})
 

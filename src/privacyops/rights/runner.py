@@ -59,6 +59,7 @@ from privacyops.rights.exports import (
 )
 from privacyops.rights.identity import Message, new_token
 from privacyops.rights.lookahead import Lookahead
+from privacyops.rights.messages import answer_message, people_context, render_message
 from privacyops.rights.models import (
     ConnectorAnswer,
     Export,
@@ -540,26 +541,18 @@ def _export(step: Step) -> dict[str, Any]:
             expires_at=expires,
         )
     )
-    base = service.settings.base_url.rstrip("/")
-    step.say(
-        "answer",
-        f"Your request {row.public_id}: your data is ready",
-        f"Your {row.type} request {row.public_id} is answered. Download your data once, "
-        f"before {expires:%Y-%m-%d %H:%M} UTC:\n\n{base}/api/v1/rights/exports/{token}\n\n"
-        + (
-            "The file is protected by a password that we send you separately."
-            if password
-            else "The file holds your data as JSON and CSV."
-        ),
-    )
+    words = {
+        **people_context(service.policy.current, service.settings),
+        "request_ref": row.public_id,
+        "access": RequestType(row.type) is RequestType.ACCESS,
+        "expires": f"{expires:%Y-%m-%d %H:%M} UTC",
+        "link": f"{service.settings.base_url.rstrip('/')}/api/v1/rights/exports/{token}",
+        "password": password,
+    }
+    step.say("answer", *render_message("export_ready", words))
     if password is not None:
         channel = "phone" if step.ctx.details.get("phone") else "email"
-        step.say(
-            "password",
-            f"Your request {row.public_id}: password",
-            f"The password of the file for request {row.public_id} is: {password}",
-            channel=channel,
-        )
+        step.say("password", *render_message("export_password", words), channel=channel)
     return {
         "parts": len(bundle.parts),
         "systems": len(bundle.connectors),
@@ -859,11 +852,18 @@ def _answer(step: Step) -> dict[str, Any]:
             ],
         }
     if RequestType(row.type) not in (RequestType.ACCESS, RequestType.PORTABILITY):
-        lines = [f"Your {row.type.replace('_', ' ')} request {row.public_id} is answered."]
-        outcome = row.outcome or {}
-        for key, value in outcome.items():
-            lines.append(f"{key.replace('_', ' ')}: {value}")
-        step.say("answer", f"Your request {row.public_id}: answered", "\n".join(lines))
+        service = step.service
+        step.say(
+            "answer",
+            *answer_message(
+                service.policy.current,
+                service.settings,
+                row.type,
+                row.public_id,
+                row.outcome or {},
+                step.ctx.details,
+            ),
+        )
     row.completed_at = utcnow()
     return {}
 

@@ -44,6 +44,7 @@ from privacyops.rights.identity import (
     new_code,
     new_token,
 )
+from privacyops.rights.messages import further_actions, people_context, render_message
 from privacyops.rights.models import (
     Challenge,
     ConnectorAnswer,
@@ -66,7 +67,7 @@ from privacyops.rights.workflow import (
 from privacyops.settings import Settings
 from privacyops.store import Database, new_key, open_sealed, seal, utcnow
 
-__all__ = ["FURTHER_ACTIONS", "RightsService", "Submitted"]
+__all__ = ["RightsService", "Submitted"]
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +77,6 @@ ACCEPTED = (
 )
 BAD_CODE = "The code or token is not valid, or has expired."
 MAX_DETAIL_BYTES = 20_000
-
-FURTHER_ACTIONS = (
-    "You may lodge a complaint with a supervisory authority (GDPR Art. 77), in particular in "
-    "the EEA country where you live or work, and seek a judicial remedy before the courts "
-    "(GDPR Art. 79)."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,20 +477,17 @@ class RightsService:
         session.add(challenge)
         session.flush()
         challenge.code_hash = self._hash("code", f"{challenge.id}:{code}")
-        minutes = self.settings.otp_ttl_seconds // 60
-        org = self.policy.current.organization
+        words = {
+            **people_context(self.policy.current, self.settings),
+            "request_ref": row.public_id,
+            "code": code,
+            "minutes": self.settings.otp_ttl_seconds // 60,
+        }
         if factor == "email":
-            text = (
-                f"Your code to confirm your privacy request {row.public_id} to {org} is:\n\n"
-                f"    {code}\n\nIt is valid for {minutes} minutes. If you did not ask for this, "
-                "ignore this message: nothing happens without the code."
-            )
-            message = Message(to, f"Your confirmation code: {code}", text)
+            message = Message(to, *render_message("code", words))
             channel = "email"
         else:
-            message = Message(
-                to, "Confirmation code", f"{org} privacy request {row.public_id}: code {code}"
-            )
+            message = Message(to, *render_message("code_phone", words))
             channel = "phone"
         self.queue_message(session, row, f"code:{factor}:{(sent or 0) + 1}", channel, message)
         self.record(session, "rights.code.sent", row, factor=factor)
@@ -686,7 +678,7 @@ class RightsService:
             authority = answer_complaint(None, self.policy.current.contact_point.country)
             out["refusal"] = {
                 "reason": row.refusal_reason,
-                "further_actions": FURTHER_ACTIONS,
+                "further_actions": further_actions(self.policy.current, self.settings),
                 "authority": authority.authority.as_dict(),
             }
         if row.state == RequestState.AWAITING_IDENTITY.value:
@@ -803,10 +795,15 @@ class RightsService:
                 "email",
                 Message(
                     details["email"],
-                    f"Your request {row.public_id}: more time needed",
-                    f"We need more time to answer your request {row.public_id}. Reason: "
-                    f"{row.extension_reason}\nWe will answer by {new.deadline} at the latest "
-                    "(GDPR Art. 12(3)).",
+                    *render_message(
+                        "extension",
+                        {
+                            **people_context(self.policy.current, self.settings),
+                            "request_ref": row.public_id,
+                            "reason": row.extension_reason,
+                            "deadline": new.deadline,
+                        },
+                    ),
                 ),
             )
             self.record(
@@ -850,8 +847,8 @@ class RightsService:
         row.completed_at = utcnow()
         row.lease_owner = None
         row.lease_until = None
-        authority = answer_complaint(None, self.policy.current.contact_point.country).authority
         details = self.context(row).details
+        words = people_context(self.policy.current, self.settings, details.get("country"))
         self.queue_message(
             session,
             row,
@@ -859,10 +856,9 @@ class RightsService:
             "email",
             Message(
                 details["email"],
-                f"Your request {row.public_id}: refused",
-                f"We cannot act on your request {row.public_id}.\nReason: {reason}\n\n"
-                f"{FURTHER_ACTIONS}\nThe supervisory authority of the controller: "
-                f"{authority.name}, {authority.address}, {authority.website}.",
+                *render_message(
+                    "refusal", {**words, "request_ref": row.public_id, "reason": reason}
+                ),
             ),
         )
 
@@ -894,9 +890,14 @@ class RightsService:
                 "email",
                 Message(
                     details["email"],
-                    f"Your request {row.public_id}: restriction to be lifted",
-                    f"We will lift the restriction of processing of your data made for "
-                    f"request {row.public_id}. Reason: {reason.strip()}\n{FURTHER_ACTIONS}",
+                    *render_message(
+                        "lift",
+                        {
+                            **people_context(self.policy.current, self.settings),
+                            "request_ref": row.public_id,
+                            "reason": reason.strip(),
+                        },
+                    ),
                 ),
             )
             self.record(session, "rights.restriction.notice", row, actor=actor, reason=reason)
