@@ -401,8 +401,9 @@ def _consents(receipt: Mapping[str, Any] | None, manifest: Manifest) -> dict[str
     if not receipt:
         return {"banner": [], "marketing": [], "receipt": False}
     names = _words().CONSENT
+    payload = receipt.get("receipt", receipt)  # the signed document wraps the payload
     banner = []
-    for entry in receipt.get("history", []):
+    for entry in payload.get("history", []):
         granted = [names[c] for c in _BANNER_CATEGORIES if entry["categories"].get(c)]
         refused = [names[c] for c in _BANNER_CATEGORIES if not entry["categories"].get(c)]
         banner.append(
@@ -415,7 +416,7 @@ def _consents(receipt: Mapping[str, Any] | None, manifest: Manifest) -> dict[str
             }
         )
     marketing = []
-    for entry in receipt.get("marketingEmail", []):
+    for entry in payload.get("marketingEmail", []):
         try:
             purpose = manifest.purpose(entry["purpose"]).name
         except KeyError:

@@ -2,9 +2,10 @@
 ``rights/templates/messages/`` (plain text, gettext-ready): changing the wording touches no
 Python.
 
-Each template has a ``subject`` and a ``body`` block. Every message includes the right to
-object, told apart from the rest (``_object.txt.j2``; GDPR Art. 21(4): "at the latest at the
-time of the first communication"); a refusal, an overridden objection, an erasure that keeps
+Each template has a ``subject`` and a ``body`` block. The first message of every request (the
+code) and every later one that leaves the person's data in use include the right to object,
+told apart from the rest (``_object.txt.j2``; GDPR Art. 21(4): "at the latest at the time of
+the first communication"); a refusal, an overridden objection, an erasure that keeps
 data and a restriction to be lifted carry the complaint and judicial remedy routes
 (``_remedies.txt.j2``; GDPR Art. 12(4), 77-79).
 """
@@ -48,7 +49,7 @@ def people_context(
 
 def further_actions(manifest: Manifest, settings: Settings) -> str:
     """The remedies of a refused request as plain text (the status page and API)."""
-    template = TEXT_ENV.get_template("messages/_remedies.txt.j2")
+    template = TEXT_ENV.get_template("messages/further_actions.txt.j2")
     return " ".join(template.render(people_context(manifest, settings)).split())
 
 

@@ -674,13 +674,15 @@ class RightsService:
             "refusal": None,
             "outcome": row.outcome,
         }
-        if row.state == RequestState.REFUSED.value:
+        overridden = (row.outcome or {}).get("decision") == "override"  # Art. 21(1)
+        if row.state == RequestState.REFUSED.value or overridden:
             authority = answer_complaint(None, self.policy.current.contact_point.country)
-            out["refusal"] = {
-                "reason": row.refusal_reason,
+            out["remedies"] = {
                 "further_actions": further_actions(self.policy.current, self.settings),
                 "authority": authority.authority.as_dict(),
             }
+        if row.state == RequestState.REFUSED.value:
+            out["refusal"] = {"reason": row.refusal_reason, **out["remedies"]}
         if row.state == RequestState.AWAITING_IDENTITY.value:
             out["next"] = (
                 "Enter the code we sent to your phone."
