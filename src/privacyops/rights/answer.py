@@ -303,7 +303,14 @@ def _part(book: PolicyBook, record: RecordView, language: str) -> dict[str, Any]
         try:
             p = manifest.purpose(pid)
         except KeyError:
-            purposes.append({"name": pid, "description": "", "basis": "", "interest": ""})
+            purposes.append(
+                {
+                    "name": pid,
+                    "description": "",
+                    "basis": words.BASES.get(record.legal_basis, words.UNKNOWN_BASIS),
+                    "interest": "",
+                }
+            )
             continue
         basis = p.legal_basis.value if p.legal_basis else record.legal_basis
         purposes.append(
@@ -311,7 +318,7 @@ def _part(book: PolicyBook, record: RecordView, language: str) -> dict[str, Any]
                 "name": p.name,
                 "description": (p.description or "").rstrip(". "),
                 "basis": words.BASES.get(basis, words.UNKNOWN_BASIS),
-                "interest": p.legitimate_interest if basis == "legitimate_interest" else "",
+                "interest": (p.legitimate_interest or "") if basis == "legitimate_interest" else "",
             }
         )
     recipients = [
