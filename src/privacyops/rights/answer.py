@@ -9,37 +9,32 @@ made, every right and where to complain. The words are Jinja2 templates
 (``rights/templates/access/``; the codes' words in ``words.j2``, the document in
 ``answer.md.j2``), gettext-ready: changing the wording touches no Python.
 
-The document is rendered once, as Markdown, and parsed (markdown-it-py) into
-:class:`Block` rows; the PDF, the JSON, the CSV and the HTML page are all made from those rows,
-so the four say the same.
+The document is rendered once, as Markdown (:mod:`privacyops.rights.texts`), and parsed into
+rows (:mod:`privacyops.rights.document`) that the PDF, the JSON, the CSV and the HTML page are
+all made from, so the four say the same.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from functools import lru_cache
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from privacyops.connectors import ConnectorResult
 from privacyops.policy.schema import Manifest, PolicyBook
 from privacyops.retention.rules import resolve_rule, subtract_period
 from privacyops.rights.authorities import Authority, answer_complaint
+from privacyops.rights.document import AccessAnswer, Block, to_blocks
 from privacyops.rights.models import RightsRequest
 from privacyops.rights.ports import RecordView
+from privacyops.rights.texts import MARKDOWN_ENV, country_name, long_date, words
 from privacyops.store import utcnow
 
 if TYPE_CHECKING:
-    from markdown_it import MarkdownIt
-    from markdown_it.token import Token
-
     from privacyops.rights.service import RightsService
 
 __all__ = [
@@ -48,70 +43,7 @@ __all__ = [
     "Block",
     "access_answer",
     "answer_for",
-    "recipients_of",
-    "transfers_of",
 ]
-
-#: Characters that mean something inside a Markdown line (emphasis, links, code, entities).
-_MD_INLINE = re.compile(r"([\\`*_\[\]<>!|~&])")
-#: What makes a line a heading, a list item, a quote or a rule when it starts the line.
-_MD_LEADING = re.compile(r"^(\d+)([.)])|^([-+=#>])")
-
-
-def _md_escape(value: Any) -> Any:
-    """Every value printed into the Markdown document: on one line, its Markdown characters
-    escaped, so personal data can never become a heading, a list item, markup or a link."""
-    if value is None:
-        return ""
-    text = _MD_INLINE.sub(r"\\\1", " ".join(str(value).split()))
-    return _MD_LEADING.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
-
-
-def _environment(finalize: Any | None) -> Environment:
-    env = Environment(
-        loader=PackageLoader("privacyops.rights", "templates"),
-        extensions=["jinja2.ext.i18n"],
-        # HTML templates escape every value; Markdown and plain-text ones are escaped by
-        # ``finalize`` (Markdown) or are not markup at all (e-mails)
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        finalize=finalize,
-    )
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    return env
-
-
-#: The document's environment (every value escaped for Markdown) and the plain one (words
-#: looked up from Python, e-mails to people).
-MARKDOWN_ENV = _environment(_md_escape)
-TEXT_ENV = _environment(None)
-
-
-@lru_cache(maxsize=1)
-def _words() -> Any:
-    """The words of ``access/words.j2`` (its top-level ``set`` dictionaries)."""
-    return TEXT_ENV.get_template("access/words.j2").module
-
-
-def _country(code: str | None, language: str = "en") -> str:
-    from babel import Locale  # babel and markdown-it load with the first answer
-
-    if not code:
-        return ""
-    name = Locale.parse(language).territories.get(code.upper())
-    return str(name) if name else code
-
-
-def _day(value: datetime | date | None, language: str = "en") -> str:
-    from babel.dates import format_date
-
-    if value is None:
-        return ""
-    return str(format_date(value, format="long", locale=language))
-
 
 # --- recipients and transfers ---------------------------------------------------------
 
@@ -133,7 +65,7 @@ _KIND_ROLES = {
 }
 
 
-def recipients_of(manifest: Manifest, channel_id: str) -> list[dict[str, str]]:
+def _recipients(manifest: Manifest, channel_id: str) -> list[dict[str, str]]:
     """The recipients and processors of a channel: name, role code (processor unless the
     manifest says otherwise) and country code."""
     try:
@@ -185,13 +117,13 @@ def _problem(manifest: Manifest, kind: str, index: int, ident: str) -> str | Non
     return found
 
 
-def transfers_of(manifest: Manifest, channel_id: str) -> list[dict[str, Any]]:
+def _transfers(manifest: Manifest, channel_id: str) -> list[dict[str, Any]]:
     """The transfers outside the EEA a channel's data may take: the manifest's transfers to
     its processors (or to the group) and the processors' own countries, each with the
     safeguard code, whether the lint finds it valid and, if not, why."""
     from privacyops.policy.adequacy import adequacy
 
-    recipients = {r["id"]: r for r in recipients_of(manifest, channel_id)}
+    recipients = {r["id"]: r for r in _recipients(manifest, channel_id)}
     out: list[dict[str, Any]] = []
     covered: set[str] = set()
     for i, t in enumerate(manifest.transfers):
@@ -256,15 +188,15 @@ def _retention(book: PolicyBook, record: RecordView, language: str) -> dict[str,
             owners.append(manifest.processor(pid).name)
         except KeyError:
             continue
-    words = _words()
+    vocabulary = words()
     return {
         "years": rule.years,
         "months": rule.months,
         "days": rule.days,
-        "start": words.STARTS.get(start_code, start_code),
-        "start_on": _day(start, language) if start_code != "collection" else "",
-        "end_on": _day(end, language),
-        "ending": words.ENDINGS.get(rule.action.value, ""),
+        "start": vocabulary.STARTS.get(start_code, start_code),
+        "start_on": long_date(start, language) if start_code != "collection" else "",
+        "end_on": long_date(end, language),
+        "ending": vocabulary.ENDINGS.get(rule.action.value, ""),
         "own_retention": owners,
     }
 
@@ -292,7 +224,7 @@ def _value(value: Any) -> str:
 
 
 def _part(book: PolicyBook, record: RecordView, language: str) -> dict[str, Any]:
-    words = _words()
+    vocabulary = words()
     manifest = _manifest_for(book, record.policy_version)
     try:
         channel_name = manifest.channel(record.channel).name
@@ -307,7 +239,7 @@ def _part(book: PolicyBook, record: RecordView, language: str) -> dict[str, Any]
                 {
                     "name": pid,
                     "description": "",
-                    "basis": words.BASES.get(record.legal_basis, words.UNKNOWN_BASIS),
+                    "basis": vocabulary.BASES.get(record.legal_basis, vocabulary.UNKNOWN_BASIS),
                     "interest": "",
                 }
             )
@@ -317,34 +249,34 @@ def _part(book: PolicyBook, record: RecordView, language: str) -> dict[str, Any]
             {
                 "name": p.name,
                 "description": (p.description or "").rstrip(". "),
-                "basis": words.BASES.get(basis, words.UNKNOWN_BASIS),
+                "basis": vocabulary.BASES.get(basis, vocabulary.UNKNOWN_BASIS),
                 "interest": (p.legitimate_interest or "") if basis == "legitimate_interest" else "",
             }
         )
     recipients = [
         {
             "name": r["name"],
-            "role": words.ROLES.get(r["role"], words.ROLES["recipient"]),
-            "country": _country(r["country"], language),
+            "role": vocabulary.ROLES.get(r["role"], vocabulary.ROLES["recipient"]),
+            "country": country_name(r["country"], language),
         }
-        for r in recipients_of(manifest, record.channel)
+        for r in _recipients(manifest, record.channel)
     ]
     transfers = [
         {
-            "destination": _country(t["destination"], language),
+            "destination": country_name(t["destination"], language),
             "importer": t["importer"],
             "safeguard": (
-                words.SAFEGUARDS.get(t["safeguard"], t["safeguard"])
+                vocabulary.SAFEGUARDS.get(t["safeguard"], t["safeguard"])
                 if t["safeguard"]
-                else words.NO_SAFEGUARD_NAMED
+                else vocabulary.NO_SAFEGUARD_NAMED
             ),
             "valid": t["valid"],
             "problem": t["problem"] or "",
         }
-        for t in transfers_of(manifest, record.channel)
+        for t in _transfers(manifest, record.channel)
     ]
     categories = [_field_label(manifest, c) for c in record.data_categories]
-    basis = words.BASES.get(record.legal_basis, words.UNKNOWN_BASIS)
+    basis = vocabulary.BASES.get(record.legal_basis, vocabulary.UNKNOWN_BASIS)
     return {
         "record": record.id,
         "data": dict(record.data),
@@ -357,7 +289,7 @@ def _part(book: PolicyBook, record: RecordView, language: str) -> dict[str, Any]
             {"label": _field_label(manifest, k), "value": _value(v)} for k, v in record.data.items()
         ],
         "categories": categories,
-        "collected_on": _day(record.collected_at, language),
+        "collected_on": long_date(record.collected_at, language),
         "policy": manifest.version.label,
         "source_system": record.source_system or "",
         "purposes": purposes,
@@ -386,19 +318,19 @@ def _systems(connectors: Sequence[ConnectorResult]) -> list[dict[str, Any]]:
 
 def _actor(actor: str) -> str:
     """Who acted, without a name: ``staff:alice`` -> a member of staff."""
-    words = _words()
+    vocabulary = words()
     kind = actor.split(":", 1)[0]
-    return str(words.ACTORS.get(kind, words.SOMEONE))
+    return str(vocabulary.ACTORS.get(kind, vocabulary.SOMEONE))
 
 
 def _action(action: str) -> str:
-    words = _words()
-    if action in words.ACTIONS:
-        return str(words.ACTIONS[action])
-    for prefix, text in words.ACTION_PREFIXES.items():
+    vocabulary = words()
+    if action in vocabulary.ACTIONS:
+        return str(vocabulary.ACTIONS[action])
+    for prefix, text in vocabulary.ACTION_PREFIXES.items():
         if action.startswith(prefix):
             return str(text)
-    return str(words.OTHER_ACTION)
+    return str(vocabulary.OTHER_ACTION)
 
 
 _BANNER_CATEGORIES = ("analytics", "advertising", "widgets")
@@ -407,7 +339,7 @@ _BANNER_CATEGORIES = ("analytics", "advertising", "widgets")
 def _consents(receipt: Mapping[str, Any] | None, manifest: Manifest) -> dict[str, Any]:
     if not receipt:
         return {"banner": [], "marketing": [], "receipt": False}
-    names = _words().CONSENT
+    names = words().CONSENT
     payload = receipt.get("receipt", receipt)  # the signed document wraps the payload
     banner = []
     for entry in payload.get("history", []):
@@ -415,7 +347,7 @@ def _consents(receipt: Mapping[str, Any] | None, manifest: Manifest) -> dict[str
         refused = [names[c] for c in _BANNER_CATEGORIES if not entry["categories"].get(c)]
         banner.append(
             {
-                "on": _day(datetime.fromisoformat(entry["created_at"].replace("Z", "+00:00"))),
+                "on": long_date(datetime.fromisoformat(entry["created_at"].replace("Z", "+00:00"))),
                 "how": names.get(f"action:{entry['action']}", entry["action"]),
                 "granted": granted,
                 "refused": refused,
@@ -431,7 +363,7 @@ def _consents(receipt: Mapping[str, Any] | None, manifest: Manifest) -> dict[str
         moment = entry.get("withdrawn_at") or entry.get("confirmed_at") or entry["requested_at"]
         marketing.append(
             {
-                "on": _day(datetime.fromisoformat(moment.replace("Z", "+00:00"))),
+                "on": long_date(datetime.fromisoformat(moment.replace("Z", "+00:00"))),
                 "purpose": purpose,
                 "status": names.get(f"status:{entry['status']}", entry["status"]),
             }
@@ -456,62 +388,6 @@ class AnswerInputs:
     language: str = "en"
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
-    """One line of the answer: a heading (``title``, ``section``, ``part``) or a text, with
-    the section and part it is in and, for a labelled entry, its label."""
-
-    kind: str
-    section: str
-    part: str
-    label: str
-    text: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "kind": self.kind,
-            "section": self.section,
-            "part": self.part,
-            "label": self.label,
-            "text": self.text,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class AccessAnswer:
-    """The rendered answer: its Markdown, its blocks, the facts' parts and the receipt."""
-
-    markdown: str
-    blocks: list[Block]
-    parts: list[dict[str, Any]]
-    receipt: Mapping[str, Any] | None = None
-    title: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def document(self) -> dict[str, Any]:
-        """The answer as nested JSON: sections, each with its texts and parts."""
-        sections: list[dict[str, Any]] = []
-        for block in self.blocks:
-            if block.kind == "section":
-                sections.append({"heading": block.text, "entries": [], "parts": []})
-            elif block.kind == "part" and sections:
-                sections[-1]["parts"].append({"heading": block.text, "entries": []})
-            elif block.kind == "text" and sections:
-                entry = {"label": block.label, "text": block.text}
-                target = sections[-1]["parts"][-1] if block.part else sections[-1]
-                target["entries"].append(entry)
-        return {"title": self.title, "sections": sections}
-
-    def html(self) -> str:
-        """The answer as a standalone HTML page (readable at 390 px wide)."""
-        body = _markdown().render(self.markdown)
-        # markdown-it escapes every text (raw HTML is off): its output is safe markup
-        return TEXT_ENV.get_template("access/answer.html.j2").render(
-            title=self.title,
-            body=Markup(body),  # noqa: S704
-        )
-
-
 def access_answer(inputs: AnswerInputs) -> AccessAnswer:
     """Gather the facts and render the answer."""
     book, language = inputs.book, inputs.language
@@ -525,9 +401,9 @@ def access_answer(inputs: AnswerInputs) -> AccessAnswer:
     context = {
         "controller": manifest.organization,
         "request_ref": inputs.request_ref,
-        "generated_on": _day(inputs.generated_at, language),
+        "generated_on": long_date(inputs.generated_at, language),
         "entities": [
-            {"name": e.legal_name, "address": e.address or _country(e.country)}
+            {"name": e.legal_name, "address": e.address or country_name(e.country)}
             for e in manifest.entities
             if {r.value for r in e.roles} & {"controller", "contact_point", "eea_representative"}
         ],
@@ -542,7 +418,7 @@ def access_answer(inputs: AnswerInputs) -> AccessAnswer:
         },
         "consent": _consents(inputs.receipt, manifest),
         "audit": [
-            {"on": _day(when, language), "who": _actor(actor), "what": _action(action)}
+            {"on": long_date(when, language), "who": _actor(actor), "what": _action(action)}
             for when, actor, action in inputs.audit
         ],
         "authority": inputs.authority,
@@ -555,71 +431,6 @@ def access_answer(inputs: AnswerInputs) -> AccessAnswer:
     blocks = to_blocks(markdown)
     title = next((b.text for b in blocks if b.kind == "title"), "")
     return AccessAnswer(markdown, blocks, parts, inputs.receipt, title)
-
-
-# --- Markdown to blocks ------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _markdown() -> MarkdownIt:
-    from markdown_it import MarkdownIt
-
-    # raw HTML off: nothing in the document is ever markup
-    return MarkdownIt("commonmark", {"html": False})
-
-
-def _inline_text(token: Token) -> tuple[str, str]:
-    """The plain text of an inline token, and its label when it starts with bold text."""
-    children = list(token.children or [])
-    while children and children[0].type == "text" and not children[0].content:
-        children.pop(0)
-    label = ""
-    rest = children
-    if len(children) >= 3 and children[0].type == "strong_open":
-        end = next((i for i, c in enumerate(children) if c.type == "strong_close"), None)
-        if end is not None:
-            label = _join(children[1:end]).strip().rstrip(":")
-            rest = children[end + 1 :]
-    return label, " ".join(_join(rest).split())
-
-
-def _join(tokens: Iterable[Token]) -> str:
-    out = []
-    for t in tokens:
-        if t.type in ("text", "code_inline"):
-            out.append(t.content)
-        elif t.type in ("softbreak", "hardbreak"):
-            out.append(" ")
-        elif t.children:
-            out.append(_join(t.children))
-    return "".join(out)
-
-
-def to_blocks(markdown: str) -> list[Block]:
-    """The answer's lines: headings, and each paragraph or list item as one text."""
-    blocks: list[Block] = []
-    section = part = ""
-    tokens = _markdown().parse(markdown)
-    heading: str | None = None
-    for token in tokens:
-        if token.type == "heading_open":
-            heading = token.tag
-        elif token.type == "inline" and heading is not None:
-            text = _inline_text(token)[1]
-            if heading == "h1":
-                blocks.append(Block("title", "", "", "", text))
-            elif heading == "h2":
-                section, part = text, ""
-                blocks.append(Block("section", section, "", "", text))
-            else:
-                part = text
-                blocks.append(Block("part", section, part, "", text))
-            heading = None
-        elif token.type == "inline":
-            label, text = _inline_text(token)
-            if text or label:
-                blocks.append(Block("text", section, part, label, text))
-    return blocks
 
 
 # --- gathering --------------------------------------------------------------------------

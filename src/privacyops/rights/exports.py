@@ -28,7 +28,7 @@ from privacyops.policy.schema import Manifest
 from privacyops.rights.ports import RecordView
 
 if TYPE_CHECKING:
-    from privacyops.rights.answer import AccessAnswer
+    from privacyops.rights.document import AccessAnswer
 
 __all__ = [
     "PORTABLE_BASES",

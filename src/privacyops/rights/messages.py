@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from privacyops.policy.schema import Manifest
-from privacyops.rights.answer import TEXT_ENV
 from privacyops.rights.authorities import answer_complaint
+from privacyops.rights.texts import TEXT_ENV
 from privacyops.settings import Settings
 
 __all__ = ["answer_message", "further_actions", "people_context", "render_message"]
