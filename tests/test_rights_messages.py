@@ -125,3 +125,22 @@ def test_every_answer_is_plain_words(service: RightsService, smtp_server: SmtpSi
     assert "Urząd Ochrony Danych Osobowych" in complaint  # the person's own country
     rectified = smtp_server.body(smtp_server.to("rectification@example.com")[-1])
     assert "We corrected: Name/surname." in rectified
+
+
+def test_the_marketing_opt_in_mail_names_the_right_to_object(
+    service: RightsService, smtp_server: SmtpSink
+) -> None:
+    """Often the first message a person gets from us (Art. 21(4)): the objection to direct
+    marketing, apart from the rest, with the link that stops it."""
+    from privacyops.consent.service import ConsentService
+
+    ConsentService(service.settings, service.policy, service.db).request_marketing(
+        "news@example.com"
+    )
+    (mail,) = smtp_server.to("news@example.com")
+    body = smtp_server.body(mail)
+    confirm_part, _, objection = body.partition(OBJECT)
+    assert "/consent/marketing/confirm?token=" in confirm_part
+    assert "/consent/marketing/withdraw?token=" in objection
+    assert "Art. 21(2)" in objection
+    assert not LEAKS.search(mail["Subject"] + body)

@@ -16,6 +16,7 @@ all made from, so the four say the same.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,7 @@ from privacyops.rights.texts import MARKDOWN_ENV, country_name, long_date, words
 from privacyops.store import utcnow
 
 if TYPE_CHECKING:
+    from privacyops.consent.service import ConsentService
     from privacyops.rights.service import RightsService
 
 __all__ = [
@@ -436,6 +438,20 @@ def access_answer(inputs: AnswerInputs) -> AccessAnswer:
 # --- gathering --------------------------------------------------------------------------
 
 
+_CONSENT: weakref.WeakKeyDictionary[RightsService, ConsentService] = weakref.WeakKeyDictionary()
+
+
+def _consent_service(service: RightsService) -> ConsentService:
+    """The consent service of the rights service's database and policy, made once (its banner
+    and signing key are read on first use, then kept)."""
+    found = _CONSENT.get(service)
+    if found is None:
+        from privacyops.consent.service import ConsentService
+
+        found = _CONSENT[service] = ConsentService(service.settings, service.policy, service.db)
+    return found
+
+
 def answer_for(
     service: RightsService,
     session: Session,
@@ -447,7 +463,6 @@ def answer_for(
     """The access answer of ``row``: its records and systems' answers, the person's consent
     receipt and the audit events about them, the authority a complaint goes to."""
     from privacyops.audit.models import AuditEvent
-    from privacyops.consent.service import ConsentService
     from privacyops.errors import NotFound
 
     manifest = service.policy.current
@@ -461,9 +476,7 @@ def answer_for(
         )
         audit = [(e.timestamp, e.actor, e.action) for e in events]
         try:
-            receipt = ConsentService(service.settings, service.policy, service.db).receipt(
-                subject_id=row.subject_ref
-            )
+            receipt = _consent_service(service).receipt(subject_id=row.subject_ref)
         except NotFound:
             receipt = None
     country = details.get("country")

@@ -80,8 +80,12 @@ class AccessAnswer:
 def _markdown() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
-    # raw HTML off: nothing in the document is ever markup
-    return MarkdownIt("commonmark", {"html": False})
+    # only what the template writes (headings, lists, bold, escapes); raw HTML, links, code,
+    # tables and the rest stay off: nothing in the document is ever markup, and the parse is
+    # several times faster than full CommonMark
+    return MarkdownIt("zero", {"html": False}).enable(
+        ["heading", "list", "emphasis", "escape", "newline"]
+    )
 
 
 def _inline_text(token: Token) -> tuple[str, str]:

@@ -19,17 +19,14 @@ from privacyops.policy.schema import Manifest
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.texts import TEXT_ENV
 from privacyops.settings import Settings
+from privacyops.templating import render_message as render_blocks
 
 __all__ = ["answer_message", "further_actions", "people_context", "render_message"]
 
 
 def render_message(name: str, context: Mapping[str, Any]) -> tuple[str, str]:
     """The subject and body of ``messages/<name>.txt.j2`` rendered with ``context``."""
-    template = TEXT_ENV.get_template(f"messages/{name}.txt.j2")
-    values = template.new_context(dict(context))
-    subject = " ".join("".join(template.blocks["subject"](values)).split())
-    body = "".join(template.blocks["body"](values)).strip()
-    return subject, body
+    return render_blocks(TEXT_ENV, f"messages/{name}.txt.j2", context)
 
 
 def people_context(

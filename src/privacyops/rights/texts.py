@@ -1,8 +1,8 @@
 """The Jinja2 environments of the words privacyops writes to people (the access answer,
 e-mails and texts), and the locale helpers they use.
 
-Two environments load ``rights/templates/``, both with ``jinja2.ext.i18n`` (gettext-ready;
-null translations until a catalogue is installed): :data:`MARKDOWN_ENV` escapes every value
+Two environments load ``rights/templates/`` (:func:`privacyops.templating.people_environment`:
+gettext-ready, strict): :data:`MARKDOWN_ENV` escapes every value
 for Markdown (the access answer), :data:`TEXT_ENV` prints values as they are (plain-text
 messages; ``*.html.j2`` templates autoescape). Dates and country names come from Babel's CLDR
 data, loaded with the first answer.
@@ -15,7 +15,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from privacyops.templating import people_environment
 
 __all__ = ["MARKDOWN_ENV", "TEXT_ENV", "country_name", "long_date", "words"]
 
@@ -34,27 +34,10 @@ def _md_escape(value: Any) -> Any:
     return _MD_LEADING.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
 
 
-def _environment(finalize: Any | None) -> Environment:
-    env = Environment(
-        loader=PackageLoader("privacyops.rights", "templates"),
-        extensions=["jinja2.ext.i18n"],
-        # HTML templates escape every value; Markdown and plain-text ones are escaped by
-        # ``finalize`` (Markdown) or are not markup at all (e-mails)
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        finalize=finalize,
-    )
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    return env
-
-
 #: The document's environment (every value escaped for Markdown) and the plain one (words
 #: looked up from Python, e-mails to people).
-MARKDOWN_ENV = _environment(_md_escape)
-TEXT_ENV = _environment(None)
+MARKDOWN_ENV = people_environment("privacyops.rights", finalize=_md_escape)
+TEXT_ENV = people_environment("privacyops.rights")
 
 
 @lru_cache(maxsize=1)
