@@ -2,7 +2,8 @@
 real service: uvicorn in a thread, the background scheduler, a local SMTP server (aiosmtpd).
 
 - a person files an access request, reads the code from the mail, verifies, downloads the
-  export, and the PDF opens with the password from the second message (pikepdf);
+  export, and the PDF opens with the password from the second message (pikepdf); the answer
+  page attached to it, opened in the browser at 390 px, names every GDPR Art. 15(1) item;
 - a DPO logs in, sees the request with its clock, extends it with a reason, sees the audit
   event.
 
@@ -32,8 +33,33 @@ from _mailbox import Mailbox, smtp_server
 from _web import PASSWORD, make_app
 from privacyops.jobs import JobContext, Scheduler, default_jobs
 from privacyops.policy.loader import load_configured_policy
+from privacyops.store import IdentityIn, RecordIn, Registry, Submission
 
 pytestmark = pytest.mark.browser
+
+#: What the person reads for each item of GDPR Art. 15(1)-(2) on the answer page.
+ART_15_WORDS = [
+    "Ada Lovelace",  # 15(3) the copy
+    "Why we use it",  # (a) purposes
+    "needed for a contract with you",  # the legal basis in words
+    "Kinds of data",  # (b)
+    "Who receives it",  # (c)
+    "processes it for us",  # the recipient's role
+    "How long we keep it",  # (d)
+    "that is until",  # the end date
+    "Rectification",  # (e)
+    "Erasure",
+    "Restriction",
+    "Objection",
+    "Art. 77",  # (f)
+    "Datatilsynet",
+    "Where it came from",  # (g)
+    "based solely on automated processing",  # (h)
+    "Sent outside Europe",  # 15(2)
+    "This is not a valid protection for the transfer",
+    "Your consents",
+    "Who read or used your data",
+]
 
 SHOTS = (
     Path(__file__).resolve().parents[1] / "docs" / "screenshots"
@@ -121,9 +147,22 @@ def _shot(page: Any, name: str) -> None:
 
 
 def test_person_files_an_access_request_and_opens_the_export(
-    service: Service, mail: tuple[Mailbox, int], browser: Any
+    service: Service, mail: tuple[Mailbox, int], browser: Any, tmp_path: Path
 ) -> None:
     box, _ = mail
+    Registry(service.app.state.db).ingest(
+        Submission(
+            [IdentityIn("email", "ada@example.com")],
+            RecordIn(
+                channel="web_form",
+                legal_basis="contract",
+                policy_version="v3",
+                data_categories=["name", "email"],
+                purposes=["answer-request"],
+                payload={"name": "Ada Lovelace", "email": "ada@example.com"},
+            ),
+        )
+    )
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.goto(f"{service.url}/privacy")
@@ -167,9 +206,23 @@ def test_person_files_an_access_request_and_opens_the_export(
     assert content.startswith(b"%PDF")
     with pikepdf.open(io.BytesIO(content), password=password) as pdf:
         assert len(pdf.pages) >= 1
+        answer_page = pdf.attachments["answer.html"].get_file().read_bytes()
     with pytest.raises(pikepdf.PasswordError):
         pikepdf.open(io.BytesIO(content))
     context.close()
+
+    # the answer page the PDF carries, read on a phone
+    saved = tmp_path / "answer.html"
+    saved.write_bytes(answer_page)
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    page = phone.new_page()
+    page.goto(saved.as_uri())
+    text = " ".join(page.inner_text("#answer").split())
+    for words in ART_15_WORDS:
+        assert words in text, words
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "access-answer")
+    phone.close()
 
 
 def test_dpo_sees_the_clock_extends_with_a_reason_and_sees_the_audit_event(

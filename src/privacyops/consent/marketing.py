@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 import sqlalchemy as sa
+from jinja2 import Environment
 from sqlalchemy.orm import Session
 
 from privacyops.audit import AuditLog
@@ -30,6 +32,7 @@ from privacyops.mail import send_mail
 from privacyops.policy.schema import Manifest, Purpose
 from privacyops.settings import Settings
 from privacyops.store import Database, IdentityIn, Registry, utcnow
+from privacyops.templating import people_environment, render_message
 
 __all__ = [
     "LINK_TTL",
@@ -44,20 +47,24 @@ __all__ = [
 #: How long a confirmation link works.
 LINK_TTL = timedelta(hours=72)
 
-_SUBJECT = "Please confirm: {organization} e-mail updates"
-_BODY = """Hello,
+#: The opt-in e-mail's template (``consent/templates/``).
+_TEMPLATE = "marketing_opt_in.txt.j2"
 
-someone (we hope you) asked to receive e-mail from {organization} about: {purpose}.
 
-To confirm, open this link:
-{confirm}
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    return people_environment("privacyops.consent")
 
-If it was not you, ignore this message: nothing will be sent. You can withdraw at any time
-with this link:
-{withdraw}
 
-Privacy policy: {policy}
-"""
+def _opt_in_message(texts: dict[str, str], confirm: str, withdraw: str) -> tuple[str, str, str]:
+    """Subject, body and the SHA-256 of the text shown (template and values, no links)."""
+    env = _environment()
+    source = env.loader.get_source(env, _TEMPLATE)[0] if env.loader else ""
+    shown = hashlib.sha256(canonical_json({"template": source, **texts})).hexdigest()
+    subject, body = render_message(
+        env, _TEMPLATE, {**texts, "confirm": confirm, "withdraw": withdraw}
+    )
+    return subject, body, shown
 
 
 def _token_hash(token: str) -> str:
@@ -112,14 +119,11 @@ def request_opt_in(
         "purpose": purpose.name,
         "policy": policy_url,
     }
-    body = _BODY.format(
+    subject_line, body, shown = _opt_in_message(
+        texts,
         confirm=f"{base}/api/v1/consent/marketing/confirm?token={token}",
         withdraw=f"{base}/api/v1/consent/marketing/withdraw?token={token}",
-        **texts,
     )
-    shown = hashlib.sha256(
-        canonical_json({"subject": _SUBJECT, "body": _BODY, **texts})
-    ).hexdigest()
     now = utcnow()
     with db.session() as session:
         identities = [IdentityIn("email", email)]
@@ -150,7 +154,7 @@ def request_opt_in(
         )
         session.flush()
         # Sent inside the transaction: when the mail fails, the pending row is rolled back.
-        send_mail(settings, email, _SUBJECT.format(organization=manifest.organization), body)
+        send_mail(settings, email, subject_line, body)
 
 
 def _by_token(session: Session, token: str) -> MarketingConsent:

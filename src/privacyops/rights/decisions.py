@@ -14,12 +14,12 @@ from privacyops.connectors import cancel_tasks
 from privacyops.errors import Conflict, DependencyUnavailable, InvalidInput, NotFound
 from privacyops.policy.establishment import clock_country
 from privacyops.rights import transitions
-from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.clocks import local_day
 from privacyops.rights.identity import Message
+from privacyops.rights.messages import people_context, render_message
 from privacyops.rights.models import ConnectorAnswer, OutboxMessage, RightsRequest, StaffTask
 from privacyops.rights.verification import after_identity
-from privacyops.rights.views import FURTHER_ACTIONS, staff_row
+from privacyops.rights.views import staff_row
 from privacyops.rights.workflow import FINAL_STATES, RequestState, TaskKind
 from privacyops.store import utcnow
 
@@ -80,10 +80,15 @@ def extend(
             "email",
             Message(
                 details["email"],
-                f"Your request {row.public_id}: more time needed",
-                f"We need more time to answer your request {row.public_id}. Reason: "
-                f"{row.extension_reason}\nWe will answer by {new.deadline} at the latest "
-                "(GDPR Art. 12(3)).",
+                *render_message(
+                    "extension",
+                    {
+                        **people_context(service.policy.current, service.settings),
+                        "request_ref": row.public_id,
+                        "reason": row.extension_reason,
+                        "deadline": new.deadline,
+                    },
+                ),
             ),
         )
         service.record(
@@ -133,8 +138,8 @@ def refuse_row(
     row.completed_at = utcnow()
     row.lease_owner = None
     row.lease_until = None
-    authority = answer_complaint(None, service.policy.current.contact_point.country).authority
     details = service.context(row).details
+    words = people_context(service.policy.current, service.settings, details.get("country"))
     service.queue_message(
         session,
         row,
@@ -142,10 +147,7 @@ def refuse_row(
         "email",
         Message(
             details["email"],
-            f"Your request {row.public_id}: refused",
-            f"We cannot act on your request {row.public_id}.\nReason: {reason}\n\n"
-            f"{FURTHER_ACTIONS}\nThe supervisory authority of the controller: "
-            f"{authority.name}, {authority.address}, {authority.website}.",
+            *render_message("refusal", {**words, "request_ref": row.public_id, "reason": reason}),
         ),
     )
 
@@ -178,9 +180,14 @@ def lift_restriction(
             "email",
             Message(
                 details["email"],
-                f"Your request {row.public_id}: restriction to be lifted",
-                f"We will lift the restriction of processing of your data made for "
-                f"request {row.public_id}. Reason: {reason.strip()}\n{FURTHER_ACTIONS}",
+                *render_message(
+                    "lift",
+                    {
+                        **people_context(service.policy.current, service.settings),
+                        "request_ref": row.public_id,
+                        "reason": reason.strip(),
+                    },
+                ),
             ),
         )
         service.record(session, "rights.restriction.notice", row, actor=actor, reason=reason)

@@ -1,9 +1,11 @@
 """Exports for access (Art. 15) and portability (Art. 20): JSON, CSV and an encrypted PDF.
 
-An access export explains each part of the data with what the manifest version the record was
-collected under says: purposes, legal basis, source, recipients, retention and transfers. It is
-a PDF encrypted with AES-256 (pikepdf, PDF 2.0 security handler R6) whose password goes to the
-person by a separate channel, with the JSON and CSV bundle attached inside it. A portability
+An access export is the answer of :mod:`privacyops.rights.answer`: each part of the data with
+what the manifest version the record was collected under says, in words, and every other
+Art. 15 item. It is a PDF encrypted with AES-256 (pikepdf, PDF 2.0 security handler R6) whose
+password goes to the person by a separate channel, with the same answer attached inside it as
+JSON (``data.json``), CSV (``answer.csv``, and the data alone in ``data.csv``), an HTML page
+(``answer.html``) and the signed consent receipt (``consent-receipt.json``). A portability
 export holds only the data the person provided under consent or contract, as a ZIP of JSON
 and CSV (structured, machine-readable, GDPR Art. 20(1)).
 """
@@ -18,16 +20,20 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from privacyops.connectors import ConnectorResult
 from privacyops.policy import PolicyBook
 from privacyops.policy.schema import Manifest
 from privacyops.rights.ports import RecordView
 
+if TYPE_CHECKING:
+    from privacyops.rights.document import AccessAnswer
+
 __all__ = [
     "PORTABLE_BASES",
     "ExportBundle",
+    "attachments",
     "describe_record",
     "encrypted_pdf",
     "new_password",
@@ -125,16 +131,23 @@ class ExportBundle:
     generated_at: datetime
     parts: list[dict[str, Any]]
     connectors: list[ConnectorResult]
+    #: The access answer (Art. 15), in words; ``None`` for portability (data only).
+    answer: AccessAnswer | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "controller": self.controller,
             "request": self.request_ref,
             "kind": self.kind,
             "generated_at": self.generated_at.isoformat(),
-            "parts": self.parts,
-            "other_systems": [c.to_dict() for c in self.connectors],
         }
+        if self.answer is not None:
+            out["answer"] = self.answer.document()
+        out["parts"] = self.answer.parts if self.answer is not None else self.parts
+        out["other_systems"] = [c.to_dict() for c in self.connectors]
+        if self.answer is not None and self.answer.receipt is not None:
+            out["consent_receipt"] = self.answer.receipt
+        return out
 
 
 def render_json(bundle: ExportBundle) -> bytes:
@@ -148,7 +161,7 @@ def render_csv(bundle: ExportBundle) -> bytes:
     writer.writerow(
         ["record", "field", "value", "source", "collected_at", "legal_basis", "purposes"]
     )
-    for part in bundle.parts:
+    for part in bundle.answer.parts if bundle.answer is not None else bundle.parts:
         purposes = "; ".join(p["name"] for p in part.get("purposes", []))
         for key, value in part["data"].items():
             writer.writerow(
@@ -180,12 +193,38 @@ def render_csv(bundle: ExportBundle) -> bytes:
     return out.getvalue().encode()
 
 
+def render_answer_csv(bundle: ExportBundle) -> bytes:
+    """The access answer, one row per line a person reads: section, part, label, text."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["section", "part", "label", "text"])
+    for block in bundle.answer.blocks if bundle.answer is not None else []:
+        if block.kind == "text":
+            writer.writerow([block.section, block.part, block.label, block.text])
+    return out.getvalue().encode()
+
+
+def attachments(bundle: ExportBundle) -> dict[str, tuple[bytes, str]]:
+    """The files of an export: name -> (content, media type)."""
+    files = {
+        "data.json": (render_json(bundle), "application/json"),
+        "data.csv": (render_csv(bundle), "text/csv"),
+    }
+    if bundle.answer is not None:
+        files["answer.csv"] = (render_answer_csv(bundle), "text/csv")
+        files["answer.html"] = (bundle.answer.html().encode(), "text/html")
+        if bundle.answer.receipt is not None:
+            receipt = json.dumps(bundle.answer.receipt, indent=2, ensure_ascii=False)
+            files["consent-receipt.json"] = (receipt.encode(), "application/json")
+    return files
+
+
 def zip_bundle(bundle: ExportBundle) -> bytes:
-    """The JSON and CSV files in one ZIP (portability; access without PDF)."""
+    """The export's files in one ZIP (portability; access without PDF)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("data.json", render_json(bundle))
-        archive.writestr("data.csv", render_csv(bundle))
+        for name, (content, _media) in attachments(bundle).items():
+            archive.writestr(name, content)
     return buffer.getvalue()
 
 

@@ -6,14 +6,13 @@ encrypted_pdf` on the first PDF, so the service starts without loading fpdf2 and
 from __future__ import annotations
 
 import io
-import json
 import secrets
 from pathlib import Path
 
 import pikepdf
 from fpdf import FPDF
 
-from privacyops.rights.exports import ExportBundle, render_csv, render_json
+from privacyops.rights.exports import ExportBundle, attachments
 
 __all__ = ["encrypted_pdf"]
 
@@ -40,46 +39,25 @@ class _Doc(FPDF):
 
 
 def _pdf_text(bundle: ExportBundle) -> bytes:
+    """The access answer's lines (:mod:`privacyops.rights.answer`), as the person reads them:
+    the PDF says what the attached JSON, CSV and HTML say."""
+    if bundle.answer is None:
+        raise ValueError("an access PDF needs the access answer")
     doc = _Doc()
-    doc.set_title(f"Your personal data held by {bundle.controller}")
+    doc.set_title(bundle.answer.title)
     doc.set_creator("privacyops")
     doc.add_page()
-    doc.text_line(f"Your personal data held by {bundle.controller}", size=16, gap=3)
-    doc.text_line(
-        f"Request {bundle.request_ref}; generated {bundle.generated_at:%Y-%m-%d %H:%M} UTC. "
-        "GDPR Art. 15: the data, the purposes and legal basis of processing, where it came "
-        "from, who receives it, how long it is kept and where it is transferred. The same "
-        "content is attached to this file as data.json and data.csv.",
-        size=9,
-        gap=4,
-    )
-    if not bundle.parts and not any(r.total for r in bundle.connectors):
-        doc.text_line("We hold no personal data linked to the identity you confirmed.")
-    for number, part in enumerate(bundle.parts, start=1):
-        doc.text_line(f"Part {number}: {part['source']['channel']}", size=12)
-        for key, value in part["data"].items():
-            doc.text_line(f"{key}: {value}", size=10, gap=0.5)
-        purposes = ", ".join(f"{p['name']} ({p['legal_basis']})" for p in part["purposes"])
-        recipients = ", ".join(r["name"] for r in part["recipients"]) or "none named"
-        transfers = (
-            ", ".join(f"{t['destination']} ({t['safeguard']})" for t in part["transfers"]) or "none"
-        )
-        for label, value in (
-            ("Collected", f"{part['collected_at'][:10]} (policy {part['policy_version']})"),
-            ("Purposes", purposes or "-"),
-            ("Legal basis", part["legal_basis"]),
-            ("Source", part["source"]["system"] or part["source"]["channel"]),
-            ("Recipients", recipients),
-            ("Retention", part["retention"] or "as stated in the policy"),
-            ("Transfers", transfers),
-        ):
-            doc.text_line(f"{label}: {value}", size=8, gap=0.3)
-        doc.ln(3)
-    for result in bundle.connectors:
-        doc.text_line(f"Other system: {result.connector} ({result.status})", size=12)
-        for collection, rows in result.records.items():
-            for row in rows:
-                doc.text_line(f"{collection}: {json.dumps(row, default=str)}", size=8)
+    sizes = {"title": (16, 3.0), "section": (13, 2.0), "part": (11, 1.5)}
+    for block in bundle.answer.blocks:
+        if block.kind in sizes:
+            if block.kind == "section":
+                doc.ln(2)
+            size, gap = sizes[block.kind]
+            doc.text_line(block.text, size=size, gap=gap)
+        elif block.label:
+            doc.text_line(f"{block.label}: {block.text}", size=9, gap=0.8)
+        else:
+            doc.text_line(block.text, size=10, gap=1.5)
     return bytes(doc.output())
 
 
@@ -87,12 +65,8 @@ def encrypted_pdf(bundle: ExportBundle, password: str) -> bytes:
     """The access answer as a PDF encrypted with AES-256 (R6), JSON and CSV attached."""
     plain = _pdf_text(bundle)
     with pikepdf.open(io.BytesIO(plain)) as pdf:
-        pdf.attachments["data.json"] = pikepdf.AttachedFileSpec(
-            pdf, render_json(bundle), mime_type="application/json"
-        )
-        pdf.attachments["data.csv"] = pikepdf.AttachedFileSpec(
-            pdf, render_csv(bundle), mime_type="text/csv"
-        )
+        for name, (content, media) in attachments(bundle).items():
+            pdf.attachments[name] = pikepdf.AttachedFileSpec(pdf, content, mime_type=media)
         out = io.BytesIO()
         pdf.save(
             out,

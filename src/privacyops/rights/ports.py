@@ -30,6 +30,8 @@ class RecordView:
     collected_at: datetime
     source_system: str | None
     data: Mapping[str, Any] = field(default_factory=dict)
+    #: The events a retention rule can start from (``last_contact``, ...), when recorded.
+    clocks: Mapping[str, datetime | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,11 @@ class StoreRegistry:
                 collected_at=r.collected_at,
                 source_system=r.source_system,
                 data=r.payload or {},
+                clocks={
+                    "last_contact": r.last_contact_at,
+                    "last_event_registration": r.last_event_registration_at,
+                    "last_service_delivery": r.last_service_delivery_at,
+                },
             )
             for r in self.registry.records_for(subject, session=session)
         ]

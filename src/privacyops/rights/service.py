@@ -32,12 +32,11 @@ from privacyops.rights.identity import EmailSender, PhoneSender
 from privacyops.rights.models import RightsRequest
 from privacyops.rights.ports import SubjectRegistry
 from privacyops.rights.submission import Submitted
-from privacyops.rights.views import FURTHER_ACTIONS
 from privacyops.rights.workflow import RequestType
 from privacyops.settings import Settings
 from privacyops.store import Database, open_sealed, seal
 
-__all__ = ["FURTHER_ACTIONS", "RequestContext", "RightsService", "Submitted"]
+__all__ = ["RequestContext", "RightsService", "Submitted"]
 
 
 @dataclass

@@ -21,6 +21,7 @@ from privacyops.freetext import check_free_json
 from privacyops.identities import email_address, phone_number
 from privacyops.rights import transitions
 from privacyops.rights.identity import Message, check_rate, new_code, new_token
+from privacyops.rights.messages import people_context, render_message
 from privacyops.rights.models import Challenge, RightsRequest
 from privacyops.rights.workflow import (
     NEEDS_SECOND_FACTOR,
@@ -220,20 +221,17 @@ def send_code(
     session.add(challenge)
     session.flush()
     challenge.code_hash = service.keyed_hash("code", f"{challenge.id}:{code}")
-    minutes = service.settings.otp_ttl_seconds // 60
-    org = service.policy.current.organization
+    words = {
+        **people_context(service.policy.current, service.settings),
+        "request_ref": row.public_id,
+        "code": code,
+        "minutes": service.settings.otp_ttl_seconds // 60,
+    }
     if factor == "email":
-        text = (
-            f"Your code to confirm your privacy request {row.public_id} to {org} is:\n\n"
-            f"    {code}\n\nIt is valid for {minutes} minutes. If you did not ask for this, "
-            "ignore this message: nothing happens without the code."
-        )
-        message = Message(to, f"Your confirmation code: {code}", text)
+        message = Message(to, *render_message("code", words))
         channel = "email"
     else:
-        message = Message(
-            to, "Confirmation code", f"{org} privacy request {row.public_id}: code {code}"
-        )
+        message = Message(to, *render_message("code_phone", words))
         channel = "phone"
     service.queue_message(session, row, f"code:{factor}:{(sent or 0) + 1}", channel, message)
     service.record(session, "rights.code.sent", row, factor=factor)

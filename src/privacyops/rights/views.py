@@ -14,6 +14,7 @@ from privacyops.errors import InvalidInput, NotFound, VerificationFailed
 from privacyops.policy.establishment import clock_country
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.clocks import RequestClock, request_clock
+from privacyops.rights.messages import further_actions
 from privacyops.rights.models import RightsRequest, StaffTask
 from privacyops.rights.verification import BAD_CODE, load_request
 from privacyops.rights.workflow import RequestState
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from privacyops.rights.service import RightsService
 
 __all__ = [
-    "FURTHER_ACTIONS",
     "clock",
     "list_requests",
     "show",
@@ -32,12 +32,6 @@ __all__ = [
     "status",
     "view",
 ]
-
-FURTHER_ACTIONS = (
-    "You may lodge a complaint with a supervisory authority (GDPR Art. 77), in particular in "
-    "the EEA country where you live or work, and seek a judicial remedy before the courts "
-    "(GDPR Art. 79)."
-)
 
 
 def clock(service: RightsService, row: RightsRequest) -> RequestClock:
@@ -63,13 +57,15 @@ def view(service: RightsService, row: RightsRequest, *, staff: bool = False) -> 
         "refusal": None,
         "outcome": row.outcome,
     }
-    if row.state == RequestState.REFUSED.value:
+    overridden = (row.outcome or {}).get("decision") == "override"  # Art. 21(1)
+    if row.state == RequestState.REFUSED.value or overridden:
         authority = answer_complaint(None, service.policy.current.contact_point.country)
-        out["refusal"] = {
-            "reason": row.refusal_reason,
-            "further_actions": FURTHER_ACTIONS,
+        out["remedies"] = {
+            "further_actions": further_actions(service.policy.current, service.settings),
             "authority": authority.authority.as_dict(),
         }
+    if row.state == RequestState.REFUSED.value:
+        out["refusal"] = {"reason": row.refusal_reason, **out["remedies"]}
     if row.state == RequestState.AWAITING_IDENTITY.value:
         out["next"] = (
             "Enter the code we sent to your phone."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from privacyops.rights.messages import answer_message
 from privacyops.rights.steps.base import Step
 from privacyops.rights.steps.notify import NOTICE_ACTIONS
 from privacyops.rights.systems import recheck
@@ -32,9 +33,17 @@ def answer(step: Step) -> dict[str, Any]:
         ]
         outcome.store(row)
     if kind not in (RequestType.ACCESS, RequestType.PORTABILITY):
-        lines = [f"Your {row.type.replace('_', ' ')} request {row.public_id} is answered."]
-        for key, value in (row.outcome or {}).items():
-            lines.append(f"{key.replace('_', ' ')}: {value}")
-        step.say("answer", f"Your request {row.public_id}: answered", "\n".join(lines))
+        service = step.service
+        step.say(
+            "answer",
+            *answer_message(
+                service.policy.current,
+                service.settings,
+                row.type,
+                row.public_id,
+                row.outcome or {},
+                step.ctx.details,
+            ),
+        )
     row.completed_at = utcnow()
     return {}

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from privacyops.connectors import ConnectorResult, drop_task_records
+from privacyops.rights.answer import answer_for
 from privacyops.rights.downloads import export_link, save_export
 from privacyops.rights.exports import (
     ExportBundle,
@@ -23,6 +24,7 @@ from privacyops.rights.exports import (
     portable,
     zip_bundle,
 )
+from privacyops.rights.messages import people_context, render_message
 from privacyops.rights.models import ConnectorAnswer
 from privacyops.rights.outcome import SystemStatus
 from privacyops.rights.steps.base import Step
@@ -53,6 +55,11 @@ def build_bundle(step: Step, connectors: list[ConnectorResult] | None = None) ->
         generated_at=utcnow(),
         parts=[describe_record(service.policy, r) for r in records],
         connectors=connectors,
+        answer=(
+            answer_for(service, step.session, row, records, connectors, step.ctx.details)
+            if kind is RequestType.ACCESS
+            else None
+        ),
     )
 
 
@@ -83,25 +90,18 @@ def export(step: Step) -> dict[str, Any]:
     else:
         content, name, media = zip_bundle(bundle), "personal-data.zip", "application/zip"
     token, expires = save_export(service, step.session, row, content, name, media)
-    step.say(
-        "answer",
-        f"Your request {row.public_id}: your data is ready",
-        f"Your {row.type} request {row.public_id} is answered. Download your data once, "
-        f"before {expires:%Y-%m-%d %H:%M} UTC:\n\n{export_link(service, token)}\n\n"
-        + (
-            "The file is protected by a password that we send you separately."
-            if password
-            else "The file holds your data as JSON and CSV."
-        ),
-    )
+    words = {
+        **people_context(service.policy.current, service.settings),
+        "request_ref": row.public_id,
+        "access": RequestType(row.type) is RequestType.ACCESS,
+        "expires": f"{expires:%Y-%m-%d %H:%M} UTC",
+        "link": export_link(service, token),
+        "password": password,
+    }
+    step.say("answer", *render_message("export_ready", words))
     if password is not None:
         channel = "phone" if step.ctx.details.get("phone") else "email"
-        step.say(
-            "password",
-            f"Your request {row.public_id}: password",
-            f"The password of the file for request {row.public_id} is: {password}",
-            channel=channel,
-        )
+        step.say("password", *render_message("export_password", words), channel=channel)
     return {
         "parts": len(bundle.parts),
         "systems": len(bundle.connectors),
