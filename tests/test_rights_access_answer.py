@@ -22,9 +22,10 @@ from typing import Any
 import pikepdf
 import pytest
 import sqlalchemy as sa
-from privacyops.rights.runner import open_export, tick
+from tests._rights import phone_texts
+from tests._rights import submit_and_verify as confirm
 from tests.conftest import SmtpSink
-from tests.test_rights_workflow import LINK, confirm, ingest, make_service, phone_texts
+from tests.test_rights_workflow import LINK, ingest, make_service
 
 from privacyops.audit import AuditLog
 from privacyops.consent.records import ChoiceIn, RequestContext
@@ -32,6 +33,8 @@ from privacyops.consent.service import ConsentService
 from privacyops.consent.signing import verify_document
 from privacyops.rights.answer import AnswerInputs, access_answer
 from privacyops.rights.authorities import authority_for
+from privacyops.rights.downloads import open_export
+from privacyops.rights.engine import tick
 from privacyops.rights.service import RightsService
 from privacyops.store import IdentityIn, RecordIn, Registry, Submission
 from privacyops.store.models import PersonalDataRecord

@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from privacyops.rights.runner import tick
+from tests._rights import last_code
+from tests._rights import submit_and_verify as confirm
 from tests.conftest import SmtpSink
-from tests.test_rights_workflow import confirm, ingest, last_code, make_service
+from tests.test_rights_workflow import ingest, make_service
 
+from privacyops.rights.engine import tick
 from privacyops.rights.service import RightsService
 
 OBJECT = "YOUR RIGHT TO OBJECT"
