@@ -356,9 +356,10 @@ class AuditLog:
         actions: Iterable[str] | None = None,
         subject_ref: str | None = None,
         batch_size: int = 5000,
+        session: Session | None = None,
     ) -> Iterator[AuditEvent]:
         """Events in order, filtered; read in batches so any length of log streams in bounded
-        memory."""
+        memory. With ``session``, read in the caller's transaction (a step that is writing)."""
         wanted = list(actions) if actions is not None else None
         last = after_seq
         while True:
@@ -370,8 +371,11 @@ class AuditLog:
             if subject_ref is not None:
                 query = query.where(AuditEvent.subject_ref == subject_ref)
             query = query.order_by(AuditEvent.seq).limit(batch_size)
-            with self.db.session() as session:
+            if session is not None:
                 batch = session.scalars(query).all()
+            else:
+                with self.db.read_session() as own:
+                    batch = own.scalars(query).all()
             if not batch:
                 return
             yield from batch

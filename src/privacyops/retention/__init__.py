@@ -11,11 +11,16 @@ Public API (stable)::
     replay(db, book, since=moment)                    # after restoring a backup
 """
 
+from privacyops.policy.retention_rules import (
+    EffectiveRule,
+    Resolution,
+    resolve_rule,
+    subtract_period,
+)
 from privacyops.retention.datasets import DatasetReport, sweep_datasets
 from privacyops.retention.forecast import Forecast, forecast
 from privacyops.retention.models import RetentionRun
 from privacyops.retention.replay import ReplayReport, replay
-from privacyops.retention.rules import EffectiveRule, Resolution, resolve_rule, subtract_period
 from privacyops.retention.sweep import (
     KEEPING_GROUNDS,
     GroupReport,

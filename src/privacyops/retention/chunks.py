@@ -22,7 +22,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
-from privacyops.retention.rules import EffectiveRule
+from privacyops.policy.retention_rules import EffectiveRule
 from privacyops.store.db import Database
 from privacyops.store.keys import subject_keys
 from privacyops.store.models import (

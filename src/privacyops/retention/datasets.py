@@ -21,8 +21,8 @@ from privacyops.audit import actions as audit_actions
 from privacyops.connectors import SQLConnector
 from privacyops.connectors.dataset import Collection
 from privacyops.connectors.masking import strategy_for
+from privacyops.policy.retention_rules import EffectiveRule, resolve_rule
 from privacyops.policy.schema import PolicyBook
-from privacyops.retention.rules import EffectiveRule, resolve_rule
 
 __all__ = ["DatasetReport", "sweep_datasets"]
 

@@ -11,8 +11,8 @@ from typing import Any, cast
 import sqlalchemy as sa
 
 from privacyops.errors import InvalidInput
+from privacyops.policy.retention_rules import resolve_rule
 from privacyops.policy.schema import PolicyBook
-from privacyops.retention.rules import resolve_rule
 from privacyops.retention.sweep import check_as_of
 from privacyops.store.db import Database
 from privacyops.store.models import PersonalDataRecord

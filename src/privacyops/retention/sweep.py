@@ -25,6 +25,7 @@ from privacyops.audit import AuditLog, NewEvent
 from privacyops.audit import actions as audit_actions
 from privacyops.connectors import SQLConnector
 from privacyops.errors import InvalidInput
+from privacyops.policy.retention_rules import EffectiveRule, resolve_rule
 from privacyops.policy.schema import PolicyBook
 from privacyops.retention.chunks import (
     KEEPING_GROUNDS,
@@ -40,7 +41,6 @@ from privacyops.retention.chunks import (
 )
 from privacyops.retention.datasets import DatasetReport, sweep_datasets
 from privacyops.retention.report import GroupReport, RetentionReport, check_as_of
-from privacyops.retention.rules import EffectiveRule, resolve_rule
 from privacyops.retention.runs import finish_run, runs_table, start_or_resume
 from privacyops.store.base import utcnow
 from privacyops.store.db import Database

@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from privacyops.connectors import ConnectorResult
+from privacyops.policy.retention_rules import resolve_rule, subtract_period
 from privacyops.policy.schema import Manifest, PolicyBook
-from privacyops.retention.rules import resolve_rule, subtract_period
 from privacyops.rights.authorities import Authority, answer_complaint
 from privacyops.rights.document import AccessAnswer, Block, to_blocks
 from privacyops.rights.models import RightsRequest
@@ -462,21 +461,17 @@ def answer_for(
 ) -> AccessAnswer:
     """The access answer of ``row``: its records and systems' answers, the person's consent
     receipt and the audit events about them, the authority a complaint goes to."""
-    from privacyops.audit.models import AuditEvent
+    from privacyops.audit import AuditLog
     from privacyops.errors import NotFound
 
     manifest = service.policy.current
     audit: list[tuple[datetime, str, str]] = []
     receipt: dict[str, Any] | None = None
     if row.subject_ref:
-        events = session.scalars(
-            sa.select(AuditEvent)
-            .where(AuditEvent.subject_ref == row.subject_ref)
-            .order_by(AuditEvent.seq)
-        )
+        events = AuditLog(service.db).events(subject_ref=row.subject_ref, session=session)
         audit = [(e.timestamp, e.actor, e.action) for e in events]
         try:
-            receipt = _consent_service(service).receipt(subject_id=row.subject_ref)
+            receipt = _consent_service(service).receipt(subject_id=row.subject_ref, session=session)
         except NotFound:
             receipt = None
     country = details.get("country")
