@@ -99,21 +99,37 @@ def _problem(manifest: Manifest, kind: str, index: int, ident: str) -> str | Non
         return _TRANSFER_PROBLEMS[key]
     from privacyops.policy import lint  # loaded with the first answer, not the service
 
-    rule = lint.RULES.get("transfer-without-safeguard")
-    if rule is None:
+    # a transfer with no valid safeguard; or one the notice misstates (the safeguard named is
+    # not valid although the transfer itself is covered, e.g. Privacy Shield named where the
+    # importer is certified under the Data Privacy Framework): both are said to the person
+    rules = [
+        r
+        for r in (
+            lint.RULES.get("transfer-without-safeguard"),
+            lint.RULES.get("transfer-safeguard-misstated"),
+        )
+        if r is not None
+    ]
+    if not rules:
         return None
     if kind == "processors":
         # judged alone, so that a finding grouping several processors names this one
         alone = manifest.model_copy(
             update={"processors": [manifest.processors[index]], "transfers": []}
         )
-        findings = lint.lint_manifest(alone, [rule])
+        findings = lint.lint_manifest(alone, rules)
         wanted: tuple[str | int, ...] = ("processors", 0)
     else:
-        findings = lint.lint_manifest(manifest, [rule])
+        findings = lint.lint_manifest(manifest, rules)
         wanted = ("transfers", index)
-    reasons = [f.reason for f in findings if tuple(f.loc[:2]) == wanted]
-    found = reasons[0].split(";")[0].split(": ", 1)[-1] if reasons else None
+    hits = [f for f in findings if tuple(f.loc[:2]) == wanted]
+    found: str | None = None
+    if hits:
+        text = hits[0].reason.split(": ", 1)[-1]
+        if hits[0].rule == "transfer-without-safeguard":
+            found = text.split(";")[0]
+        else:  # keep the named safeguard's fault, drop what the notice must say
+            found = text.split("; the notice must", 1)[0]
     _TRANSFER_PROBLEMS[key] = found
     return found
 
