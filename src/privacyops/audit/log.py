@@ -374,7 +374,7 @@ class AuditLog:
             if session is not None:
                 batch = session.scalars(query).all()
             else:
-                with self.db.read_session() as own:
+                with self.db.session() as own:
                     batch = own.scalars(query).all()
             if not batch:
                 return

@@ -164,7 +164,7 @@ class ConsentService:
         Raises:
             NotFound: nothing is recorded for them.
         """
-        opened = nullcontext(session) if session is not None else self.db.read_session()
+        opened = nullcontext(session) if session is not None else self.db.session()
         with opened as active:
             visitors = self._visitors_of(active, subject_id) if subject_id else []
             records = history(
