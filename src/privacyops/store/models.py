@@ -137,6 +137,11 @@ class PersonalDataRecord(Base):
     #: Set when retention anonymised the record: payload and source gone, clocks coarsened to
     #: the month, the subject erased; what remains is statistics.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: Set when an erasure kept the record under a GDPR Art. 17(3) exception (a statutory
+    #: keep-period): the moment the exception ends and retention erases it. ``kept_under`` names
+    #: the exception (``legal_obligation``, ``legal_claims``, ...); no personal data.
+    keep_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    kept_under: Mapped[str | None] = mapped_column(sa.String(64), default=None)
 
 
 class ProcessingRestriction(Base):

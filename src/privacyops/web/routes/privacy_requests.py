@@ -105,7 +105,7 @@ async def submit_request(
         if category and value:
             details["changes"] = {category: value}
     elif kind == "restriction":
-        details["ground"] = v.choice("ground", list(RestrictionGround), label="The ground")
+        details["ground"] = v.choice("ground", RestrictionGround.requestable(), label="The ground")
     elif kind == "objection":
         details["objection"] = v.choice(
             "objection", list(OBJECTION_KINDS), label="What you object to"

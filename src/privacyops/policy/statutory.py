@@ -1,0 +1,94 @@
+"""Which records a statutory keep-period holds back from an erasure, and until when.
+
+The manifest's ``statutory_retention`` entries (:class:`~privacyops.policy.schema.StatutoryRetention`)
+name the records a law requires kept (by channel, and optionally category and purpose) and for
+how long. :func:`assess` applies them to one record: ``None`` when nothing keeps it (it is
+erased), else the :class:`Keep` that ends last. The reading of the law is in docs/rights.md
+("Erasure and its exceptions").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from privacyops.policy.schema import KeepStart, Manifest, StatutoryRetention
+
+__all__ = ["Keep", "applies", "assess", "keep_until"]
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Why and until when an erasure keeps a record (no personal data)."""
+
+    rule: StatutoryRetention
+    until: datetime
+
+    @property
+    def exception(self) -> str:
+        return self.rule.exception.value
+
+    @property
+    def article(self) -> str:
+        return self.rule.exception.article
+
+
+def applies(
+    rule: StatutoryRetention, channel: str, categories: Sequence[str], purposes: Sequence[str]
+) -> bool:
+    """Whether ``rule`` covers a record of ``channel`` with these categories and purposes."""
+    if channel not in rule.channels:
+        return False
+    if rule.categories and not set(rule.categories) & set(categories):
+        return False
+    return not rule.purposes or bool(set(rule.purposes) & set(purposes))
+
+
+def _years_later(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February in a year that has none: the day after, 1 March
+        return moment.replace(year=moment.year + years, month=3, day=1)
+
+
+def keep_until(
+    rule: StatutoryRetention, collected_at: datetime, last_service_delivery_at: datetime | None
+) -> datetime:
+    """The moment ``rule``'s keep-period ends for a record with these clocks (UTC).
+
+    From the end of the financial year: the period runs from 1 January after the year of the
+    record's last service delivery (else its collection), so 5 years for a record of 2026 end at
+    the start of 1 January 2032.
+    """
+    if rule.starts_from is KeepStart.COLLECTION:
+        start = collected_at
+    else:
+        start = last_service_delivery_at or collected_at
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    start = start.astimezone(UTC)
+    if rule.starts_from is KeepStart.END_OF_FINANCIAL_YEAR:
+        return datetime(start.year + 1 + rule.years, 1, 1, tzinfo=UTC)
+    return _years_later(start, rule.years)
+
+
+def assess(
+    manifest: Manifest,
+    channel: str,
+    categories: Sequence[str],
+    purposes: Sequence[str],
+    collected_at: datetime,
+    last_service_delivery_at: datetime | None = None,
+    *,
+    at: datetime,
+) -> Keep | None:
+    """The keep-period that holds this record longest past ``at``, or ``None`` (erase it)."""
+    best: Keep | None = None
+    for rule in manifest.statutory_retention:
+        if not applies(rule, channel, categories, purposes):
+            continue
+        until = keep_until(rule, collected_at, last_service_delivery_at)
+        if until > at and (best is None or until > best.until):
+            best = Keep(rule, until)
+    return best
