@@ -1,21 +1,21 @@
 """Which records a statutory keep-period holds back from an erasure, and until when.
 
-The manifest's ``statutory_retention`` entries (:class:`~privacyops.policy.schema.StatutoryRetention`)
-name the records a law requires kept (by channel, and optionally category and purpose) and for
-how long. :func:`assess` applies them to one record: ``None`` when nothing keeps it (it is
-erased), else the :class:`Keep` that ends last. The reading of the law is in docs/rights.md
-("Erasure and its exceptions").
+The manifest's ``statutory_retention`` entries (:class:`.schema.StatutoryRetention`) name the
+records a law requires kept (by channel, and optionally category and purpose) and for how long.
+:func:`assess` applies them to one record: ``None`` when nothing keeps it (it is erased), else
+the :class:`Keep` that ends last. The reading of the law is in docs/rights.md ("Erasure and its
+exceptions").
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from privacyops.policy.schema import KeepStart, Manifest, StatutoryRetention
 
-__all__ = ["Keep", "applies", "assess", "keep_until"]
+__all__ = ["Keep", "applies", "assess", "day_start", "keep_until"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,8 @@ def _years_later(moment: datetime, years: int) -> datetime:
 def keep_until(
     rule: StatutoryRetention, collected_at: datetime, last_service_delivery_at: datetime | None
 ) -> datetime:
-    """The moment ``rule``'s keep-period ends for a record with these clocks (UTC).
+    """The moment ``rule``'s keep-period ends for a record with these clocks (UTC; always the
+    start of a day, the day the record is erased).
 
     From the end of the financial year: the period runs from 1 January after the year of the
     record's last service delivery (else its collection), so 5 years for a record of 2026 end at
@@ -70,7 +71,14 @@ def keep_until(
     start = start.astimezone(UTC)
     if rule.starts_from is KeepStart.END_OF_FINANCIAL_YEAR:
         return datetime(start.year + 1 + rule.years, 1, 1, tzinfo=UTC)
-    return _years_later(start, rule.years)
+    end = _years_later(start, rule.years)
+    # kept to the end of the day the period ends on: the person is told a day, not a moment
+    return end if end.time() == time() else day_start(end.date() + timedelta(days=1))
+
+
+def day_start(day: date) -> datetime:
+    """The first moment (UTC) of ``day``: when what is kept until that day is erased."""
+    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 def assess(

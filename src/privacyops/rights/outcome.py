@@ -7,6 +7,7 @@ that were set, in the order of the fields below, so a request in flight resumes 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -30,13 +31,24 @@ class SystemStatus(BaseModel):
 
 
 class KeptRecord(BaseModel):
-    """A record an erasure kept, with the reason the person is told (GDPR Art. 17(3))."""
+    """A record an erasure kept, with the reason the person is told (GDPR Art. 17(3)).
+
+    ``exception`` is the Art. 17(3) point's name (``legal_obligation``, ``legal_claims``, ...),
+    ``article`` its number (``17(3)(b)``); ``law`` the statute and ``country`` its country;
+    ``kept`` says what is kept in words; ``until`` is the day it is erased (none: while the
+    exception lasts, e.g. a legal hold without an end)."""
 
     model_config = ConfigDict(extra="allow")
 
     record: int
     channel: str
     reason: str
+    exception: str | None = None
+    article: str | None = None
+    law: str | None = None
+    country: str | None = None
+    kept: str | None = None
+    until: date | None = None
 
 
 class Outcome(BaseModel):
@@ -48,8 +60,10 @@ class Outcome(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    # erasure (Art. 17)
+    # erasure (Art. 17): its ground (Art. 17(1)), what went, what an exception kept
+    erasure_ground: str | None = None
     erased: int | None = None
+    erased_channels: list[str] | None = None
     method: str | None = None
     kept: list[KeptRecord] | None = None
     # rectification (Art. 16)

@@ -105,7 +105,8 @@ async def submit_request(
         if category and value:
             details["changes"] = {category: value}
     elif kind == "restriction":
-        details["ground"] = v.choice("ground", RestrictionGround.requestable(), label="The ground")
+        grounds = [g.value for g in RestrictionGround.requestable()]
+        details["ground"] = v.choice("ground", grounds, label="The ground")
     elif kind == "objection":
         details["objection"] = v.choice(
             "objection", list(OBJECTION_KINDS), label="What you object to"
