@@ -20,10 +20,16 @@ __all__ = ["Keep", "applies", "assess", "day_start", "keep_until"]
 
 @dataclass(frozen=True)
 class Keep:
-    """Why and until when an erasure keeps a record (no personal data)."""
+    """Why and until when an erasure keeps a record (no personal data): every rule that keeps
+    it past the moment of the erasure, and the end of the longest."""
 
-    rule: StatutoryRetention
+    rules: tuple[StatutoryRetention, ...]
     until: datetime
+
+    @property
+    def rule(self) -> StatutoryRetention:
+        """The rule that keeps the record longest (the first of equals, in manifest order)."""
+        return self.rules[0]
 
     @property
     def exception(self) -> str:
@@ -91,12 +97,15 @@ def assess(
     *,
     at: datetime,
 ) -> Keep | None:
-    """The keep-period that holds this record longest past ``at``, or ``None`` (erase it)."""
-    best: Keep | None = None
-    for rule in manifest.statutory_retention:
-        if not applies(rule, channel, categories, purposes):
-            continue
-        until = keep_until(rule, collected_at, last_service_delivery_at)
-        if until > at and (best is None or until > best.until):
-            best = Keep(rule, until)
-    return best
+    """Every keep-period that holds this record past ``at``, the longest first, or ``None``
+    (erase it)."""
+    found: list[tuple[datetime, int, StatutoryRetention]] = []
+    for i, rule in enumerate(manifest.statutory_retention):
+        if applies(rule, channel, categories, purposes):
+            until = keep_until(rule, collected_at, last_service_delivery_at)
+            if until > at:
+                found.append((until, i, rule))
+    if not found:
+        return None
+    found.sort(key=lambda f: (-f[0].timestamp(), f[1]))
+    return Keep(tuple(rule for _, _, rule in found), found[0][0])

@@ -51,10 +51,10 @@ class KeptGroup:
 
     exception: str | None
     article: str | None
-    law: str | None
-    country: str | None
+    laws: list[tuple[str, str | None]]
     kept: str | None
     until: date | None
+    hold: str | None
     channels: list[str]
     records: int
 
@@ -63,16 +63,19 @@ def _groups(kept: list[KeptRecord], manifest: Manifest) -> list[KeptGroup]:
     names = {c.id: c.name for c in manifest.channels}
     grouped: dict[tuple[object, ...], list[KeptRecord]] = {}
     for k in kept:
-        key = (k.exception, k.article, k.law, k.country, k.kept, k.until)
+        laws = tuple((x.law, x.country) for x in k.laws or [])
+        key = (k.exception, k.article, laws, k.kept, k.until, k.hold)
         grouped.setdefault(key, []).append(k)
     return [
         KeptGroup(
             exception=first.exception,
             article=first.article,
-            law=first.law,
-            country=country_name(first.country) if first.country else None,
+            laws=[
+                (x.law, country_name(x.country) if x.country else None) for x in first.laws or []
+            ],
             kept=first.kept,
             until=first.until,
+            hold=first.hold,
             channels=sorted({names.get(k.channel, k.channel) for k in items}),
             records=len(items),
         )

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from privacyops.rights.models import RightsRequest
 
-__all__ = ["KeptRecord", "Outcome", "SystemStatus"]
+__all__ = ["KeptLaw", "KeptRecord", "Outcome", "SystemStatus"]
 
 
 class SystemStatus(BaseModel):
@@ -30,13 +30,22 @@ class SystemStatus(BaseModel):
     corrected: int | None = None
 
 
+class KeptLaw(BaseModel):
+    """A law that keeps a record past an erasure: its citation and its country (ISO code)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    law: str
+    country: str | None = None
+
+
 class KeptRecord(BaseModel):
     """A record an erasure kept, with the reason the person is told (GDPR Art. 17(3)).
 
     ``exception`` is the Art. 17(3) point's name (``legal_obligation``, ``legal_claims``, ...),
-    ``article`` its number (``17(3)(b)``); ``law`` the statute and ``country`` its country;
+    ``article`` its number (``17(3)(b)``); ``laws`` the statutes that keep it (with country);
     ``kept`` says what is kept in words; ``until`` is the day it is erased (none: while the
-    exception lasts, e.g. a legal hold without an end)."""
+    exception lasts, e.g. a legal hold without an end); ``hold`` the legal hold's reason."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -45,10 +54,10 @@ class KeptRecord(BaseModel):
     reason: str
     exception: str | None = None
     article: str | None = None
-    law: str | None = None
-    country: str | None = None
+    laws: list[KeptLaw] | None = None
     kept: str | None = None
     until: date | None = None
+    hold: str | None = None
 
 
 class Outcome(BaseModel):

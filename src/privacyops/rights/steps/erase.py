@@ -17,7 +17,7 @@ from typing import Any
 from privacyops.policy.schema import Manifest
 from privacyops.policy.statutory import assess, day_start
 from privacyops.rights.erasure import ErasureGround
-from privacyops.rights.outcome import KeptRecord, Outcome, SystemStatus
+from privacyops.rights.outcome import KeptLaw, KeptRecord, Outcome, SystemStatus
 from privacyops.rights.ports import RecordView
 from privacyops.rights.steps.base import Step
 from privacyops.rights.systems import ask
@@ -47,6 +47,7 @@ def _assess(step: Step, records: list[RecordView]) -> list[KeptRecord]:
                 reason=f"legal hold: {reasons} (GDPR Art. 17(3)(e))",
                 exception="legal_claims",
                 article="17(3)(e)",
+                hold=reasons,
             )
             for r in records
         ]
@@ -67,11 +68,10 @@ def _assess(step: Step, records: list[RecordView]) -> list[KeptRecord]:
                 KeptRecord(
                     record=r.id,
                     channel=r.channel,
-                    reason=f"{keep.rule.law} (GDPR Art. {keep.article})",
+                    reason=f"{'; '.join(k.law for k in keep.rules)} (GDPR Art. {keep.article})",
                     exception=keep.exception,
                     article=keep.article,
-                    law=keep.rule.law,
-                    country=keep.rule.country,
+                    laws=[KeptLaw(law=k.law, country=k.country) for k in keep.rules],
                     kept=keep.rule.kept,
                     until=keep.until.date(),
                 )
