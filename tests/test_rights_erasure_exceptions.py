@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests._rights import submit_and_verify
@@ -51,30 +52,34 @@ def _add(registry: Registry, record: RecordIn) -> int:
     return record_id
 
 
+def web_form(categories: list[str], purposes: list[str], **kw: Any) -> RecordIn:
+    """A record the web form collected on consent."""
+    return RecordIn(
+        channel="web_form",
+        legal_basis="consent",
+        policy_version="v3",
+        data_categories=categories,
+        purposes=purposes,
+        **kw,
+    )
+
+
 def customer_with_invoices(service: RightsService) -> dict[str, int]:
     """A customer who wrote through the web form, agreed to marketing, and was invoiced."""
     registry = Registry(service.db)
     return {
         "web_form": _add(
             registry,
-            RecordIn(
-                channel="web_form",
-                legal_basis="consent",
-                policy_version="v3",
-                data_categories=["name", "email", "request_details"],
-                purposes=["answer-request"],
+            web_form(
+                ["name", "email", "request_details"],
+                ["answer-request"],
                 payload={"name": "Kari Nordmann", "request_details": "Need a quote"},
             ),
         ),
         "marketing": _add(
             registry,
-            RecordIn(
-                channel="web_form",
-                legal_basis="consent",
-                policy_version="v3",
-                data_categories=["email"],
-                purposes=["marketing-updates"],
-                payload={"email": EMAIL, "topic": "cloud news"},
+            web_form(
+                ["email"], ["marketing-updates"], payload={"email": EMAIL, "topic": "cloud news"}
             ),
         ),
         "invoice": _add(
@@ -163,15 +168,7 @@ def test_a_person_without_statutory_data_is_erased_entirely(
 ) -> None:
     registry = Registry(service.db)
     record_id = _add(
-        registry,
-        RecordIn(
-            channel="web_form",
-            legal_basis="consent",
-            policy_version="v3",
-            data_categories=["name", "email"],
-            purposes=["answer-request"],
-            payload={"name": "Ola"},
-        ),
+        registry, web_form(["name", "email"], ["answer-request"], payload={"name": "Ola"})
     )
     public_id = registry.get_record(record_id).subject_public_id
     receipt = submit_and_verify(service, smtp_server, "erasure", EMAIL)
@@ -202,17 +199,7 @@ def test_the_sweep_keeps_a_kept_record_its_channel_rule_has_expired(
     """A kept record outlives its channel's own retention rule until its keep-until."""
     registry = Registry(service.db)
     old = datetime(2015, 1, 1, tzinfo=UTC)  # web form: 6 years from collection, long expired
-    record_id = _add(
-        registry,
-        RecordIn(
-            channel="web_form",
-            legal_basis="consent",
-            policy_version="v3",
-            data_categories=["email"],
-            payload={"email": EMAIL},
-            collected_at=old,
-        ),
-    )
+    record_id = _add(registry, web_form(["email"], [], payload={"email": EMAIL}, collected_at=old))
     subject = registry.get_subject(registry.get_record(record_id).subject_public_id)
     registry.keep_records(subject, {record_id: (KEEP_UNTIL, "legal_claims")})
     report = sweep(service.db, service.policy, as_of=datetime(2030, 1, 1, tzinfo=UTC))

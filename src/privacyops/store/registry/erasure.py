@@ -1,17 +1,13 @@
-"""Erasure by crypto-shredding: the subject's key destroyed first, then its rows; and what an
-erasure keeps under a GDPR Art. 17(3) exception (the records marked with their keep-until, the
-subject restricted, its key kept until retention erases the last kept record)."""
+"""Erasure by crypto-shredding: the subject's key destroyed first, then its rows."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from privacyops.errors import ProcessingRestricted
-from privacyops.policy.restriction import RestrictionGround
 from privacyops.store.base import utcnow
 from privacyops.store.registry.core import (
     CHUNK,
@@ -19,7 +15,6 @@ from privacyops.store.registry.core import (
     holds_table,
     identities_table,
     records_table,
-    restrictions_table,
     subjects_table,
 )
 from privacyops.store.registry.types import Subject
@@ -84,47 +79,3 @@ class ErasurePart(RegistryCore):
                     .values(erased_at=now)
                 )
         return destroyed
-
-    def keep_records(
-        self,
-        subject: Subject,
-        keeps: Mapping[int, tuple[datetime, str]],
-        *,
-        note: str | None = None,
-        session: Session | None = None,
-    ) -> int | None:
-        """Keep the subject's records ``{record id: (keep-until, exception)}`` past an erasure:
-        each is marked with the moment its exception ends (retention erases it then) and the
-        subject's processing is restricted (Art. 18(2): only stored) by one active
-        ``erasure_exception`` restriction. Returns that restriction's id (``None``: nothing to
-        keep). Ids of another subject's records are ignored.
-        """
-        if not keeps:
-            return None
-        with self._session(session) as s:
-            for record_id, (until, exception) in keeps.items():
-                s.execute(
-                    sa.update(records_table)
-                    .where(
-                        records_table.c.id == record_id,
-                        records_table.c.subject_id == subject.id,
-                    )
-                    .values(keep_until=until, kept_under=exception, updated_at=utcnow())
-                )
-            ground = RestrictionGround.ERASURE_EXCEPTION.value
-            active = s.execute(
-                sa.select(restrictions_table.c.id).where(
-                    restrictions_table.c.subject_id == subject.id,
-                    restrictions_table.c.ground == ground,
-                    restrictions_table.c.lifted_at.is_(None),
-                )
-            ).scalar()
-            if active is not None:
-                return int(active)
-            return int(
-                s.execute(
-                    sa.insert(restrictions_table)
-                    .values(subject_id=subject.id, ground=ground, note=note, created_at=utcnow())
-                    .returning(restrictions_table.c.id)
-                ).scalar_one()
-            )
