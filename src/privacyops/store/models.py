@@ -115,8 +115,17 @@ class PersonalDataRecord(Base):
     """
 
     __tablename__ = "personal_data_records"
-    # Retention sweeps walk one (channel, policy version) group in id order, in chunks.
-    __table_args__ = (sa.Index(None, "channel", "policy_version", "id"),)
+    # Retention sweeps walk one (channel, policy version) group in id order, in chunks; the
+    # few records an erasure kept are found by a partial index of their own (retention.kept).
+    __table_args__ = (
+        sa.Index(None, "channel", "policy_version", "id"),
+        sa.Index(
+            "ix_personal_data_records_keep_until",
+            "keep_until",
+            sqlite_where=sa.text("keep_until IS NOT NULL"),
+            postgresql_where=sa.text("keep_until IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     subject_id: Mapped[int] = mapped_column(
