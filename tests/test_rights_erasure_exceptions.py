@@ -183,7 +183,7 @@ def test_a_person_without_statutory_data_is_erased_entirely(
     assert service.db.key_store.get_many([public_id]) == {}  # the key is destroyed
     answer = smtp_server.body(smtp_server.to(EMAIL)[-1])
     assert "Article 17(1)(a)" in answer
-    assert "We erased everything we held about you (1 records)" in answer
+    assert "We erased everything we held about you (1 record)." in answer
     assert "17(3)" not in answer
 
 

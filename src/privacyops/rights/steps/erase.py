@@ -134,4 +134,11 @@ def erase(step: Step) -> dict[str, Any]:
     outcome.method = method
     outcome.kept = kept
     outcome.store(row)
-    return {"erased": erased, "kept": len(kept), "method": method, "channels": channels}
+    until = sorted({k.until.isoformat() for k in kept if k.until is not None})
+    return {
+        "erased": erased,
+        "kept": len(kept),
+        "kept_until": until,
+        "method": method,
+        "channels": channels,
+    }
