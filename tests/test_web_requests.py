@@ -187,3 +187,30 @@ def test_auditor_reads_requests_but_cannot_act(client: TestClient) -> None:
         f"/dashboard/requests/{rid}/extend", data={"csrf_token": csrf(page.text), "reason": "x"}
     )
     assert refused.status_code == 403
+
+
+def test_erasure_form_carries_the_ground_to_the_answer(
+    client: TestClient, mail: tuple[Mailbox, int]
+) -> None:
+    box, _ = mail
+    page, response = _file(
+        client, type="erasure", email="eva@example.com", erasure_ground="objection"
+    )
+    assert "I object to its use (Art. 17(1)(c))." in page
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    status_url = response.headers["location"]  # type: ignore[attr-defined]
+    status = client.get(status_url)
+    verified = client.post(
+        f"{status_url}/verify", data={"csrf_token": csrf(status.text), "code": _code(box)}
+    )
+    assert verified.status_code == 200, verified.text
+    tick(rights_service(type("R", (), {"app": client.app})()))  # type: ignore[arg-type]
+    answer = box.bodies()[-1]
+    assert "because you objected to our use of your data (GDPR Article 17(1)(c))" in answer
+    assert "We held no personal data about you." in answer
+
+
+def test_erasure_form_refuses_an_unknown_ground(client: TestClient) -> None:
+    _, response = _file(client, type="erasure", email="eva@example.com", erasure_ground="x")
+    assert response.status_code == 422  # type: ignore[attr-defined]
+    assert "The ground: choose one of the options offered." in response.text  # type: ignore[attr-defined]

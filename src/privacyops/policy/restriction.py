@@ -18,11 +18,21 @@ class RestrictionGround(StrEnum):
     UNLAWFUL_PROCESSING = "unlawful_processing"  # 18(1)(b): unlawful, erasure opposed
     LEGAL_CLAIMS = "legal_claims"  # 18(1)(c): the person needs it for legal claims
     OBJECTION_PENDING = "objection_pending"  # 18(1)(d): an Art. 21(1) objection is pending
+    #: Set by an erasure, never asked for: what an Art. 17(3) exception keeps (a statutory
+    #: keep-period) is only stored until the exception ends (Art. 18(2); docs/rights.md).
+    ERASURE_EXCEPTION = "erasure_exception"
 
     @property
     def article(self) -> str:
-        """The point of Art. 18(1) it stands on, e.g. ``"18(1)(a)"``."""
+        """The point of Art. 18 it stands on, e.g. ``"18(1)(a)"``."""
+        if self is RestrictionGround.ERASURE_EXCEPTION:
+            return "18(2)"
         return f"18(1)({'abcd'[list(RestrictionGround).index(self)]})"
+
+    @classmethod
+    def requestable(cls) -> list[RestrictionGround]:
+        """The grounds a person may ask for (Art. 18(1)(a)-(d))."""
+        return [g for g in cls if g is not RestrictionGround.ERASURE_EXCEPTION]
 
     @classmethod
     def parse(cls, value: object) -> RestrictionGround | None:

@@ -44,6 +44,8 @@ __all__ = [
     "Dpo",
     "Entity",
     "EntityRole",
+    "ErasureException",
+    "KeepStart",
     "LegalBasis",
     "Manifest",
     "Note",
@@ -65,6 +67,7 @@ __all__ = [
     "Scope",
     "SoftOptIn",
     "SpamHandling",
+    "StatutoryRetention",
     "TiaOutcome",
     "Tracker",
     "Transfer",
@@ -669,6 +672,65 @@ class ReferenceProblem(NamedTuple):
         return f"{where.lstrip('.')}: {self.msg}"
 
 
+# --- statutory keep-periods: what an erasure must keep (GDPR Art. 17(3)) ------------------------
+# (added for issue 15 item 3; a block of its own; read by privacyops.policy.statutory)
+
+
+class ErasureException(StrEnum):
+    """The point of GDPR Art. 17(3) under which data an erasure would remove is kept."""
+
+    FREEDOM_OF_EXPRESSION = "freedom_of_expression"  # 17(3)(a)
+    LEGAL_OBLIGATION = "legal_obligation"  # 17(3)(b): e.g. bookkeeping law
+    PUBLIC_HEALTH = "public_health"  # 17(3)(c)
+    ARCHIVING = "archiving"  # 17(3)(d): archiving in the public interest, research, statistics
+    LEGAL_CLAIMS = "legal_claims"  # 17(3)(e)
+
+    @property
+    def article(self) -> str:
+        """The point of Art. 17(3), e.g. ``"17(3)(b)"``."""
+        return f"17(3)({'abcde'[list(ErasureException).index(self)]})"
+
+
+class KeepStart(StrEnum):
+    """The event a statutory keep-period counts from."""
+
+    #: the end of the financial year the record belongs to (the year of its last service
+    #: delivery, else of its collection; the financial year is taken as the calendar year)
+    END_OF_FINANCIAL_YEAR = "end_of_financial_year"
+    #: the end of the contract (the record's last service delivery, else its collection)
+    END_OF_CONTRACT = "end_of_contract"
+    COLLECTION = "collection"
+
+
+class StatutoryRetention(StrictModel):
+    """A keep-period a law imposes on some records of some channels: an erasure keeps them
+    (restricted, Art. 18(2)) until it ends, under the Art. 17(3) ``exception``."""
+
+    id: Slug
+    country: Country = Field(description="Whose law it is, e.g. 'NO'.")
+    law: str = Field(min_length=1, description="The citation, e.g. 'bokføringsloven § 13'.")
+    years: int = Field(ge=1, le=100, description="How long the law requires the records kept.")
+    starts_from: KeepStart
+    exception: ErasureException = ErasureException.LEGAL_OBLIGATION
+    channels: list[Slug] = Field(min_length=1)
+    categories: list[Slug] = Field(
+        default_factory=list,
+        description="The records it keeps hold one of these categories (empty: any record of "
+        "the channels).",
+    )
+    purposes: list[Slug] = Field(
+        default_factory=list,
+        description="The records it keeps serve one of these purposes (empty: any).",
+    )
+    kept: str = Field(
+        min_length=1, description="What is kept, in words a person reads in an erasure answer."
+    )
+    notes: list[Note] = Field(default_factory=list)
+
+
+# --- end of the statutory keep-periods block -----------------------------------------------------
+
+
 class Manifest(StrictModel):
     """One version of a privacy policy, every promise of it as a field."""
 
@@ -720,6 +782,10 @@ class Manifest(StrictModel):
     rights: Rights
     backups: str | None = Field(
         default=None, description="What happens to expired data in backups, as stated."
+    )
+    statutory_retention: list[StatutoryRetention] = Field(
+        default_factory=list,
+        description="Keep-periods laws impose, which an erasure honours (GDPR Art. 17(3)).",
     )
     backups_retention: RetentionRule | None = Field(
         default=None,
@@ -777,7 +843,7 @@ class Manifest(StrictModel):
         purposes = ids("purposes", self.purposes)
         processors = ids("processors", self.processors)
         recipients = ids("recipients", self.recipients)
-        ids("channels", self.channels)
+        channel_ids = ids("channels", self.channels)
         ids("transfers", self.transfers)
 
         def refs(
@@ -827,6 +893,10 @@ class Manifest(StrictModel):
                     subjects,
                     "data subject",
                 )
+        for i, k in enumerate(self.statutory_retention):  # statutory keep-periods
+            refs(("statutory_retention", i, "channels"), k.channels, channel_ids, "channel")
+            refs(("statutory_retention", i, "categories"), k.categories, categories, "category")
+            refs(("statutory_retention", i, "purposes"), k.purposes, purposes, "purpose")
         refs(("storage_processors",), self.storage_processors, processors, "processor")
         for i, t in enumerate(self.transfers):
             ref(("transfers", i, "exporter"), t.exporter, entities, "entity")

@@ -42,6 +42,7 @@ __all__ = [
     "holds_table",
     "keeping_restriction_terms",
     "keeping_restrictions",
+    "not_kept",
     "records_table",
     "restrictions_table",
 ]
@@ -91,6 +92,11 @@ def active_hold_terms(moment: datetime) -> list[sa.ColumnElement[bool]]:
     ]
 
 
+def not_kept(moment: datetime) -> sa.ColumnElement[bool]:
+    """The record is not kept past ``moment`` by an erasure's Art. 17(3) exception."""
+    return sa.or_(records_table.c.keep_until.is_(None), records_table.c.keep_until <= moment)
+
+
 def keeping_restriction_terms() -> list[sa.ColumnElement[bool]]:
     return [
         restrictions_table.c.lifted_at.is_(None),
@@ -107,10 +113,15 @@ def keeping_restrictions() -> sa.Select[Any]:
 
 
 def apply_chunk(
-    db: Database, conn: sa.Connection, rule: EffectiveRule, pick: sa.Select[Any], now: datetime
+    db: Database,
+    conn: sa.Connection,
+    rule: EffectiveRule | None,
+    pick: sa.Select[Any],
+    now: datetime,
 ) -> tuple[int, int, int, list[int]]:
-    """Delete or anonymise the chunk ``pick`` selects, in one statement; returns how many
-    records, the first and last id, and their subjects (sorted, distinct)."""
+    """Delete or anonymise (as ``rule`` says; no rule: delete) the chunk ``pick`` selects, in
+    one statement; returns how many records, the first and last id, and their subjects (sorted,
+    distinct)."""
     if db.dialect == "postgresql":
         # the picked rows' physical addresses: the change reaches them by a TID scan
         # instead of an index probe per row (a row another transaction updates in between
@@ -119,7 +130,7 @@ def apply_chunk(
         chosen = ctid == sa.any_(_ArrayOf(pick.with_only_columns(ctid)))
     else:
         chosen = records_table.c.id.in_(pick.scalar_subquery())
-    if rule.deletes:
+    if rule is None or rule.deletes:
         change: Any = sa.delete(records_table).where(chosen)
     else:
         # Anonymise: what identified the person (payload, source) goes, the statistics stay.

@@ -31,6 +31,8 @@ class GroupReport:
     anonymised: int = 0
     kept_legal_hold: int = 0
     kept_restriction: int = 0
+    #: expired by the channel's rule, but kept by an erasure's Art. 17(3) exception until later
+    kept_exception: int = 0
     undetermined: int = 0
     subjects_erased: int = 0
 
@@ -53,6 +55,10 @@ class RetentionReport:
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
+    #: records an erasure kept under an Art. 17(3) exception, deleted as it ended
+    #: (:mod:`privacyops.retention.kept`), and the subjects that left with nothing
+    exception_ended: int = 0
+    exception_subjects_erased: int = 0
 
     def total(self, name: str) -> int:
         """Sum of one counter over the groups (``"deleted"``, ``"expired"``...)."""
@@ -67,6 +73,7 @@ class RetentionReport:
             "anonymised",
             "kept_legal_hold",
             "kept_restriction",
+            "kept_exception",
             "undetermined",
             "subjects_erased",
         )
@@ -80,6 +87,10 @@ class RetentionReport:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "totals": {name: self.total(name) for name in counters},
             "groups": [asdict(g) for g in self.groups],
+            "exception_ended": {
+                "deleted": self.exception_ended,
+                "subjects_erased": self.exception_subjects_erased,
+            },
             "datasets": [d.to_dict() for d in self.datasets],
             "notes": list(self.notes),
         }

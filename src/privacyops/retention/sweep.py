@@ -36,10 +36,12 @@ from privacyops.retention.chunks import (
     holds_table,
     keeping_restriction_terms,
     keeping_restrictions,
+    not_kept,
     records_table,
     restrictions_table,
 )
 from privacyops.retention.datasets import DatasetReport, sweep_datasets
+from privacyops.retention.kept import sweep_kept
 from privacyops.retention.report import GroupReport, RetentionReport, check_as_of
 from privacyops.retention.runs import finish_run, runs_table, start_or_resume
 from privacyops.store.base import utcnow
@@ -144,9 +146,7 @@ class _Sweep:
             self._count(report, rule)
             plans.append((report, rule))
             self.report.groups.append(report)
-        self.total = sum(
-            max(r.expired - r.kept_legal_hold - r.kept_restriction, 0) for r, _ in plans
-        )
+        self.total = sum(max(r.expired - _kept(r), 0) for r, _ in plans)
         previous = (self.run_row or {}).get("report", {}).get("groups", [])
         done_before = {f"{g['channel']}/{g['policy_version']}": g for g in previous}
         for report, _ in plans:
@@ -162,12 +162,19 @@ class _Sweep:
                     if rule is not None:
                         self._sweep_group(conn, report, rule)
                     if report.expired < 0:
-                        report.expired = (
-                            report.deleted
-                            + report.anonymised
-                            + report.kept_legal_hold
-                            + report.kept_restriction
-                        )
+                        report.expired = report.deleted + report.anonymised + _kept(report)
+                kept = sweep_kept(
+                    self.db,
+                    conn,
+                    self.audit,
+                    as_of=self.as_of,
+                    now=self.now,
+                    chunk_size=self.chunk_size,
+                    actor=self.actor,
+                    run_id=self._run()["id"],
+                )
+                self.report.exception_ended = kept.deleted
+                self.report.exception_subjects_erased = kept.subjects_erased
             self.db.key_store.purge()
             self.report.datasets = self._datasets()
             finish_run(self.db, self.audit, self._run(), self.report, actor=self.actor)
@@ -248,6 +255,16 @@ class _Sweep:
                     records_table.c.subject_id.not_in(held),
                 )
             ).scalar_one()
+            report.kept_exception = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(records_table)
+                .where(
+                    *expired,
+                    ~not_kept(self.as_of),
+                    records_table.c.subject_id.not_in(keeping_restrictions()),
+                    records_table.c.subject_id.not_in(held),
+                )
+            ).scalar_one()
 
     def _run(self) -> dict[str, Any]:
         if self.run_row is None:  # pragma: no cover - dry runs never write
@@ -299,17 +316,14 @@ class _Sweep:
                     restrictions_table.c.subject_id == records_table.c.subject_id,
                     *keeping_restriction_terms(),
                 ),
+                not_kept(self.as_of),  # an erasure kept it (Art. 17(3)): see retention.kept
             )
             .order_by(records_table.c.id)
             .limit(self.chunk_size)
             .correlate(None)  # a subquery of the statement that changes the same table
         )
         # what this run has to change, when the group was counted (see _count)
-        left = (
-            report.expired - report.kept_legal_hold - report.kept_restriction
-            if report.expired >= 0
-            else None
-        )
+        left = report.expired - _kept(report) if report.expired >= 0 else None
         while left is None or left > 0:
             with conn.begin():
                 # ONE statement picks the chunk and deletes (or anonymises) it; the first
@@ -379,6 +393,11 @@ class _Sweep:
     def _tick(self) -> None:
         if self.progress is not None:
             self.progress(self.done, max(self.total, self.done))
+
+
+def _kept(report: GroupReport) -> int:
+    """The group's expired records the sweep keeps (holds, restrictions, Art. 17(3))."""
+    return report.kept_legal_hold + report.kept_restriction + report.kept_exception
 
 
 def sweep(

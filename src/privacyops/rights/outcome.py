@@ -7,13 +7,14 @@ that were set, in the order of the fields below, so a request in flight resumes 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from privacyops.rights.models import RightsRequest
 
-__all__ = ["KeptRecord", "Outcome", "SystemStatus"]
+__all__ = ["KeptLaw", "KeptRecord", "Outcome", "SystemStatus"]
 
 
 class SystemStatus(BaseModel):
@@ -29,14 +30,34 @@ class SystemStatus(BaseModel):
     corrected: int | None = None
 
 
+class KeptLaw(BaseModel):
+    """A law that keeps a record past an erasure: its citation and its country (ISO code)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    law: str
+    country: str | None = None
+
+
 class KeptRecord(BaseModel):
-    """A record an erasure kept, with the reason the person is told (GDPR Art. 17(3))."""
+    """A record an erasure kept, with the reason the person is told (GDPR Art. 17(3)).
+
+    ``exception`` is the Art. 17(3) point's name (``legal_obligation``, ``legal_claims``, ...),
+    ``article`` its number (``17(3)(b)``); ``laws`` the statutes that keep it (with country);
+    ``kept`` says what is kept in words; ``until`` is the day it is erased (none: while the
+    exception lasts, e.g. a legal hold without an end); ``hold`` the legal hold's reason."""
 
     model_config = ConfigDict(extra="allow")
 
     record: int
     channel: str
     reason: str
+    exception: str | None = None
+    article: str | None = None
+    laws: list[KeptLaw] | None = None
+    kept: str | None = None
+    until: date | None = None
+    hold: str | None = None
 
 
 class Outcome(BaseModel):
@@ -48,8 +69,10 @@ class Outcome(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    # erasure (Art. 17)
+    # erasure (Art. 17): its ground (Art. 17(1)), what went, what an exception kept
+    erasure_ground: str | None = None
     erased: int | None = None
+    erased_channels: list[str] | None = None
     method: str | None = None
     kept: list[KeptRecord] | None = None
     # rectification (Art. 16)

@@ -32,6 +32,7 @@ class RecordView:
     data: Mapping[str, Any] = field(default_factory=dict)
     #: The events a retention rule can start from (``last_contact``, ...), when recorded.
     clocks: Mapping[str, datetime | None] = field(default_factory=dict)
+    last_service_delivery_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,18 @@ class SubjectRegistry(Protocol):
 
     def delete_records(self, session: Session, subject_ref: str, record_ids: Sequence[int]) -> int:
         """Delete some records of the subject; returns how many were deleted."""
+        ...
+
+    def keep_records(
+        self,
+        session: Session,
+        subject_ref: str,
+        keeps: Mapping[int, tuple[datetime, str]],
+        note: str | None,
+    ) -> int | None:
+        """Keep these records past an erasure until their exception ends ({record id:
+        (keep-until, exception)}) and restrict the subject (Art. 18(2)); returns the
+        restriction's id, ``None`` when nothing is kept."""
         ...
 
     def shred_subjects(self, session: Session, subject_refs: Sequence[str]) -> int:

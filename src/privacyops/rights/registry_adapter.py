@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -94,6 +95,7 @@ class StoreRegistry:
                         policy_version=r.policy_version,
                         collected_at=r.collected_at,
                         source_system=r.source_system,
+                        last_service_delivery_at=r.last_service_delivery_at,
                     )
                 )
         return facts
@@ -153,6 +155,16 @@ class StoreRegistry:
             )
         )
         return self.registry.delete_records(owned, session=session)
+
+    def keep_records(
+        self,
+        session: Session,
+        subject_ref: str,
+        keeps: Mapping[int, tuple[datetime, str]],
+        note: str | None,
+    ) -> int | None:
+        subject = self._subject(session, subject_ref)
+        return self.registry.keep_records(subject, keeps, note=note, session=session)
 
     def shred_subjects(self, session: Session, subject_refs: Sequence[str]) -> int:
         subjects = self.registry.get_subjects(subject_refs, session=session)

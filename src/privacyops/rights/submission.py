@@ -20,6 +20,7 @@ from privacyops.errors import Conflict, InvalidInput
 from privacyops.freetext import check_free_json
 from privacyops.identities import email_address, phone_number
 from privacyops.rights import transitions
+from privacyops.rights.erasure import ErasureGround
 from privacyops.rights.identity import Message, check_rate, new_code, new_token
 from privacyops.rights.messages import people_context, render_message
 from privacyops.rights.models import Challenge, RightsRequest
@@ -95,6 +96,16 @@ def validate_details(
                 details=[{"loc": ["ground"], "msg": f"one of {', '.join(RESTRICTION_GROUNDS)}"}],
             )
         clean["ground"] = ground
+    if kind is RequestType.ERASURE:
+        # the ground of Art. 17(1); a person who names none is taken to say their data is no
+        # longer needed (17(1)(a)), the ground every erasure request can rest on
+        erasure = ErasureGround.parse(details.get("ground", ErasureGround.NO_LONGER_NECESSARY))
+        if erasure is None:
+            raise InvalidInput(
+                "Choose the ground of the erasure.",
+                details=[{"loc": ["ground"], "msg": f"one of {', '.join(ErasureGround)}"}],
+            )
+        clean["ground"] = erasure.value
     if kind is RequestType.OBJECTION:
         objection = details.get("objection", "direct_marketing")
         if objection not in OBJECTION_KINDS:

@@ -115,8 +115,17 @@ class PersonalDataRecord(Base):
     """
 
     __tablename__ = "personal_data_records"
-    # Retention sweeps walk one (channel, policy version) group in id order, in chunks.
-    __table_args__ = (sa.Index(None, "channel", "policy_version", "id"),)
+    # Retention sweeps walk one (channel, policy version) group in id order, in chunks; the
+    # few records an erasure kept are found by a partial index of their own (retention.kept).
+    __table_args__ = (
+        sa.Index(None, "channel", "policy_version", "id"),
+        sa.Index(
+            "ix_personal_data_records_keep_until",
+            "keep_until",
+            sqlite_where=sa.text("keep_until IS NOT NULL"),
+            postgresql_where=sa.text("keep_until IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     subject_id: Mapped[int] = mapped_column(
@@ -137,6 +146,11 @@ class PersonalDataRecord(Base):
     #: Set when retention anonymised the record: payload and source gone, clocks coarsened to
     #: the month, the subject erased; what remains is statistics.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: Set when an erasure kept the record under a GDPR Art. 17(3) exception (a statutory
+    #: keep-period): the moment the exception ends and retention erases it. ``kept_under`` names
+    #: the exception (``legal_obligation``, ``legal_claims``, ...); no personal data.
+    keep_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    kept_under: Mapped[str | None] = mapped_column(sa.String(64), default=None)
 
 
 class ProcessingRestriction(Base):

@@ -156,6 +156,8 @@ def decrypt_record(row: Any, public_id: str, key: bytes | None) -> Record:
         source_system=row.source_system,
         payload=payload,
         updated_at=row.updated_at,
+        keep_until=row.keep_until,
+        kept_under=row.kept_under,
     )
 
 

@@ -1,8 +1,10 @@
-"""What limits the use of a subject's data: restrictions of processing (Art. 18), legal holds
-and the marketing suppression list (Art. 21(3))."""
+"""What limits the use of a subject's data: restrictions of processing (Art. 18), among them
+what an erasure keeps under an Art. 17(3) exception, legal holds and the marketing suppression
+list (Art. 21(3))."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -17,6 +19,7 @@ from privacyops.store.models import LegalHold, ProcessingRestriction
 from privacyops.store.registry.core import (
     RegistryCore,
     holds_table,
+    records_table,
     restrictions_table,
     suppressions_table,
 )
@@ -54,6 +57,44 @@ class RestrictionsPart(RegistryCore):
                     .returning(restrictions_table.c.id)
                 ).scalar_one()
             )
+
+    def keep_records(
+        self,
+        subject: Subject,
+        keeps: Mapping[int, tuple[datetime, str]],
+        *,
+        note: str | None = None,
+        session: Session | None = None,
+    ) -> int | None:
+        """Keep the subject's records ``{record id: (keep-until, exception)}`` past an erasure
+        (GDPR Art. 17(3)): each is marked with the moment its exception ends (retention erases
+        it then) and the subject's processing is restricted (Art. 18(2): only stored) by one
+        active ``erasure_exception`` restriction. Returns that restriction's id (``None``:
+        nothing to keep). Ids of another subject's records are ignored.
+        """
+        if not keeps:
+            return None
+        ground = RestrictionGround.ERASURE_EXCEPTION
+        with self._session(session) as s:
+            for record_id, (until, exception) in keeps.items():
+                s.execute(
+                    sa.update(records_table)
+                    .where(
+                        records_table.c.id == record_id,
+                        records_table.c.subject_id == subject.id,
+                    )
+                    .values(keep_until=until, kept_under=exception, updated_at=utcnow())
+                )
+            active = s.execute(
+                sa.select(restrictions_table.c.id).where(
+                    restrictions_table.c.subject_id == subject.id,
+                    restrictions_table.c.ground == ground.value,
+                    restrictions_table.c.lifted_at.is_(None),
+                )
+            ).scalar()
+            if active is not None:
+                return int(active)
+            return self.restrict(subject, ground.value, note=note, session=s)
 
     def lift_restriction(self, restriction_id: int, *, session: Session | None = None) -> None:
         """Lift a restriction (the subject is told first, Art. 18(3)).

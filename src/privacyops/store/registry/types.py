@@ -85,6 +85,9 @@ class Record:
     source_system: str | None
     payload: dict[str, Any] | None
     updated_at: datetime
+    #: when an erasure kept the record under an Art. 17(3) exception: until when, and which
+    keep_until: datetime | None = None
+    kept_under: str | None = None
 
 
 @dataclass(frozen=True)

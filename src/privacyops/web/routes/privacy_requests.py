@@ -25,6 +25,7 @@ from privacyops.errors import InvalidInput, PrivacyOpsError, RateLimited, Verifi
 from privacyops.jobs.dispatch import dispatch_request
 from privacyops.policy.restriction import RestrictionGround
 from privacyops.policy.schema import PolicyBook
+from privacyops.rights.erasure import ErasureGround
 from privacyops.rights.service import RightsService
 from privacyops.rights.workflow import (
     OBJECTION_KINDS,
@@ -104,8 +105,15 @@ async def submit_request(
         value = v.text("correction", label="The correct value", required=True, max_len=2000)
         if category and value:
             details["changes"] = {category: value}
+    elif kind == "erasure":
+        grounds = [g.value for g in ErasureGround]
+        details["ground"] = (
+            v.choice("erasure_ground", grounds, label="The ground", required=False)
+            or ErasureGround.NO_LONGER_NECESSARY.value
+        )
     elif kind == "restriction":
-        details["ground"] = v.choice("ground", list(RestrictionGround), label="The ground")
+        grounds = [g.value for g in RestrictionGround.requestable()]
+        details["ground"] = v.choice("ground", grounds, label="The ground")
     elif kind == "objection":
         details["objection"] = v.choice(
             "objection", list(OBJECTION_KINDS), label="What you object to"
