@@ -217,6 +217,10 @@ class RecipientNotice(Base):
         pending: not delivered yet (the SMTP server or webhook failed; retried by reminders).
         sent: delivered; waiting for the acknowledgement.
         acknowledged: the recipient confirmed (ack link, or a webhook answer saying so).
+        unreachable: no address to send it to; the DPO must decide (the request waits).
+        other_route: the DPO told the recipient another way (``note`` says how).
+        impossible / disproportionate: the DPO recorded that telling the recipient proved
+            impossible or would involve disproportionate effort (``note`` says why; Art. 19).
     """
 
     __tablename__ = "recipient_notices"
@@ -239,6 +243,10 @@ class RecipientNotice(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: the DPO's Art. 19 decision on an unreachable recipient: how it was told, or why not
+    note: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    decided_by: Mapped[str | None] = mapped_column(sa.String(128), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     def __repr__(self) -> str:
         return f"RecipientNotice(id={self.id}, recipient={self.recipient_id!r}, {self.status})"

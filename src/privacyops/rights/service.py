@@ -28,7 +28,14 @@ from privacyops.audit import AuditLog, NewEvent
 from privacyops.connectors import Connector
 from privacyops.errors import Conflict
 from privacyops.policy import PolicyBook
-from privacyops.rights import decisions, outbox, submission, verification, views
+from privacyops.rights import (
+    decisions,
+    outbox,
+    recipients,
+    submission,
+    verification,
+    views,
+)
 from privacyops.rights.identity import EmailSender, PhoneSender
 from privacyops.rights.models import RightsRequest
 from privacyops.rights.ports import SubjectRegistry
@@ -191,3 +198,8 @@ class RightsService:
     refuse = decisions.refuse
     lift_restriction = decisions.lift_restriction
     decide = decisions.decide
+
+    #: Art. 19: recipients not reachable, decided by the DPO: :mod:`privacyops.rights.recipients`
+    decide_recipient = recipients.decide_recipient
+    staff_recipients = recipients.staff_recipients
+    recipients_for_person = recipients.recipients_for_person

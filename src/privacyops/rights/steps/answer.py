@@ -1,19 +1,24 @@
 """``answer``: the request is answered (GDPR Art. 12(3)).
 
 For an erasure, rectification or restriction, the systems that had not done their part are
-asked again first (the request waits while any has not) and the recipients notified under
-Art. 19 are named. Access and portability were answered by the ``export`` step's message;
-every other type gets its answer here. The request is then complete.
+asked again first (the request waits while any has not); a recipient that could not be
+notified waits for the DPO's Art. 19 decision (the request waits for review with the
+``recipients`` task), and the answer offers the person the list of recipients. Access and
+portability were answered by the ``export`` step's message; every other type gets its answer
+here. The request is then complete.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from privacyops.rights.steps.base import Step
+from privacyops.rights.models import RecipientNotice
+from privacyops.rights.recipients import undecided
+from privacyops.rights.steps.base import Step, Wait
 from privacyops.rights.steps.notify import NOTICE_ACTIONS
 from privacyops.rights.systems import recheck
-from privacyops.rights.workflow import RequestType
+from privacyops.rights.texts import render_text
+from privacyops.rights.workflow import RequestType, TaskKind
 from privacyops.store import utcnow
 
 __all__ = ["answer"]
@@ -23,9 +28,12 @@ def answer(step: Step) -> dict[str, Any]:
     """Write the answer to the outbox and mark the request answered."""
     row = step.row
     kind = RequestType(row.type)
+    notices: list[RecipientNotice] = []
     if kind in NOTICE_ACTIONS:  # erasure, rectification, restriction
         recheck(step)
         notices = step.look.notices(row.public_id)
+        if undecided(notices):  # Art. 19: told, or the DPO decides why not, before answering
+            raise Wait(TaskKind.RECIPIENTS)
         outcome = step.outcome
         outcome.recipients_notified = [
             n.recipient_name for n in notices if n.status in ("sent", "acknowledged")
@@ -35,6 +43,19 @@ def answer(step: Step) -> dict[str, Any]:
         lines = [f"Your {row.type.replace('_', ' ')} request {row.public_id} is answered."]
         for key, value in (row.outcome or {}).items():
             lines.append(f"{key.replace('_', ' ')}: {value}")
+        if kind in NOTICE_ACTIONS and notices:
+            lines += ["", _recipients_offer(step, notices)]
         step.say("answer", f"Your request {row.public_id}: answered", "\n".join(lines))
     row.completed_at = utcnow()
     return {}
+
+
+def _recipients_offer(step: Step, notices: list[RecipientNotice]) -> str:
+    """The Art. 19 paragraph: recipients were told, and the person may ask who they are."""
+    base = step.service.settings.base_url.rstrip("/")
+    return render_text(
+        "recipients_offer.txt",
+        other_route=any(n.status == "other_route" for n in notices),
+        exempt=any(n.status in ("impossible", "disproportionate") for n in notices),
+        url=f"{base}/privacy/requests/{step.row.public_id}",
+    )

@@ -193,9 +193,14 @@ def _status_page(
 ) -> Response:
     token = _key(request, request_id)
     view = None
+    recipients: list[dict[str, Any]] = []
     if token is not None:
         try:
             view = service.status(request_id, token, client=client_address(request))
+            # Art. 19, second sentence: whom the change was told
+            recipients = service.recipients_for_person(
+                request_id, token, client=client_address(request)
+            )
         except (VerificationFailed, RateLimited) as exc:
             errors = {**(errors or {}), "form": exc.message}
             status_code = exc.status
@@ -210,6 +215,7 @@ def _status_page(
         {
             "request_id": request_id,
             "view": view,
+            "recipients": recipients,
             "token": token,
             "days_left": days_left,
             "errors": errors or {},
@@ -308,3 +314,4 @@ async def resend_code(
     return _status_page(
         request, service, request_id, messages=[{"kind": "ok", "text": "A new code is on its way."}]
     )
+
