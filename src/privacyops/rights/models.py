@@ -55,6 +55,9 @@ class RightsRequest(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: set when the identity is genuinely in doubt (staff review a document): the Art. 12(3)
+    #: clock then runs from the review's acceptance, not from receipt
+    identity_doubt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     #: GDPR Art. 12(3) extension: reason told to the person, and when it was told.
     extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -130,12 +133,29 @@ class Challenge(Base):
     request_id: Mapped[int] = mapped_column(
         sa.ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True
     )
-    factor: Mapped[str] = mapped_column(sa.String(16))  # "email" | "second"
+    factor: Mapped[str] = mapped_column(sa.String(16))  # "email" | "second" | "question"
     code_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class IdentityDocument(Base):
+    """A copy of an identity document the person uploaded for staff review (only when the
+    identity is genuinely in doubt), sealed with the request's key and deleted once staff have
+    decided (rights/documents.py)."""
+
+    __tablename__ = "rights_identity_documents"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("rights_requests.id", ondelete="CASCADE"), unique=True
+    )
+    media_type: Mapped[str] = mapped_column(sa.String(32))
+    size: Mapped[int] = mapped_column(sa.Integer)
+    sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Export(Base):

@@ -30,6 +30,8 @@ from privacyops.errors import Conflict
 from privacyops.policy import PolicyBook
 from privacyops.rights import (
     decisions,
+    documents,
+    idcheck,
     outbox,
     recipients,
     submission,
@@ -184,6 +186,11 @@ class RightsService:
     needs_second_factor = submission.needs_second_factor
     submit = submission.submit
     verify = verification.verify
+    #: the proportionate second check: :mod:`privacyops.rights.idcheck`
+    second_check = idcheck.second_check
+    answer_question = idcheck.answer_question
+    upload_document = documents.upload_document
+    read_document = documents.read_document
     resend = verification.resend
 
     #: following a request: :mod:`privacyops.rights.views`

@@ -139,6 +139,9 @@ def identity_confirmed(
     if factor == "email":
         row.verified_at = now
         if service.needs_second_factor(kind):
+            if service.settings.second_factor == "proportionate":
+                service.second_check(session, row, now)  # rights/idcheck.py
+                return
             if service.settings.second_factor == "phone_code":
                 phone = service.context(row).details["phone"]
                 send_code(service, session, row, "second", phone, now=now)

@@ -65,8 +65,8 @@ class SubmitBody(BaseModel):
 
 
 class CodeBody(BaseModel):
-    code: str = Field(max_length=16)
-    factor: Literal["email", "second"] = "email"
+    code: str = Field(max_length=64, description="The code, or the question's option id.")
+    factor: Literal["email", "second", "question"] = "email"
 
 
 class ResendBody(BaseModel):
@@ -109,10 +109,17 @@ def verify(
     token: str = TOKEN,
     service: RightsService = Depends(rights_service),
 ) -> dict[str, Any]:
-    """Confirm the request with a one-time code (the e-mail's, then the second factor's)."""
-    status = service.verify(
-        request_id, token, body.code, factor=body.factor, client=client_address(request)
-    )
+    """Confirm the request with a one-time code (the e-mail's, then the second factor's), or
+    answer the identity question (``factor: question``, ``code``: the option's id; the options
+    are in the status's ``question``)."""
+    if body.factor == "question":
+        status = service.answer_question(
+            request_id, token, body.code, client=client_address(request)
+        )
+    else:
+        status = service.verify(
+            request_id, token, body.code, factor=body.factor, client=client_address(request)
+        )
     if status.get("state") == RequestState.VERIFIED.value:
         dispatch_request(service.settings, service.db, request_id)
     return status
