@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests._rights import last_code, phone_code, phone_texts
 from tests.conftest import SmtpSink
@@ -135,31 +136,11 @@ def test_someone_we_hold_nothing_about_gets_the_same_question(
 
 
 def test_the_question_on_the_privacy_page_and_the_api(
-    tmp_path: Path, smtp_server: SmtpSink
+    tmp_path: Path, db_url: str, smtp_server: SmtpSink
 ) -> None:
-    app = make_app(tmp_path, smtp_port=smtp_server.port)
-    client = TestClient(app, headers={"accept": "text/html"})
-    service = rights_service(type("R", (), {"app": app})())  # type: ignore[arg-type]
-    ingest(service, "dee@example.com", phone=None, channel="event")
-    page = client.get("/privacy/requests/new")
-    sent = client.post(
-        "/privacy/requests",
-        data={
-            "csrf_token": csrf(page.text),
-            "confirm": "on",
-            "type": "access",
-            "email": "dee@example.com",
-        },
-        follow_redirects=False,
-    )
-    assert sent.status_code == 303, sent.text
-    url = sent.headers["location"]
-    status = client.get(url)
-    verified = client.post(
-        f"{url}/verify",
-        data={"csrf_token": csrf(status.text), "code": last_code(smtp_server, "dee@example.com")},
-    )
-    assert verified.status_code == 200, verified.text
+    app = make_app(tmp_path, db_url, smtp_port=smtp_server.port)
+    client, url = _file_on_the_page(app, smtp_server, "access", "dee@example.com")
+    verified = client.get(url)
     assert "How did you last get in touch with us?" in verified.text
     assert 'value="dont-remember"' in verified.text
     no_csrf = client.post(f"{url}/answer", data={"answer": "event"})
@@ -191,6 +172,26 @@ def test_the_question_on_the_privacy_page_and_the_api(
     assert answer.json()["state"] == "awaiting_review"  # does not remember: staff help
 
 
+def _file_on_the_page(
+    app: FastAPI, smtp: SmtpSink, kind: str, email: str
+) -> tuple[TestClient, str]:
+    """A person we hold (no phone) files a request on the privacy page and enters the e-mail
+    code; returns their browser and the request's page address (now showing the question)."""
+    client = TestClient(app, headers={"accept": "text/html"})
+    service = rights_service(type("R", (), {"app": app})())  # type: ignore[arg-type]
+    ingest(service, email, phone=None, channel="event")
+    page = client.get("/privacy/requests/new")
+    data = {"csrf_token": csrf(page.text), "confirm": "on", "type": kind, "email": email}
+    sent = client.post("/privacy/requests", data=data, follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    url = sent.headers["location"]
+    status = client.get(url)
+    code = {"csrf_token": csrf(status.text), "code": last_code(smtp, email)}
+    verified = client.post(f"{url}/verify", data=code)
+    assert verified.status_code == 200, verified.text
+    return client, url
+
+
 PNG = b"\x89PNG\r\n\x1a\n" + b"IHDR-test-identity-document-" * 40
 
 
@@ -198,27 +199,10 @@ def test_in_doubt_the_person_uploads_a_document_staff_read_it_once_decided_it_is
     tmp_path: Path, db_url: str, smtp_server: SmtpSink
 ) -> None:
     app = make_app(tmp_path, db_url, smtp_port=smtp_server.port, identity_document_max_bytes=20_000)
-    person = TestClient(app, headers={"accept": "text/html"})
+    person, url = _file_on_the_page(app, smtp_server, "erasure", "fay@example.com")
     service = rights_service(type("R", (), {"app": app})())  # type: ignore[arg-type]
-    ingest(service, "fay@example.com", phone=None, channel="event")
-    page = person.get("/privacy/requests/new")
-    sent = person.post(
-        "/privacy/requests",
-        data={
-            "csrf_token": csrf(page.text),
-            "confirm": "on",
-            "type": "erasure",
-            "email": "fay@example.com",
-        },
-        follow_redirects=False,
-    )
-    url = sent.headers["location"]
     request_id = url.rsplit("/", 1)[-1]
-    status = person.get(url)
-    asked = person.post(
-        f"{url}/verify",
-        data={"csrf_token": csrf(status.text), "code": last_code(smtp_server, "fay@example.com")},
-    )
+    asked = person.get(url)
     doubt = person.post(
         f"{url}/answer", data={"csrf_token": csrf(asked.text), "answer": "dont-remember"}
     )

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, object_session
 
-from privacyops.errors import Conflict, InvalidInput, NotFound, VerificationFailed
+from privacyops.errors import Conflict, InvalidInput, NotFound
 from privacyops.rights.models import IdentityDocument, RightsRequest, StaffTask
-from privacyops.rights.verification import load_request
+from privacyops.rights.verification import load_request_counted
 from privacyops.rights.workflow import RequestState, TaskKind
 from privacyops.store import utcnow
 
@@ -100,11 +100,7 @@ def upload_document(
         problem = "Send a PDF, JPEG or PNG file."
     now = utcnow()
     with service.write_session() as session:
-        try:
-            row = load_request(service, session, request_id, token)
-        except VerificationFailed:
-            service.count_failure(client, now)
-            raise
+        row = load_request_counted(service, session, request_id, token, client=client)
         if row.state != RequestState.AWAITING_REVIEW.value or _open_task(session, row) is None:
             raise Conflict("This request does not wait for an identity document.")
         if problem is not None or media is None:

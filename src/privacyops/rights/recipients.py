@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from privacyops.errors import Conflict, InvalidInput, VerificationFailed
+from privacyops.errors import Conflict, InvalidInput
 from privacyops.rights import transitions
 from privacyops.rights.models import RecipientNotice, StaffTask
-from privacyops.rights.verification import load_request
+from privacyops.rights.verification import load_request_counted
 from privacyops.rights.views import staff_row
 from privacyops.rights.workflow import RequestState, TaskKind
 from privacyops.store import utcnow
@@ -210,11 +210,7 @@ def recipients_for_person(
     """The recipients of the request's Art. 19 notices, for the person holding its key
     (Art. 19, second sentence). Empty until the request has reached them."""
     with service.db.session() as session:
-        try:
-            row = load_request(service, session, request_id, token)
-        except VerificationFailed:
-            service.count_failure(client, utcnow())
-            raise
+        row = load_request_counted(service, session, request_id, token, client=client)
         if row.verified_at is None:
             return []
         return notices_view(_notices(session, row.public_id), staff=False)

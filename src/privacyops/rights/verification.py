@@ -32,6 +32,7 @@ __all__ = [
     "count_failure",
     "identity_confirmed",
     "load_request",
+    "load_request_counted",
     "resend",
     "verify",
 ]
@@ -51,6 +52,17 @@ def load_request(
     if row is None or not hmac.compare_digest(expected, given):
         raise VerificationFailed(BAD_CODE)
     return row
+
+
+def load_request_counted(
+    service: RightsService, session: Session, public_id: str, token: str, *, client: str
+) -> RightsRequest:
+    """:func:`load_request`, a miss counted against ``client`` (rate limit) before it raises."""
+    try:
+        return load_request(service, session, public_id, token)
+    except VerificationFailed:
+        service.count_failure(client, utcnow())
+        raise
 
 
 def count_failure(service: RightsService, client: str, now: datetime) -> None:

@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from privacyops.errors import InvalidInput, NotFound, VerificationFailed
+from privacyops.errors import InvalidInput, NotFound
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.clocks import RequestClock, request_clock
 from privacyops.rights.documents import document_state
 from privacyops.rights.idcheck import question_open, question_options
 from privacyops.rights.models import RightsRequest, StaffTask
-from privacyops.rights.verification import load_request
+from privacyops.rights.verification import load_request_counted
 from privacyops.rights.workflow import RequestState
-from privacyops.store import utcnow
 
 if TYPE_CHECKING:
     from privacyops.rights.service import RightsService
@@ -105,11 +104,7 @@ def status(
 ) -> dict[str, Any]:
     """The requester's view of a request, given its bearer token."""
     with service.db.session() as session:
-        try:
-            row = load_request(service, session, request_id, token)
-        except VerificationFailed:
-            service.count_failure(client, utcnow())
-            raise
+        row = load_request_counted(service, session, request_id, token, client=client)
         return service.view(row)
 
 
