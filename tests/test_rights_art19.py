@@ -95,7 +95,11 @@ def test_erasure_waits_for_the_dpo_on_each_recipient_without_an_address(
     assert view["state"] == "in_progress"
     assert [t["decision"] for t in view["tasks"] if t["kind"] == "recipients"] == ["decided"]
     tick(service)
-    assert service.status(receipt.request_id, receipt.token)["state"] == "completed"
+    status = service.status(receipt.request_id, receipt.token)
+    assert status["state"] == "completed"
+    names = {r["recipient_id"]: r["recipient"] for r in listed.values()}
+    assert sorted(status["outcome"]["not_notified"]) == sorted(names[r] for r in rest)
+    assert names[first] in status["outcome"]["recipients_notified"]
 
     # the answer offers the list; the person with the key gets it
     (answer,) = answers(smtp_server, "ada@example.com")

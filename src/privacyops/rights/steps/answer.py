@@ -36,7 +36,11 @@ def answer(step: Step) -> dict[str, Any]:
             raise Wait(TaskKind.RECIPIENTS)
         outcome = step.outcome
         outcome.recipients_notified = [
-            n.recipient_name for n in notices if n.status in ("sent", "acknowledged")
+            n.recipient_name for n in notices if n.status in ("sent", "acknowledged", "other_route")
+        ]
+        # after the DPO's Art. 19 decisions: only those exempted are left not notified
+        outcome.not_notified = [
+            n.recipient_name for n in notices if n.status in ("impossible", "disproportionate")
         ]
         outcome.store(row)
     if kind not in (RequestType.ACCESS, RequestType.PORTABILITY):
