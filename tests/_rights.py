@@ -15,6 +15,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from tests.conftest import SmtpSink
 
+from privacyops.policy.schema import PolicyBook
 from privacyops.rights.service import RightsService
 from privacyops.rights.workflow import RequestType
 
@@ -73,3 +74,34 @@ def submit_and_verify_http(client: TestClient, smtp: SmtpSink, **body: Any) -> d
     assert verified.status_code == 200, verified.text
     assert verified.json()["state"] == "verified"
     return receipt
+
+
+def decide_recipients(
+    service: RightsService,
+    request_id: str,
+    decision: str = "disproportionate",
+    note: str = "The recipient keeps no copy we could reach (test)",
+) -> list[str]:
+    """Record the DPO's Art. 19 decision on every recipient of the request that has no
+    address (the request then goes on to its answer); returns their ids."""
+    open_ones = [
+        r["recipient_id"]
+        for r in service.staff_recipients(request_id)
+        if r["status"] == "unreachable"
+    ]
+    for rid in open_ones:
+        service.decide_recipient(request_id, rid, decision, note, actor="staff:test")
+    return open_ones
+
+
+def all_recipients_reachable(book: PolicyBook) -> PolicyBook:
+    """The policy with an Art. 19 address for every recipient and no processors named on its
+    channels: every notice can be sent, so no request waits for the DPO's Art. 19 decision
+    (for tests about something else, such as batching)."""
+    current = book.current
+    recipients = [
+        r.model_copy(update={"notify_email": f"privacy@{r.id}.example"}) for r in current.recipients
+    ]
+    channels = [c.model_copy(update={"processors": []}) for c in current.channels]
+    manifest = current.model_copy(update={"recipients": recipients, "channels": channels})
+    return book.model_copy(update={"versions": [*book.versions[:-1], manifest]})

@@ -12,7 +12,7 @@ from typing import Any
 import pikepdf
 import pytest
 import sqlalchemy as sa
-from tests._rights import phone_texts, submit_and_verify
+from tests._rights import decide_recipients, phone_texts, submit_and_verify
 from tests.conftest import SmtpSink
 from tests.test_rights_workflow import LINK, ingest
 
@@ -81,6 +81,8 @@ def test_erasure_reaches_registry_database_and_crm(world: Any, smtp_server: Smtp
     service, crm, shop = world
     ingest(service, "ada@example.com")
     receipt = submit_and_verify(service, smtp_server, "erasure", "ada@example.com")
+    tick(service)
+    decide_recipients(service, receipt.request_id)  # Art. 19: recipients with no address
     tick(service)
     status = service.status(receipt.request_id, receipt.token)
     assert status["state"] == "completed"

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from celery import Celery
 from fastapi.testclient import TestClient
-from tests._rights import last_code, submit_and_verify
+from tests._rights import decide_recipients, last_code, submit_and_verify
 from tests._web import database, make_app
 from tests.conftest import SmtpSink
 from tests.test_rights_workflow import ingest
@@ -152,6 +152,10 @@ def test_a_worker_runs_requests_and_the_retention_sweep(
 
     # one request's steps, as the web tier would hand it to a worker
     worker.send("privacyops.rights.process", erasure_id)
+    # erased; the answer waits for the DPO's Art. 19 decisions on recipients with no address
+    assert wait_for(lambda: state(service, erasure.request_id) == "awaiting_review"), worker.stop()
+    decide_recipients(service, erasure.request_id)
+    worker.send("privacyops.rights.process", erasure_id)
     assert wait_for(lambda: state(service, erasure.request_id) == "completed"), worker.stop()
     assert registry.find_subject("email", "ada@example.com") is None
     assert wait_for(
@@ -233,10 +237,11 @@ def test_a_request_verified_over_http_is_handed_to_a_worker_at_once(
             headers=headers,
         )
         assert verified.json()["state"] == "verified"
-        # no beat and no tick sent: only the dispatch can have started it
-        assert wait_for(lambda: client.get(url, headers=headers).json()["state"] == "completed"), (
-            worker.output()
-        )
+        # no beat and no tick sent: only the dispatch can have started it (it erased, and
+        # now waits for the DPO's Art. 19 decisions on recipients with no address)
+        assert wait_for(
+            lambda: client.get(url, headers=headers).json()["state"] == "awaiting_review"
+        ), worker.output()
         assert wait_for(lambda: worker.succeeded("privacyops.rights.process"))
         assert not worker.succeeded("privacyops.rights.tick")
         assert Registry(database(app)).find_subject("email", "ada@example.com") is None

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from tests._rights import phone_texts, submit_and_verify
+from tests._rights import decide_recipients, phone_texts, submit_and_verify
 from tests.conftest import SmtpSink
 from tests.test_rights_workflow import LINK, ingest
 from typer.testing import CliRunner
@@ -496,6 +496,8 @@ def test_restriction_and_rectification_wait_for_the_manual_system(
     )
     assert done.status_code == 200, done.text
     tick(w.service)
+    decide_recipients(w.service, receipt.request_id)  # Art. 19: no address
+    tick(w.service)
     status = w.service.status(receipt.request_id, receipt.token)
     assert status["state"] == "completed"
     assert status["outcome"]["other_systems"] == [{"system": "Trello", "status": "done"}]
@@ -632,6 +634,8 @@ def test_staff_see_whom_a_task_is_about_and_record_it_done_in_the_dashboard(
     assert "Trello: recorded as done" in done.text
     assert "ada@example.com" not in done.text
     tick(w.service)
+    decide_recipients(w.service, receipt.request_id)  # Art. 19: no address
+    tick(w.service)
     assert w.service.status(receipt.request_id, receipt.token)["state"] == "completed"
 
 
@@ -665,6 +669,8 @@ def test_rectification_corrects_the_connected_database_too(
     assert status["outcome"]["waiting_for"] == ["Trello"]
     (task,) = list_tasks(w.service.db, request_ref=receipt.request_id)
     complete_task(w.service.db, task.id, outcome="card renamed", actor="staff:dpo")
+    tick(w.service)
+    decide_recipients(w.service, receipt.request_id)  # Art. 19: no address
     tick(w.service)
     assert w.service.status(receipt.request_id, receipt.token)["state"] == "completed"
 
@@ -736,6 +742,8 @@ def test_a_waiting_request_rests_until_its_task_is_done(
     (task,) = list_tasks(w.service.db, request_ref=receipt.request_id)
     complete_task(w.service.db, task.id, outcome="2 cards deleted", actor="staff:dpo")
     assert runnable(w.service) == [rid]
+    tick(w.service)
+    decide_recipients(w.service, receipt.request_id)  # Art. 19: no address
     tick(w.service)
     assert w.service.status(receipt.request_id, receipt.token)["state"] == "completed"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
-from tests._rights import submit_and_verify
+from tests._rights import all_recipients_reachable, submit_and_verify
 from tests.conftest import SmtpSink
 from tests.test_rights_workflow import ingest, make_service
 
@@ -22,6 +22,7 @@ from privacyops.store.registry import IdentityIn, RecordIn, Registry, Submission
 @pytest.fixture
 def service(tmp_path: Path, db_url: str, smtp_server: SmtpSink) -> Iterator[RightsService]:
     svc = make_service(tmp_path, db_url, smtp_server, second_factor="none")
+    svc.policy = all_recipients_reachable(svc.policy)
     yield svc
     svc.db.dispose()
 
@@ -116,11 +117,13 @@ def test_a_batch_looks_things_up_once_not_once_per_request(
     tmp_path: Path, db_url: str, smtp_server: SmtpSink
 ) -> None:
     small = make_service(tmp_path / "a", db_url, smtp_server, second_factor="none")
+    small.policy = all_recipients_reachable(small.policy)
     try:
         few = _lookups(small, 2, smtp_server, "few")
     finally:
         small.db.dispose()
     big = make_service(tmp_path / "b", db_url, smtp_server, second_factor="none")
+    big.policy = all_recipients_reachable(big.policy)
     try:
         many = _lookups(big, 12, smtp_server, "many")
     finally:

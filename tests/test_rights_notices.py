@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests._rights import submit_and_verify
+from tests._rights import decide_recipients, submit_and_verify
 from tests.conftest import SmtpSink
 from tests.test_rights_workflow import ingest
 
@@ -104,7 +104,11 @@ def test_erasure_notifies_recipients_and_waits_for_the_processor_task(
     assert "ada@example.com" in smtp_server.body(organiser)
     assert len(notices(smtp_server, HUBSPOT)) == 1
     sent = {n.recipient_id: n.status for n in notices_for_request(service.db, receipt.request_id)}
-    assert sent == {"event-organisers": "sent", "hubspot": "sent"}
+    assert {k: v for k, v in sent.items() if v != "unreachable"} == {
+        "event-organisers": "sent",
+        "hubspot": "sent",
+    }
+    assert sent["skype"] == "unreachable"  # no address: the DPO decides (Art. 19)
 
     # HubSpot's erasure is an e-mail task: the request waits, visibly, and is not answered
     status = service.status(receipt.request_id, receipt.token)
@@ -136,6 +140,10 @@ def test_erasure_notifies_recipients_and_waits_for_the_processor_task(
     (task,) = list_tasks(service.db, request_ref=receipt.request_id)
     complete_task(service.db, task.id, outcome="contact deleted", actor="staff:dpo")
     tick(service)
+    # then it waits for the DPO's Art. 19 decision on the recipients with no address
+    assert service.status(receipt.request_id, receipt.token)["state"] == "awaiting_review"
+    assert "skype" in decide_recipients(service, receipt.request_id)
+    tick(service)
     status = service.status(receipt.request_id, receipt.token)
     assert status["state"] == "completed"
     outcome = status["outcome"]
@@ -152,6 +160,8 @@ def test_restriction_notifies_recipients(service: RightsService, smtp_server: Sm
     receipt = submit_and_verify(
         service, smtp_server, "restriction", "ada@example.com", details={"ground": "legal_claims"}
     )
+    tick(service)
+    decide_recipients(service, receipt.request_id)
     tick(service)
     status = service.status(receipt.request_id, receipt.token)
     assert status["state"] == "completed"

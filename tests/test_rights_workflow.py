@@ -14,7 +14,7 @@ from typing import Any
 import pikepdf
 import pytest
 import sqlalchemy as sa
-from tests._rights import CODE, last_code, phone_texts, submit_and_verify
+from tests._rights import CODE, decide_recipients, last_code, phone_texts, submit_and_verify
 from tests.conftest import SmtpSink
 
 from privacyops.audit import AuditLog
@@ -258,6 +258,8 @@ def test_erasure_shreds_the_subject(service: RightsService, smtp_server: SmtpSin
     ingest(service, "gone@example.com")
     receipt = submit_and_verify(service, smtp_server, "erasure", "gone@example.com")
     tick(service)
+    decide_recipients(service, receipt.request_id)  # Art. 19: recipients with no address
+    tick(service)
     status = service.status(receipt.request_id, receipt.token)
     assert status["state"] == "completed"
     assert status["outcome"]["method"] == "crypto-shred"
@@ -414,6 +416,8 @@ def test_staff_review_second_factor(tmp_path: Path, db_url: str, smtp_server: Sm
     service.decide(
         receipt.request_id, "identity_document", "accept", "passport checked", actor="staff:dpo"
     )
+    tick(service)
+    decide_recipients(service, receipt.request_id)
     tick(service)
     assert service.status(receipt.request_id, receipt.token)["state"] == "completed"
     service.db.dispose()

@@ -135,9 +135,19 @@ class Settings(BaseSettings):
     )
     otp_ttl_seconds: int = Field(default=900, ge=60, description="Lifetime of one-time codes.")
     otp_max_attempts: int = Field(default=5, ge=1, description="Wrong codes before lock-out.")
-    second_factor: Literal["none", "phone_code", "staff_review"] = Field(
-        default="staff_review",
-        description="The policy's second trusted ID, required before exports and erasures.",
+    second_factor: Literal["none", "proportionate", "phone_code", "staff_review"] = Field(
+        default="proportionate",
+        description="The policy's second trusted ID, required before exports and erasures: "
+        "proportionate (a phone code when the registry holds the person's phone, else a "
+        "question about their own records, staff review only when neither exists), "
+        "phone_code, staff_review (an ID document for every one) or none.",
+    )
+    identity_document_max_bytes: int = Field(
+        default=5_000_000,
+        ge=10_000,
+        le=20_000_000,
+        description="Largest identity document a person may upload for staff review (PDF, "
+        "JPEG or PNG).",
     )
     export_link_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=60, description="Lifetime of an export download link."

@@ -49,6 +49,9 @@ def _print(data: Any, as_json: bool) -> None:
             if isinstance(value, dict | list):
                 value = json.dumps(value, default=str)
             console.print(f"[bold]{key}[/bold]: {value}", highlight=False)
+    elif isinstance(data, list):
+        for item in data:
+            console.print(json.dumps(item, default=str), highlight=False)
 
 
 def _details(pairs: list[str]) -> dict[str, Any]:
@@ -193,6 +196,34 @@ def decide(
     """Record a staff decision on a request's open task."""
     with _service() as service:
         _print(service.decide(request_id, task, decision, reason, actor=ACTOR), as_json)
+
+
+@app.command()
+def recipients(
+    request_id: str = typer.Argument(...),
+    as_json: bool = JSON,
+) -> None:
+    """The request's recipients and where each Art. 19 notice stands."""
+    with _service() as service:
+        _print(service.staff_recipients(request_id), as_json)
+
+
+@app.command("decide-recipient")
+def decide_recipient(
+    request_id: str = typer.Argument(...),
+    recipient_id: str = typer.Argument(..., help="The recipient's id in the policy."),
+    decision: str = typer.Option(
+        ..., "--decision", help="other_route, impossible or disproportionate (GDPR Art. 19)."
+    ),
+    note: str = typer.Option(..., "--note", help="How it was told, or why not."),
+    as_json: bool = JSON,
+) -> None:
+    """Record the Art. 19 decision on a recipient that has no address."""
+    with _service() as service:
+        _print(
+            service.decide_recipient(request_id, recipient_id, decision, note, actor=ACTOR),
+            as_json,
+        )
 
 
 @app.command("lift-restriction")

@@ -15,6 +15,7 @@ from privacyops.errors import Conflict, DependencyUnavailable, InvalidInput, Not
 from privacyops.policy.establishment import clock_country
 from privacyops.rights import transitions
 from privacyops.rights.clocks import local_day
+from privacyops.rights.documents import forget_document
 from privacyops.rights.identity import Message
 from privacyops.rights.messages import people_context, render_message
 from privacyops.rights.models import ConnectorAnswer, OutboxMessage, RightsRequest, StaffTask
@@ -125,6 +126,7 @@ def refuse_row(
     """Refuse ``row`` in the caller's transaction: open tasks cancelled, records the systems
     returned forgotten, and the person told the reasons and further actions (Art. 12(4))."""
     transitions.move(service, session, row, RequestState.REFUSED, actor=actor, reason=reason)
+    forget_document(service, session, row, actor=actor)
     # nothing more to ask of connected systems: open tasks are cancelled, records they
     # returned for the request are forgotten
     cancel_tasks(service.db, row.public_id, actor=actor, session=session)
@@ -258,6 +260,8 @@ def decide(
             task=kind,
             decision=decision,
         )
+        if kind == TaskKind.IDENTITY_DOCUMENT.value:  # decided: the copy is not kept
+            forget_document(service, session, row, actor=actor)
         if decision in ("reject", "refuse"):
             refuse_row(service, session, row, task.reason, actor=actor)
         elif kind == TaskKind.IDENTITY_DOCUMENT.value:

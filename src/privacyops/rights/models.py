@@ -55,6 +55,9 @@ class RightsRequest(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: set when the identity is genuinely in doubt (staff review a document): the Art. 12(3)
+    #: clock then runs from the review's acceptance, not from receipt
+    identity_doubt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     #: GDPR Art. 12(3) extension: reason told to the person, and when it was told.
     extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -130,12 +133,29 @@ class Challenge(Base):
     request_id: Mapped[int] = mapped_column(
         sa.ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True
     )
-    factor: Mapped[str] = mapped_column(sa.String(16))  # "email" | "second"
+    factor: Mapped[str] = mapped_column(sa.String(16))  # "email" | "second" | "question"
     code_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class IdentityDocument(Base):
+    """A copy of an identity document the person uploaded for staff review (only when the
+    identity is genuinely in doubt), sealed with the request's key and deleted once staff have
+    decided (rights/documents.py)."""
+
+    __tablename__ = "rights_identity_documents"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("rights_requests.id", ondelete="CASCADE"), unique=True
+    )
+    media_type: Mapped[str] = mapped_column(sa.String(32))
+    size: Mapped[int] = mapped_column(sa.Integer)
+    sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Export(Base):
@@ -217,6 +237,10 @@ class RecipientNotice(Base):
         pending: not delivered yet (the SMTP server or webhook failed; retried by reminders).
         sent: delivered; waiting for the acknowledgement.
         acknowledged: the recipient confirmed (ack link, or a webhook answer saying so).
+        unreachable: no address to send it to; the DPO must decide (the request waits).
+        other_route: the DPO told the recipient another way (``note`` says how).
+        impossible / disproportionate: the DPO recorded that telling the recipient proved
+            impossible or would involve disproportionate effort (``note`` says why; Art. 19).
     """
 
     __tablename__ = "recipient_notices"
@@ -239,6 +263,10 @@ class RecipientNotice(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: the DPO's Art. 19 decision on an unreachable recipient: how it was told, or why not
+    note: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    decided_by: Mapped[str | None] = mapped_column(sa.String(128), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     def __repr__(self) -> str:
         return f"RecipientNotice(id={self.id}, recipient={self.recipient_id!r}, {self.status})"

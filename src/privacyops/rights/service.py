@@ -27,7 +27,16 @@ from privacyops.audit import AuditLog, NewEvent
 from privacyops.connectors import Connector
 from privacyops.errors import Conflict
 from privacyops.policy import PolicyBook
-from privacyops.rights import decisions, outbox, submission, verification, views
+from privacyops.rights import (
+    decisions,
+    documents,
+    idcheck,
+    outbox,
+    recipients,
+    submission,
+    verification,
+    views,
+)
 from privacyops.rights.identity import EmailSender, PhoneSender
 from privacyops.rights.models import RightsRequest
 from privacyops.rights.ports import SubjectRegistry
@@ -168,6 +177,11 @@ class RightsService:
     needs_second_factor = submission.needs_second_factor
     submit = submission.submit
     verify = verification.verify
+    #: the proportionate second check: :mod:`privacyops.rights.idcheck`
+    second_check = idcheck.second_check
+    answer_question = idcheck.answer_question
+    upload_document = documents.upload_document
+    read_document = documents.read_document
     resend = verification.resend
 
     #: following a request: :mod:`privacyops.rights.views`
@@ -182,3 +196,8 @@ class RightsService:
     refuse = decisions.refuse
     lift_restriction = decisions.lift_restriction
     decide = decisions.decide
+
+    #: Art. 19: recipients not reachable, decided by the DPO: :mod:`privacyops.rights.recipients`
+    decide_recipient = recipients.decide_recipient
+    staff_recipients = recipients.staff_recipients
+    recipients_for_person = recipients.recipients_for_person

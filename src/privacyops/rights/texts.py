@@ -17,7 +17,7 @@ from typing import Any
 
 from privacyops.templating import people_environment
 
-__all__ = ["MARKDOWN_ENV", "TEXT_ENV", "country_name", "long_date", "words"]
+__all__ = ["MARKDOWN_ENV", "TEXT_ENV", "country_name", "long_date", "render_text", "words"]
 
 #: Characters that mean something inside a Markdown line (emphasis, links, code, entities).
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>!|~&])")
@@ -61,3 +61,8 @@ def long_date(value: datetime | date | None, language: str = "en") -> str:
     if value is None:
         return ""
     return str(format_date(value, format="long", locale=language))
+
+
+def render_text(name: str, **values: Any) -> str:
+    """The plain text of template ``name`` (e.g. ``"recipients_offer.txt"``) with ``values``."""
+    return TEXT_ENV.get_template(name).render(values).strip()

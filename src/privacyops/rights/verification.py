@@ -9,6 +9,8 @@ review), and a request repeated too often is flagged for staff (Art. 12(5)).
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,7 @@ __all__ = [
     "BAD_CODE",
     "after_identity",
     "count_failure",
+    "counted_request",
     "identity_confirmed",
     "load_request",
     "resend",
@@ -51,6 +54,26 @@ def load_request(
     if row is None or not hmac.compare_digest(expected, given):
         raise VerificationFailed(BAD_CODE)
     return row
+
+
+@contextmanager
+def counted_request(
+    service: RightsService, public_id: str, token: str, *, client: str, write: bool = True
+) -> Iterator[tuple[Session, RightsRequest]]:
+    """A session and the request ``public_id`` its ``token`` opens; a miss is counted against
+    ``client`` (rate limit) once that session has ended, never inside it (no second write
+    while one holds the SQLite write lock), then raises ``VerificationFailed``."""
+    failed = False
+    with service.write_session() if write else service.db.read_session() as session:
+        try:
+            row = load_request(service, session, public_id, token)
+        except VerificationFailed:
+            failed = True
+        else:
+            yield session, row
+    if failed:
+        service.count_failure(client, utcnow())
+        raise VerificationFailed(BAD_CODE)
 
 
 def count_failure(service: RightsService, client: str, now: datetime) -> None:
@@ -139,6 +162,9 @@ def identity_confirmed(
     if factor == "email":
         row.verified_at = now
         if service.needs_second_factor(kind):
+            if service.settings.second_factor == "proportionate":
+                service.second_check(session, row, now)  # rights/idcheck.py
+                return
             if service.settings.second_factor == "phone_code":
                 phone = service.context(row).details["phone"]
                 send_code(service, session, row, "second", phone, now=now)

@@ -14,6 +14,8 @@ from privacyops.errors import InvalidInput, NotFound, VerificationFailed
 from privacyops.policy.establishment import clock_country
 from privacyops.rights.authorities import answer_complaint
 from privacyops.rights.clocks import RequestClock, request_clock
+from privacyops.rights.documents import document_state
+from privacyops.rights.idcheck import question_open, question_options
 from privacyops.rights.messages import further_actions
 from privacyops.rights.models import RightsRequest, StaffTask
 from privacyops.rights.verification import BAD_CODE, load_request
@@ -35,7 +37,17 @@ __all__ = [
 
 
 def clock(service: RightsService, row: RightsRequest) -> RequestClock:
-    """The legal clock of ``row`` (clock start per the ``clock_start`` setting)."""
+    """The legal clock of ``row`` (clock start per the ``clock_start`` setting). When the
+    identity was found genuinely in doubt (staff review a document), it runs from the review's
+    acceptance instead, and is paused until then (Art. 12(3) with 12(6))."""
+    if row.identity_doubt_at is not None:
+        return request_clock(
+            received_at=row.received_at,
+            verified_at=row.second_factor_at,
+            country=clock_country(service.policy.current).country,
+            mode="verification",
+            extended=row.extended_at is not None,
+        )
     return request_clock(
         received_at=row.received_at,
         verified_at=row.verified_at,
@@ -72,6 +84,12 @@ def view(service: RightsService, row: RightsRequest, *, staff: bool = False) -> 
             if row.verified_at is not None
             else "Enter the code we sent to your e-mail address."
         )
+        if row.verified_at is not None and question_open(row):
+            out["next"] = "Answer the question below to confirm it is you."
+            out["question"] = {"options": question_options(service)}
+    document = document_state(row)
+    if document is not None:  # staff review: the person may upload an identity document
+        out["document"] = document
     if staff:
         out["flagged"] = row.flagged
         out["subject_ref"] = row.subject_ref

@@ -111,6 +111,7 @@ class TaskKind(StrEnum):
     IDENTITY_DOCUMENT = "identity_document"  # second factor by document review
     BALANCING = "balancing"  # Art. 21(1): compelling legitimate grounds or not
     EXCESSIVE = "excessive"  # Art. 12(5): fee, refusal, or proceed
+    RECIPIENTS = "recipients"  # Art. 19: recipients with no address: other route or exemption
 
 
 #: Types whose answer releases data or destroys it: the second factor is required first.

@@ -18,6 +18,8 @@ from privacyops.web.routes import (
     consent,
     dashboard,
     dashboard_consent,
+    dashboard_identity,
+    dashboard_recipients,
     dashboard_requests,
     dashboard_retention,
     dashboard_spam,
@@ -91,6 +93,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(privacy_requests.router)
     app.include_router(dashboard.router)
     app.include_router(dashboard_requests.router)
+    app.include_router(dashboard_recipients.router)
+    app.include_router(dashboard_identity.router)
     app.include_router(dashboard_retention.router)
     app.include_router(dashboard_consent.router)
     app.include_router(dashboard_spam.router)

@@ -4,7 +4,8 @@ Each recipient and processor the policy says received the person's data (from th
 their records) gets a notice. The notices are recorded ``pending`` in this step's transaction
 and sent once it has committed (``notify_recipients`` sends each at most once per request and
 recipient; a crash in between leaves them pending for ``remind_notices``). Those who cannot be
-reached are named in the answer.
+reached are recorded ``unreachable``: the request then waits for the DPO's Art. 19 decision on
+each before it is answered (:mod:`privacyops.rights.recipients`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from privacyops.rights.notices import (
     record_notices,
     targets_from_manifest,
 )
+from privacyops.rights.recipients import record_unreachable
 from privacyops.rights.steps.base import Step
 from privacyops.rights.systems import identities_of, staff_systems
 from privacyops.rights.workflow import RequestType
@@ -76,6 +78,13 @@ def notify(step: Step) -> dict[str, Any]:
     # a processor with a manual connector is reached by its task, not by a notice
     tasked = {c.spec.processor for c in staff_systems(service) if c.spec.processor}
     unreachable = [u for u in unreachable if u not in tasked]
+    record_unreachable(
+        session,
+        action=action,
+        request_ref=row.public_id,
+        recipients=[(u, names[u]) for u in unreachable],
+        subject_ref=row.subject_ref,
+    )
     outcome = step.outcome
     outcome.not_notified = [names[u] for u in unreachable]
     outcome.store(row)

@@ -4,10 +4,10 @@
 by ``after``/``before`` on the primary key, so page 2,000 costs what page 1 does),
 ``GET /dashboard/requests/{request_id}`` (one request: clock, tasks, audit events, actions),
 ``POST /dashboard/requests/{request_id}/extend`` | ``refuse`` | ``decide`` (with reasons; the
-person is told); and for the request's tasks in connected systems with no API (manual tasks,
-processor e-mails), ``POST .../systems/{task_id}/brief`` (whom it is about and what to do,
-audited) and ``POST .../systems/{task_id}/complete`` (the outcome, and for access the records
-found).
+person is told; the Art. 19 decisions on recipients are in ``dashboard_recipients``); and for
+the request's tasks in connected systems with no API (manual tasks, processor e-mails),
+``POST .../systems/{task_id}/brief`` (whom it is about and what to do, audited) and
+``POST .../systems/{task_id}/complete`` (the outcome, and for access the records found).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from privacyops.connectors import list_tasks, task_brief
 from privacyops.connectors.models import ConnectorTask
 from privacyops.errors import NotFound, PrivacyOpsError
 from privacyops.rights.models import RightsRequest, StaffTask
+from privacyops.rights.recipients import DECISIONS as RECIPIENT_DECISIONS
 from privacyops.rights.service import RightsService
 from privacyops.rights.tasks import complete_task
 from privacyops.rights.workflow import FINAL_STATES, RequestState
@@ -140,7 +141,7 @@ def _detail(
     return view, tasks, events
 
 
-def _detail_page(
+def detail_page(
     request: Request,
     db: Database,
     service: RightsService,
@@ -166,6 +167,9 @@ def _detail_page(
             "values": values or {},
             "messages": messages or [],
             "decisions": RightsService.TASK_DECISIONS,
+            # Art. 19: each recipient's notice, and the decisions still to take
+            "recipients": service.staff_recipients(request_id),
+            "recipient_decisions": RECIPIENT_DECISIONS,
         },
         status_code=status_code,
     )
@@ -180,7 +184,7 @@ def request_page(
     who: Principal = Depends(require_staff(*STAFF_READ)),
 ) -> Response:
     """One request: its clock, open tasks, and every audit event about it."""
-    return _detail_page(request, db, service, request_id[:40])
+    return detail_page(request, db, service, request_id[:40])
 
 
 async def _act(
@@ -201,7 +205,7 @@ async def _act(
     if not check_csrf(request, form, who):
         v.errors["form"] = FORM_EXPIRED
     if v.errors:
-        return _detail_page(
+        return detail_page(
             request, db, service, request_id, errors=v.errors, values=v.kept(), status_code=422
         )
     try:
@@ -219,7 +223,7 @@ async def _act(
     except NotFound:
         raise
     except PrivacyOpsError as exc:
-        return _detail_page(
+        return detail_page(
             request,
             db,
             service,
@@ -228,7 +232,7 @@ async def _act(
             values=v.kept(),
             status_code=exc.status,
         )
-    return _detail_page(request, db, service, request_id, messages=[{"kind": "ok", "text": done}])
+    return detail_page(request, db, service, request_id, messages=[{"kind": "ok", "text": done}])
 
 
 @router.post("/dashboard/requests/{request_id}/extend")
@@ -290,16 +294,16 @@ async def system_task_brief(
     form = await read_form(request)
     _system_task(db, request_id, task_id)
     if not check_csrf(request, form, who):
-        return _detail_page(
+        return detail_page(
             request, db, service, request_id, errors={"form": FORM_EXPIRED}, status_code=422
         )
     try:
         brief = await run_in_threadpool(task_brief, db, task_id, actor=who.actor)
     except PrivacyOpsError as exc:
-        return _detail_page(
+        return detail_page(
             request, db, service, request_id, errors={"form": exc.message}, status_code=exc.status
         )
-    return _detail_page(request, db, service, request_id, brief=brief)
+    return detail_page(request, db, service, request_id, brief=brief)
 
 
 @router.post("/dashboard/requests/{request_id}/systems/{task_id}/complete")
@@ -333,7 +337,7 @@ async def system_task_complete(
     if not check_csrf(request, form, who):
         v.errors["form"] = FORM_EXPIRED
     if v.errors:
-        return _detail_page(
+        return detail_page(
             request,
             db,
             service,
@@ -347,8 +351,8 @@ async def system_task_complete(
             complete_task, db, task_id, outcome=outcome, actor=who.actor, records=records
         )
     except PrivacyOpsError as exc:
-        return _detail_page(
+        return detail_page(
             request, db, service, request_id, errors={"form": exc.message}, status_code=exc.status
         )
     done = f"{task.system}: recorded as done; the request goes on."
-    return _detail_page(request, db, service, request_id, messages=[{"kind": "ok", "text": done}])
+    return detail_page(request, db, service, request_id, messages=[{"kind": "ok", "text": done}])

@@ -5,8 +5,11 @@
 ``GET /privacy/requests/{request_id}`` (status, legal clock, the next step),
 ``POST /privacy/requests/{request_id}/open`` (follow a request with its key from another
 browser), ``POST /privacy/requests/{request_id}/verify`` (the one-time code),
-``POST /privacy/requests/{request_id}/resend`` (a new code). The export itself is downloaded
-from the link in the e-mail (``/api/v1/rights/exports/{token}``).
+``POST /privacy/requests/{request_id}/resend`` (a new code),
+``POST /privacy/requests/{request_id}/answer`` (the identity question, rights/idcheck.py),
+``POST /privacy/requests/{request_id}/document`` (an identity document, only when staff
+review one; multipart, rights/documents.py). The export itself is downloaded from the link in
+the e-mail (``/api/v1/rights/exports/{token}``).
 
 The request's key (the bearer token of :mod:`privacyops.rights`) is kept in an HttpOnly,
 SameSite=Strict cookie scoped to ``/privacy/requests/``, never in a URL.
@@ -201,9 +204,14 @@ def _status_page(
 ) -> Response:
     token = _key(request, request_id)
     view = None
+    recipients: list[dict[str, Any]] = []
     if token is not None:
         try:
             view = service.status(request_id, token, client=client_address(request))
+            # Art. 19, second sentence: whom the change was told
+            recipients = service.recipients_for_person(
+                request_id, token, client=client_address(request)
+            )
         except (VerificationFailed, RateLimited) as exc:
             errors = {**(errors or {}), "form": exc.message}
             status_code = exc.status
@@ -218,6 +226,7 @@ def _status_page(
         {
             "request_id": request_id,
             "view": view,
+            "recipients": recipients,
             "token": token,
             "days_left": days_left,
             "errors": errors or {},
@@ -315,4 +324,81 @@ async def resend_code(
         )
     return _status_page(
         request, service, request_id, messages=[{"kind": "ok", "text": "A new code is on its way."}]
+    )
+
+
+@router.post("/privacy/requests/{request_id}/answer")
+async def answer_question(
+    request_id: str, request: Request, service: RightsService = Depends(rights_service)
+) -> Response:
+    """The answer to the identity question (the second check when no phone is held)."""
+    form = await read_form(request)
+    v = FormValues(form)
+    answer = v.text("answer", label="Your answer", required=True, max_len=64)
+    token = _key(request, request_id)
+    if not check_csrf(request, form, None):
+        v.errors["form"] = FORM_EXPIRED
+    if token is None:
+        v.errors["form"] = "Open the request with its key first."
+    if v.errors or token is None:
+        return _status_page(request, service, request_id[:40], errors=v.errors, status_code=422)
+    try:
+        status = await run_in_threadpool(
+            service.answer_question, request_id, token, answer, client=client_address(request)
+        )
+    except PrivacyOpsError as exc:
+        return _status_page(
+            request, service, request_id, errors={"form": exc.message}, status_code=exc.status
+        )
+    if status.get("state") == RequestState.VERIFIED.value:
+        await run_in_threadpool(dispatch_request, service.settings, service.db, request_id)
+    return _status_page(request, service, request_id)
+
+
+@router.post("/privacy/requests/{request_id}/document")
+async def upload_document(
+    request_id: str, request: Request, service: RightsService = Depends(rights_service)
+) -> Response:
+    """An identity document for staff review (PDF, JPEG or PNG; sealed; deleted once decided)."""
+    limit = service.settings.identity_document_max_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + 64_000:  # refused before it is read
+        return _status_page(
+            request,
+            service,
+            request_id[:40],
+            errors={"document": f"The file is larger than {limit // 1_000_000} MB."},
+            status_code=413,
+        )
+    form = await request.form(max_files=1, max_fields=5)
+    upload = form.get("document")
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    token = _key(request, request_id)
+    errors: dict[str, str] = {}
+    if not check_csrf(request, fields, None):
+        errors["form"] = FORM_EXPIRED
+    if token is None:
+        errors["form"] = "Open the request with its key first."
+    content = b""
+    if upload is None or isinstance(upload, str):
+        errors["document"] = "Choose a file."
+    else:
+        content = await upload.read(limit + 1)
+        await upload.close()
+    await form.close()
+    if errors or token is None:
+        return _status_page(request, service, request_id[:40], errors=errors, status_code=422)
+    try:
+        await run_in_threadpool(
+            service.upload_document, request_id, token, content, client=client_address(request)
+        )
+    except PrivacyOpsError as exc:
+        return _status_page(
+            request, service, request_id, errors={"document": exc.message}, status_code=exc.status
+        )
+    return _status_page(
+        request,
+        service,
+        request_id,
+        messages=[{"kind": "ok", "text": "Thank you: our staff will look at your document."}],
     )

@@ -6,6 +6,7 @@ Public (the person; answers never reveal whether someone is in the data):
 - ``POST /api/v1/rights/requests/{request_id}/verify``: the one-time code (``X-Request-Token``).
 - ``POST /api/v1/rights/requests/{request_id}/resend``: a new code.
 - ``GET /api/v1/rights/requests/{request_id}``: status and legal clock (``X-Request-Token``).
+- ``GET /api/v1/rights/requests/{request_id}/recipients``: whom the change was told (Art. 19).
 - ``GET /api/v1/rights/exports/{token}``: the export, once, before the link expires.
 - ``GET /api/v1/rights/authorities/{country}``: the supervisory authority for a country.
 
@@ -13,6 +14,8 @@ Staff (``requests:read`` / ``requests:write`` scope: API token or staff session)
 
 - ``GET /api/v1/rights/staff/requests[?state=]``, ``GET /api/v1/rights/staff/requests/{id}``
 - ``POST /api/v1/rights/staff/requests/{id}/extend|refuse|decide|approve|lift-restriction``
+- ``GET /api/v1/rights/staff/requests/{id}/recipients``,
+  ``POST /api/v1/rights/staff/requests/{id}/recipients/{recipient_id}`` (Art. 19 decisions)
 """
 
 from __future__ import annotations
@@ -63,8 +66,8 @@ class SubmitBody(BaseModel):
 
 
 class CodeBody(BaseModel):
-    code: str = Field(max_length=16)
-    factor: Literal["email", "second"] = "email"
+    code: str = Field(max_length=64, description="The code, or the question's option id.")
+    factor: Literal["email", "second", "question"] = "email"
 
 
 class ResendBody(BaseModel):
@@ -107,10 +110,17 @@ def verify(
     token: str = TOKEN,
     service: RightsService = Depends(rights_service),
 ) -> dict[str, Any]:
-    """Confirm the request with a one-time code (the e-mail's, then the second factor's)."""
-    status = service.verify(
-        request_id, token, body.code, factor=body.factor, client=client_address(request)
-    )
+    """Confirm the request with a one-time code (the e-mail's, then the second factor's), or
+    answer the identity question (``factor: question``, ``code``: the option's id; the options
+    are in the status's ``question``)."""
+    if body.factor == "question":
+        status = service.answer_question(
+            request_id, token, body.code, client=client_address(request)
+        )
+    else:
+        status = service.verify(
+            request_id, token, body.code, factor=body.factor, client=client_address(request)
+        )
     if status.get("state") == RequestState.VERIFIED.value:
         dispatch_request(service.settings, service.db, request_id)
     return status
@@ -137,6 +147,18 @@ def status(
 ) -> dict[str, Any]:
     """Where the request stands, its legal clock, and the outcome once answered."""
     return service.status(request_id, token, client=client_address(request))
+
+
+@router.get("/requests/{request_id}/recipients")
+def recipients(
+    request_id: str,
+    request: Request,
+    token: str = TOKEN,
+    service: RightsService = Depends(rights_service),
+) -> list[dict[str, Any]]:
+    """The recipients told of the rectification, erasure or restriction, and how (GDPR
+    Art. 19, second sentence); empty until the request has reached them."""
+    return service.recipients_for_person(request_id, token, client=client_address(request))
 
 
 @router.get("/exports/{token}", response_class=Response)
@@ -220,6 +242,34 @@ def staff_decide(
 ) -> dict[str, Any]:
     """Record a decision on an open task (document review, balancing test, fee/refusal)."""
     return service.decide(request_id, body.task, body.decision, body.reason, actor=_actor(who))
+
+
+class RecipientBody(BaseModel):
+    decision: Literal["other_route", "impossible", "disproportionate"]
+    note: str = Field(min_length=1, max_length=2000, description="How it was told, or why not.")
+
+
+@router.get("/staff/requests/{request_id}/recipients")
+def staff_recipients(
+    request_id: str, who: Principal = READ, service: RightsService = Depends(rights_service)
+) -> list[dict[str, Any]]:
+    """The request's recipients and where each notice stands (Art. 19)."""
+    return service.staff_recipients(request_id)
+
+
+@router.post("/staff/requests/{request_id}/recipients/{recipient_id}")
+def staff_decide_recipient(
+    request_id: str,
+    recipient_id: str,
+    body: RecipientBody,
+    who: Principal = WRITE,
+    service: RightsService = Depends(rights_service),
+) -> dict[str, Any]:
+    """Record the Art. 19 decision on a recipient with no address: told another way (how),
+    impossible or disproportionate (why). The request is answered once none is left."""
+    return service.decide_recipient(
+        request_id, recipient_id[:128], body.decision, body.note, actor=_actor(who)
+    )
 
 
 class LiftBody(BaseModel):
