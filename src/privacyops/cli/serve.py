@@ -76,6 +76,7 @@ def serve(
 
     from privacyops.accounts.service import prepare_password_checks
     from privacyops.jobs import JobContext, Scheduler, default_jobs
+    from privacyops.jobs.dispatch import use_scheduler
     from privacyops.policy.loader import load_configured_policy
     from privacyops.settings import get_settings
     from privacyops.store import open_database
@@ -96,6 +97,8 @@ def serve(
     app.state.policy = policy
     scheduler = Scheduler(default_jobs(JobContext(settings=settings, db=db, policy=policy)))
     app.state.scheduler = scheduler
+    if settings.runner_enabled:
+        use_scheduler(scheduler.wake)  # a verified request runs at once, not at the tick
 
     base = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold]privacyops[/bold] on {base}  (policy {policy.current.version.id})")
@@ -136,5 +139,6 @@ def serve(
     try:
         server.run()
     finally:
+        use_scheduler(None)
         scheduler.stop()
         db.dispose()

@@ -1,16 +1,23 @@
-"""Hand work to a Celery worker the moment it becomes runnable (scaled-out deployments).
+"""Hand work to a worker the moment it becomes runnable: steps are event-driven, the tick is
+the safety net.
 
-Scaled out (``PRIVACYOPS_RUNNER_ENABLED=false``, ``PRIVACYOPS_CELERY_BROKER_URL`` set), the web
-tier calls :func:`dispatch_request` when a request has been verified: a worker runs its steps at
-once instead of at the beat's next tick. Otherwise it does nothing: ``privacyops serve``'s own
-scheduler picks the request up (a broker URL alone may only share rate-limit counts). A
-broker that cannot be reached is logged and left to the tick: the database, not the queue,
+Whenever a request becomes runnable — verified, a staff decision recorded, a connected system's
+task completed — the web tier calls :func:`dispatch_request`:
+
+- embedded (``privacyops serve``, ``PRIVACYOPS_RUNNER_ENABLED=true``): it wakes the in-process
+  scheduler's ``rights-requests`` job (:meth:`~privacyops.jobs.scheduler.Scheduler.wake`, which
+  ``serve`` registers with :func:`use_scheduler`), which runs at once instead of at its tick;
+- scaled out (``PRIVACYOPS_RUNNER_ENABLED=false``, ``PRIVACYOPS_CELERY_BROKER_URL`` set): it
+  sends ``privacyops.rights.process`` to a Celery worker instead of waiting for the beat.
+
+A broker that cannot be reached is logged and left to the tick: the database, not the queue,
 holds the truth.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -19,12 +26,12 @@ import sqlalchemy as sa
 from privacyops.rights.models import RightsRequest
 from privacyops.rights.workflow import RequestState
 from privacyops.settings import Settings
-from privacyops.store import Database
+from privacyops.store import Database, utcnow
 
 if TYPE_CHECKING:
     from celery import Celery
 
-__all__ = ["PROCESS_TASK", "QUEUE", "dispatch_request"]
+__all__ = ["PROCESS_TASK", "QUEUE", "RIGHTS_JOB", "dispatch_request", "use_scheduler"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,20 @@ PROCESS_TASK = "privacyops.rights.process"
 #: The queue it goes to: Celery's default, which ``celery -A privacyops.jobs.celery_app worker``
 #: listens on.
 QUEUE = "celery"
+#: The in-process job that runs requests' steps (:data:`privacyops.jobs.registry.JOBS`).
+RIGHTS_JOB = "rights-requests"
+#: The states a worker takes a request in (:data:`privacyops.rights.engine.RUNNABLE`).
+_RUNNABLE = (RequestState.VERIFIED.value, RequestState.IN_PROGRESS.value)
+
+#: The wake of this process's scheduler (``privacyops serve``), when it runs the jobs.
+_local_wake: Callable[[str], None] | None = None
+
+
+def use_scheduler(wake: Callable[[str], None] | None) -> None:
+    """Make :func:`dispatch_request` wake this process's scheduler (``wake`` is
+    :meth:`Scheduler.wake <privacyops.jobs.scheduler.Scheduler.wake>`; None forgets it)."""
+    global _local_wake
+    _local_wake = wake
 
 
 @lru_cache(maxsize=4)
@@ -45,18 +66,27 @@ def _client(broker_url: str) -> Celery:
 
 
 def dispatch_request(settings: Settings, db: Database, public_id: str) -> bool:
-    """Send the verified request ``public_id`` to a worker; True when a task was sent.
+    """Have the request ``public_id`` run now; True when a worker was woken or a task sent.
 
-    Nothing is sent when the in-process scheduler runs the steps or there is no broker, nor
-    when the request is not waiting to run (still awaiting its second factor or staff review).
+    Embedded, it wakes the in-process scheduler (when this process runs one). Scaled out, it
+    sends the task when the request is runnable (verified, or in progress and not held by a
+    worker): nothing is sent for one still awaiting its second factor or staff review.
     """
-    if settings.runner_enabled or not settings.celery_broker_url:
+    if settings.runner_enabled:
+        wake = _local_wake
+        if wake is None:
+            return False
+        wake(RIGHTS_JOB)
+        return True
+    if not settings.celery_broker_url:
         return False
+    now = utcnow()
     with db.session() as session:
         request_id = session.scalar(
             sa.select(RightsRequest.id).where(
                 RightsRequest.public_id == public_id,
-                RightsRequest.state == RequestState.VERIFIED.value,
+                RightsRequest.state.in_(_RUNNABLE),
+                sa.or_(RightsRequest.lease_until.is_(None), RightsRequest.lease_until < now),
             )
         )
     if request_id is None:
