@@ -20,6 +20,7 @@ SCENARIOS: dict[str, str] = {
     "ratelimit": "bench.scenario_ratelimit",
     "service": "bench.scenario_service",
     "startup": "bench.scenario_startup",
+    "e2e": "bench.scenario_e2e",
 }
 
 
