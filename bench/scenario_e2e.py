@@ -14,7 +14,6 @@ with its PDF. Before the steps were event-driven a request waited up to the 2-se
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
@@ -24,13 +23,13 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 CODE = re.compile(r"\b(\d{6})\b")
@@ -72,15 +71,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_http = httpx.Client(timeout=30)  # one connection kept open, as a browser does
+
+
 def _call(url: str, body: dict[str, Any] | None = None, token: str | None = None) -> Any:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json", **({"X-Request-Token": token} if token else {})},
-        method="POST" if body is not None else "GET",
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read())
+    headers = {"X-Request-Token": token} if token else {}
+    if body is None:
+        answer = _http.get(url, headers=headers)
+    else:
+        answer = _http.post(url, json=body, headers=headers)
+    answer.raise_for_status()
+    return answer.json()
 
 
 def _people(data_dir: Path, env: dict[str, str], count: int) -> None:
@@ -114,7 +115,7 @@ def _serve(folder: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], 
         try:
             _call(f"{base}/healthz")
             return proc, base
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
+        except httpx.TransportError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("privacyops serve did not start: see serve.log")
