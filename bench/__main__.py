@@ -21,6 +21,7 @@ SCENARIOS: dict[str, str] = {
     "service": "bench.scenario_service",
     "startup": "bench.scenario_startup",
     "e2e": "bench.scenario_e2e",
+    "pdf": "bench.scenario_pdf",
 }
 
 
