@@ -37,17 +37,23 @@ log = logging.getLogger(__name__)
 
 
 def bootstrap_admin(db: Database, settings: Settings) -> str | None:
-    """Create the first admin when no staff account exists; returns its one-time password."""
+    """Create the first admin when no staff account exists; returns its one-time password.
+
+    Scaled out, several web processes start at once: the one that loses the race to create it
+    (the e-mail is unique) leaves it to the winner, which prints the password."""
     import sqlalchemy as sa
 
     from privacyops.accounts import StaffUser, create_user
 
-    with db.session() as session:
-        if session.scalar(sa.select(sa.func.count()).select_from(StaffUser)):
-            return None
-        password = secrets.token_urlsafe(15)
-        create_user(session, settings.initial_admin_email, password, "admin")
-        return password
+    try:
+        with db.session() as session:
+            if session.scalar(sa.select(sa.func.count()).select_from(StaffUser)):
+                return None
+            password = secrets.token_urlsafe(15)
+            create_user(session, settings.initial_admin_email, password, "admin")
+            return password
+    except sa.exc.IntegrityError:
+        return None  # another web process created it at the same moment
 
 
 def after_start(server: uvicorn.Server, *actions: Callable[[], object]) -> threading.Thread:

@@ -37,8 +37,7 @@ log = logging.getLogger(__name__)
 
 #: The task that runs one request's remaining steps (:mod:`privacyops.jobs.celery_app`).
 PROCESS_TASK = "privacyops.rights.process"
-#: The queue it goes to: Celery's default, which ``celery -A privacyops.jobs.celery_app worker``
-#: listens on.
+#: The queue it goes to when the settings name none other (``celery_queue``): Celery's default.
 QUEUE = "celery"
 #: The in-process job that runs requests' steps (:data:`privacyops.jobs.registry.JOBS`).
 RIGHTS_JOB = "rights-requests"
@@ -63,6 +62,11 @@ def _client(broker_url: str) -> Celery:
     from celery import Celery
 
     return Celery("privacyops-web", broker=broker_url)
+
+
+def _queue(settings: Settings) -> str:
+    """The settings' queue; :data:`QUEUE` (tests replace it) when they keep the default."""
+    return settings.celery_queue if settings.celery_queue != "celery" else QUEUE
 
 
 def dispatch_request(settings: Settings, db: Database, public_id: str) -> bool:
@@ -93,7 +97,7 @@ def dispatch_request(settings: Settings, db: Database, public_id: str) -> bool:
         return False
     try:
         _client(settings.celery_broker_url).send_task(
-            PROCESS_TASK, args=[request_id], queue=QUEUE, retry=False
+            PROCESS_TASK, args=[request_id], queue=_queue(settings), retry=False
         )
     except Exception as exc:  # the broker is down: the beat's tick picks the request up
         log.warning("could not dispatch a request to Celery: %s", type(exc).__name__)
