@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests._rights import last_code
-from tests._web import database, make_app
+from tests._rights import submit_and_verify_http
+from tests._web import database, make_app, wait_for
 from tests.conftest import SmtpSink
 from tests.test_rights_workflow import ingest
 
@@ -20,15 +20,6 @@ from privacyops.policy import load_configured_policy
 from privacyops.rights.factory import build_service
 from privacyops.settings import Settings
 from privacyops.store.registry import Registry
-
-
-def wait_for(what: Callable[[], bool], seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if what():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_woken_job_runs_before_its_turn_and_the_others_keep_their_schedule() -> None:
@@ -129,15 +120,9 @@ def test_a_request_verified_over_http_runs_at_once_not_at_the_tick(
 ) -> None:
     client, scheduler = embedded
     runs = scheduler.last["rights-requests"].runs
-    receipt = client.post(
-        "/api/v1/rights/requests", json={"type": "erasure", "email": "ada@example.com"}
-    ).json()
+    receipt = submit_and_verify_http(client, smtp_server, type="erasure", email="ada@example.com")
     headers = {"X-Request-Token": receipt["token"]}
     url = f"/api/v1/rights/requests/{receipt['request_id']}"
-    verified = client.post(
-        f"{url}/verify", json={"code": last_code(smtp_server, "ada@example.com")}, headers=headers
-    )
-    assert verified.json()["state"] == "verified"
     assert wait_for(lambda: client.get(url, headers=headers).json()["state"] == "completed")
     assert wait_for(lambda: scheduler.last["rights-requests"].runs > runs)
     assert Registry(database(client.app)).find_subject("email", "ada@example.com") is None  # type: ignore[arg-type]

@@ -14,9 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from tests._rights import last_code
+from tests._web import wait_for
 from tests.conftest import SmtpSink
 from tests.test_rights_workflow import ingest
 
@@ -96,32 +95,11 @@ class Cluster:
         )
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    assert PG is not None
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG else "?"
-    yield f"{PG}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
-def wait_until(what: Any, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if what():
-            return True
-        time.sleep(0.25)
-    return False
-
-
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_two_web_processes_two_workers_and_a_beat_survive_a_killed_worker(
-    tmp_path: Path, pg_url: str, smtp_server: SmtpSink
+    tmp_path: Path, db_url: str, smtp_server: SmtpSink
 ) -> None:
+    pg_url = db_url
     data = tmp_path / "data"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PRIVACYOPS_")},
@@ -167,7 +145,7 @@ def test_two_web_processes_two_workers_and_a_beat_survive_a_killed_worker(
             except httpx.TransportError:
                 return False
 
-        assert wait_until(up, 90), cluster.stop()
+        assert wait_for(up, 90), cluster.stop()
         consent_config = http.get(f"{bases[0]}/api/v1/consent/config?lang=en").json()
         acknowledged_consent: list[str] = []
         acknowledged_intake: list[str] = []
@@ -213,7 +191,7 @@ def test_two_web_processes_two_workers_and_a_beat_survive_a_killed_worker(
             receipt = http.post(f"{base}/api/v1/rights/requests", json=body)
             assert receipt.status_code in (200, 201, 202), receipt.text
             ref, token = receipt.json()["request_id"], receipt.json()["token"]
-            assert wait_until(lambda: bool(smtp_server.to(email)), 60)
+            assert wait_for(lambda: bool(smtp_server.to(email)), 60)
             verified = http.post(
                 f"{bases[(i + 1) % 2]}/api/v1/rights/requests/{ref}/verify",
                 json={"code": last_code(smtp_server, email)},
@@ -239,7 +217,7 @@ def test_two_web_processes_two_workers_and_a_beat_survive_a_killed_worker(
                     session.execute(sa.text("SELECT public_id, state FROM rights_requests")).all()
                 )
 
-        assert wait_until(lambda: set(states().values()) == {"completed"}, 120), (
+        assert wait_for(lambda: set(states().values()) == {"completed"}, 120), (
             states(),
             cluster.stop(),
         )
@@ -269,7 +247,7 @@ def test_two_web_processes_two_workers_and_a_beat_survive_a_killed_worker(
         from privacyops.store.registry import Registry
 
         registry = Registry(db)
-        assert wait_until(
+        assert wait_for(
             lambda: all(registry.find_subject("email", e) for e in acknowledged_intake), 60
         )
     finally:
