@@ -21,6 +21,8 @@ SCENARIOS: dict[str, str] = {
     "service": "bench.scenario_service",
     "startup": "bench.scenario_startup",
     "load": "bench.scenario_load",
+    "e2e": "bench.scenario_e2e",
+    "pdf": "bench.scenario_pdf",
 }
 
 

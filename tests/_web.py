@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,16 @@ from privacyops.web.app import create_app
 PASSWORD = "correct horse battery staple"
 ROLES = ("admin", "dpo", "operator", "auditor")
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def wait_for(what: Callable[[], bool], seconds: float = 90.0, every: float = 0.2) -> bool:
+    """Poll ``what`` until it is true (True) or ``seconds`` have passed (False)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if what():
+            return True
+        time.sleep(every)
+    return False
 
 
 def make_app(tmp_path: Path, db_url: str | None = None, **overrides: object) -> FastAPI:

@@ -8,9 +8,8 @@ import os
 import re
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 from celery import Celery
 from fastapi.testclient import TestClient
 from tests._rights import decide_recipients, last_code, submit_and_verify
-from tests._web import database, make_app
+from tests._web import database, make_app, wait_for
 from tests.conftest import SmtpSink
 from tests.test_rights_workflow import ingest
 
@@ -37,15 +36,6 @@ pytestmark = pytest.mark.skipif(
     REDIS is None, reason="PRIVACYOPS_TEST_REDIS_URL not set (make test starts Redis and sets it)"
 )
 SRC = Path(__file__).resolve().parents[1] / "src"
-
-
-def wait_for(what: Callable[[], bool], seconds: float = 90.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if what():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 class Worker:

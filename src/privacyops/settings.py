@@ -244,6 +244,13 @@ class Settings(BaseSettings):
         "beat run every background job of privacyops.jobs.registry; with the runner off, the web "
         "tier hands each verified request to a worker at once.",
     )
+    celery_queue: str = Field(
+        default="celery",
+        min_length=1,
+        max_length=100,
+        description="The Celery queue the web tier and the beat send work to and the workers "
+        "take it from; give each deployment sharing one Redis a queue of its own.",
+    )
     retention_sweep_hour: int = Field(
         default=3, ge=0, le=23, description="UTC hour of the daily retention sweep."
     )

@@ -28,6 +28,7 @@ from privacyops.cli import (
     retention,
     serve,
     spam,
+    worker,
 )
 from privacyops.errors import PrivacyOpsError
 
@@ -57,6 +58,8 @@ app.add_typer(dataset.app, name="dataset")
 app.add_typer(admin.app, name="admin")
 app.add_typer(policy.app, name="policy")
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
+app.command("beat")(worker.beat)
 app.add_typer(intake.app, name="intake")
 app.add_typer(spam.app, name="spam")
 app.add_typer(retention.app, name="retention")

@@ -37,17 +37,23 @@ log = logging.getLogger(__name__)
 
 
 def bootstrap_admin(db: Database, settings: Settings) -> str | None:
-    """Create the first admin when no staff account exists; returns its one-time password."""
+    """Create the first admin when no staff account exists; returns its one-time password.
+
+    Scaled out, several web processes start at once: the one that loses the race to create it
+    (the e-mail is unique) leaves it to the winner, which prints the password."""
     import sqlalchemy as sa
 
     from privacyops.accounts import StaffUser, create_user
 
-    with db.session() as session:
-        if session.scalar(sa.select(sa.func.count()).select_from(StaffUser)):
-            return None
-        password = secrets.token_urlsafe(15)
-        create_user(session, settings.initial_admin_email, password, "admin")
-        return password
+    try:
+        with db.session() as session:
+            if session.scalar(sa.select(sa.func.count()).select_from(StaffUser)):
+                return None
+            password = secrets.token_urlsafe(15)
+            create_user(session, settings.initial_admin_email, password, "admin")
+            return password
+    except sa.exc.IntegrityError:
+        return None  # another web process created it at the same moment
 
 
 def after_start(server: uvicorn.Server, *actions: Callable[[], object]) -> threading.Thread:
@@ -76,6 +82,7 @@ def serve(
 
     from privacyops.accounts.service import prepare_password_checks
     from privacyops.jobs import JobContext, Scheduler, default_jobs
+    from privacyops.jobs.dispatch import use_scheduler
     from privacyops.policy.loader import load_configured_policy
     from privacyops.settings import get_settings
     from privacyops.store import open_database
@@ -96,6 +103,8 @@ def serve(
     app.state.policy = policy
     scheduler = Scheduler(default_jobs(JobContext(settings=settings, db=db, policy=policy)))
     app.state.scheduler = scheduler
+    if settings.runner_enabled:
+        use_scheduler(scheduler.wake)  # a verified request runs at once, not at the tick
 
     base = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold]privacyops[/bold] on {base}  (policy {policy.current.version.id})")
@@ -136,5 +145,6 @@ def serve(
     try:
         server.run()
     finally:
+        use_scheduler(None)
         scheduler.stop()
         db.dispose()

@@ -47,6 +47,7 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
 
 app = Celery("privacyops", broker=get_settings().celery_broker_url or "memory://")
 app.conf.update(
+    task_default_queue=get_settings().celery_queue,  # beat sends and workers listen here
     task_acks_late=True,  # a worker that dies mid-task leaves it for another
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,

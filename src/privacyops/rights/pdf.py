@@ -1,31 +1,35 @@
 """The access answer as a PDF encrypted with AES-256 (pikepdf, PDF 2.0 security handler R6),
 the JSON and CSV bundle attached inside it. Imported by :func:`privacyops.rights.exports.
 encrypted_pdf` on the first PDF, so the service starts without loading fpdf2 and pikepdf.
+
+Rendering mechanics (:mod:`privacyops.rights.pdffont`): the font is parsed once per process,
+not once per PDF, and most answers use a pre-made subset of it (Latin, Greek, Cyrillic); an
+answer with a character outside it is rendered again with the whole font. A line that fits is
+written as one cell, without the line breaker.
 """
 
 from __future__ import annotations
 
 import io
 import secrets
-from pathlib import Path
+from typing import Any
 
 import pikepdf
 from fpdf import FPDF
 
+from privacyops.rights import pdffont
 from privacyops.rights.exports import ExportBundle, attachments
 
 __all__ = ["encrypted_pdf"]
-
-#: A Unicode font when the system has it (Debian's fonts-dejavu-core); else a core font.
-_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 class _Doc(FPDF):
     def __init__(self) -> None:
         super().__init__()
-        self.unicode = _FONT.is_file()
-        if self.unicode:
-            self.add_font("body", "", str(_FONT))
+        font = pdffont.body_font(self)
+        self.unicode = font is not None
+        if font is not None:
+            self.fonts["body"] = font
             self.family = "body"
         else:  # core font: Latin-1 only
             self.family = "helvetica"
@@ -34,8 +38,15 @@ class _Doc(FPDF):
         if not self.unicode:
             text = text.encode("latin-1", "replace").decode("latin-1")
         self.set_font(self.family, size=size)
-        self.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+        if "\n" not in text and self.get_string_width(text) <= self.epw:
+            self.cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+        else:
+            self.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
         self.ln(gap)
+
+    def output(self, *args: Any, **kwargs: Any) -> Any:
+        pdffont.check_glyphs(self.fonts.get("body"))
+        return super().output(*args, **kwargs)
 
 
 def _pdf_text(bundle: ExportBundle) -> bytes:
@@ -63,7 +74,7 @@ def _pdf_text(bundle: ExportBundle) -> bytes:
 
 def encrypted_pdf(bundle: ExportBundle, password: str) -> bytes:
     """The access answer as a PDF encrypted with AES-256 (R6), JSON and CSV attached."""
-    plain = _pdf_text(bundle)
+    plain = pdffont.rendered(lambda: _pdf_text(bundle))
     with pikepdf.open(io.BytesIO(plain)) as pdf:
         for name, (content, media) in attachments(bundle).items():
             pdf.attachments[name] = pikepdf.AttachedFileSpec(pdf, content, mime_type=media)

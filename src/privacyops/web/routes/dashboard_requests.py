@@ -26,6 +26,7 @@ from privacyops.audit import AuditEvent
 from privacyops.connectors import list_tasks, task_brief
 from privacyops.connectors.models import ConnectorTask
 from privacyops.errors import NotFound, PrivacyOpsError
+from privacyops.jobs.dispatch import dispatch_request
 from privacyops.rights.models import RightsRequest, StaffTask
 from privacyops.rights.recipients import DECISIONS as RECIPIENT_DECISIONS
 from privacyops.rights.service import RightsService
@@ -219,6 +220,7 @@ async def _act(
             await run_in_threadpool(
                 service.decide, request_id, task, decision, reason, actor=who.actor
             )
+            await run_in_threadpool(dispatch_request, service.settings, db, request_id)
             done = f"Decision recorded: {decision}."
     except NotFound:
         raise
@@ -350,6 +352,7 @@ async def system_task_complete(
         await run_in_threadpool(
             complete_task, db, task_id, outcome=outcome, actor=who.actor, records=records
         )
+        await run_in_threadpool(dispatch_request, service.settings, db, request_id)
     except PrivacyOpsError as exc:
         return detail_page(
             request, db, service, request_id, errors={"form": exc.message}, status_code=exc.status

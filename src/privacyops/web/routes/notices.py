@@ -24,11 +24,13 @@ from fastapi.responses import HTMLResponse
 
 from privacyops.accounts import Principal
 from privacyops.connectors import list_tasks, task_brief
+from privacyops.jobs.dispatch import dispatch_request
 from privacyops.rights.notices import acknowledge_notice, notices_for_request
 from privacyops.rights.tasks import complete_task
+from privacyops.settings import Settings
 from privacyops.store import Database
 from privacyops.web.auth import require_scope
-from privacyops.web.deps import get_db
+from privacyops.web.deps import get_db, get_settings_dep
 from privacyops.web.params import RowId
 
 __all__ = ["router"]
@@ -103,8 +105,10 @@ def complete(
     records: dict[str, list[dict[str, Any]]] | None = Body(default=None, embed=True),
     who: Principal = Depends(require_scope("requests:write")),
     db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
 ) -> dict[str, Any]:
     """Record what was found or done (and, for access, the records found); the connector then
     reports done and the waiting request goes on."""
     task = complete_task(db, task_id, outcome=outcome, actor=_actor(who), records=records)
+    dispatch_request(settings, db, task.request_ref)  # the waiting request goes on now
     return {"id": task.id, "status": task.status}

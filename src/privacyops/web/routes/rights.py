@@ -241,7 +241,9 @@ def staff_decide(
     service: RightsService = Depends(rights_service),
 ) -> dict[str, Any]:
     """Record a decision on an open task (document review, balancing test, fee/refusal)."""
-    return service.decide(request_id, body.task, body.decision, body.reason, actor=_actor(who))
+    status = service.decide(request_id, body.task, body.decision, body.reason, actor=_actor(who))
+    dispatch_request(service.settings, service.db, request_id)
+    return status
 
 
 class RecipientBody(BaseModel):
@@ -301,5 +303,7 @@ def staff_approve(
     open_tasks = [t["kind"] for t in view["tasks"] if t["decision"] is None]
     for kind, decision in (("identity_document", "accept"), ("excessive", "proceed")):
         if kind in open_tasks:
-            return service.decide(request_id, kind, decision, body.reason, actor=_actor(who))
+            status = service.decide(request_id, kind, decision, body.reason, actor=_actor(who))
+            dispatch_request(service.settings, service.db, request_id)
+            return status
     raise Conflict("Nothing on this request waits for approval.")
