@@ -17,7 +17,7 @@ from privacyops.retention.sweep import check_as_of
 from privacyops.store.db import Database
 from privacyops.store.models import PersonalDataRecord
 
-__all__ = ["Forecast", "forecast"]
+__all__ = ["Forecast", "forecast", "past_due"]
 
 _records = cast(sa.Table, PersonalDataRecord.__table__)
 
@@ -110,4 +110,33 @@ def forecast(
         {"id": pid, "name": name, "retention": "set by the processor's own policy"}
         for pid, name in sorted(own.items())
     ]
+    return result
+
+
+def past_due(db: Database, book: PolicyBook, *, as_of: datetime | None = None) -> dict[str, int]:
+    """Records already past their retention period and not yet deleted, per channel (the next
+    sweep takes them unless a hold or restriction keeps them); one count per rule group."""
+    start = check_as_of(as_of)
+    result: dict[str, int] = {}
+    with db.engine.connect() as conn:
+        groups = conn.execute(
+            sa.select(_records.c.channel, _records.c.policy_version)
+            .where(_records.c.anonymised_at.is_(None))
+            .group_by(_records.c.channel, _records.c.policy_version)
+        ).all()
+        for channel, version in groups:
+            rule = resolve_rule(book, channel, version).rule
+            if rule is None:
+                continue
+            clock = _records.c[rule.clock_column]
+            count = conn.execute(
+                sa.select(sa.func.count()).where(
+                    _records.c.channel == channel,
+                    _records.c.policy_version == version,
+                    _records.c.anonymised_at.is_(None),
+                    clock <= rule.cutoff(start),
+                )
+            ).scalar_one()
+            if count:
+                result[channel] = result.get(channel, 0) + int(count)
     return result

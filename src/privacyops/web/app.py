@@ -18,6 +18,7 @@ from privacyops.web.routes import (
     consent,
     dashboard,
     dashboard_consent,
+    dashboard_home,
     dashboard_requests,
     dashboard_retention,
     dashboard_spam,
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(account.router)
     app.include_router(privacy.router)
     app.include_router(privacy_requests.router)
+    app.include_router(dashboard_home.router)
     app.include_router(dashboard.router)
     app.include_router(dashboard_requests.router)
     app.include_router(dashboard_retention.router)

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from privacyops.accounts import Principal
 from privacyops.audit import AuditEvent, AuditLog
+from privacyops.audit import actions as audit_actions
 from privacyops.policy.adequacy import adequacy
 from privacyops.policy.lint import Finding, lint_manifest
 from privacyops.policy.render import country_name
@@ -40,7 +41,7 @@ PAGE = 50
 _LINTED: dict[int, tuple[Manifest, tuple[Finding, ...]]] = {}
 
 
-def _findings(manifest: Manifest) -> tuple[Finding, ...]:
+def lint_findings(manifest: Manifest) -> tuple[Finding, ...]:
     """Lint findings of a loaded version, computed once."""
     cached = _LINTED.get(id(manifest))
     if cached is not None and cached[0] is manifest:
@@ -61,7 +62,7 @@ def policy_versions(
     """Every version with its lint findings (errors first)."""
     versions = []
     for m in reversed(book.versions):
-        findings = sorted(_findings(m), key=lambda f: (f.severity.value != "error", f.rule))
+        findings = sorted(lint_findings(m), key=lambda f: (f.severity.value != "error", f.rule))
         versions.append(
             {
                 "manifest": m,
@@ -151,4 +152,14 @@ async def audit_verify(
             request, "dashboard/audit.html", {**context, "error": FORM_EXPIRED}, status_code=400
         )
     result = await run_in_threadpool(AuditLog(db).verify)
+    AuditLog(db).append(
+        audit_actions.AUDIT_VERIFY,
+        actor=who.actor,
+        reason="audit chain verified from the dashboard",
+        details={
+            "ok": result.ok,
+            "events_checked": result.events_checked,
+            "first_broken_seq": result.first_broken_seq,
+        },
+    )
     return render(request, "dashboard/audit.html", {**context, "verified": result})

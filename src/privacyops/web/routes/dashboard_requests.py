@@ -26,6 +26,7 @@ from privacyops.audit import AuditEvent
 from privacyops.connectors import list_tasks, task_brief
 from privacyops.connectors.models import ConnectorTask
 from privacyops.errors import NotFound, PrivacyOpsError
+from privacyops.rights.due import due_condition
 from privacyops.rights.models import RightsRequest, StaffTask
 from privacyops.rights.service import RightsService
 from privacyops.rights.tasks import complete_task
@@ -44,6 +45,8 @@ add_nav("/dashboard/requests", "Requests", STAFF_READ)
 PAGE = 50
 _OPEN = [s.value for s in RequestState if s not in FINAL_STATES]
 _STATES = ["open", "all", *[s.value for s in RequestState]]
+#: The deadline filter: past the deadline, or due within a week.
+_DUE = ("overdue", "week")
 
 
 def _row_view(service: RightsService, row: RightsRequest, today: Any) -> dict[str, Any]:
@@ -71,6 +74,7 @@ def _row_view(service: RightsService, row: RightsRequest, today: Any) -> dict[st
 def requests_page(
     request: Request,
     state: str = Query("open", max_length=32),
+    due: str | None = Query(None, max_length=16),
     after: int | None = Query(None, ge=0, le=MAX_ROW_ID),
     db: Database = Depends(get_db),
     service: RightsService = Depends(rights_service),
@@ -84,6 +88,10 @@ def requests_page(
         query = query.where(RightsRequest.state.in_(_OPEN))
     elif state != "all":
         query = query.where(RightsRequest.state == state)
+    if due in _DUE:
+        query = query.where(due_condition(service, due))
+    else:
+        due = None
     if after is not None:
         query = query.where(RightsRequest.id > after)
     with db.session() as session:
@@ -106,6 +114,7 @@ def requests_page(
             "requests": views,
             "state": state,
             "states": _STATES,
+            "due": due or "",
             "counts": counts,
             "next_after": rows[-1].id if more and rows else None,
         },
