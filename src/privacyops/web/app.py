@@ -21,6 +21,7 @@ from privacyops.web.routes import (
     dashboard_home,
     dashboard_requests,
     dashboard_retention,
+    dashboard_search,
     dashboard_spam,
     intake,
     notices,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(privacy_requests.router)
     app.include_router(dashboard_home.router)
     app.include_router(dashboard.router)
+    app.include_router(dashboard_search.router)
     app.include_router(dashboard_requests.router)
     app.include_router(dashboard_retention.router)
     app.include_router(dashboard_consent.router)

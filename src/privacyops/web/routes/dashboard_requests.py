@@ -70,6 +70,11 @@ def _row_view(service: RightsService, row: RightsRequest, today: Any) -> dict[st
     }
 
 
+#: Public names for the search page (web/routes/dashboard_search.py), which shows the same rows.
+row_view = _row_view
+STATE_CHOICES = _STATES
+
+
 @router.get("/dashboard/requests")
 def requests_page(
     request: Request,
