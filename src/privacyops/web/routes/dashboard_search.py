@@ -9,6 +9,7 @@ text searched for (what kind of value it was, and how many requests it found).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
@@ -45,7 +46,7 @@ async def search_requests(
     """Requests of one reference, e-mail address or phone number."""
     form = await read_form(request)
     text = str(form.get("q", ""))[:320]
-    context = {
+    context: dict[str, Any] = {
         "requests": [],
         "state": "all",
         "states": STATE_CHOICES,
