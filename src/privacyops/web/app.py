@@ -18,6 +18,7 @@ from privacyops.web.routes import (
     consent,
     dashboard,
     dashboard_consent,
+    dashboard_desk,
     dashboard_home,
     dashboard_requests,
     dashboard_retention,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(dashboard_home.router)
     app.include_router(dashboard.router)
     app.include_router(dashboard_search.router)
+    app.include_router(dashboard_desk.router)
     app.include_router(dashboard_requests.router)
     app.include_router(dashboard_retention.router)
     app.include_router(dashboard_consent.router)

@@ -37,6 +37,7 @@ from privacyops.web.deps import get_db
 from privacyops.web.forms import FORM_EXPIRED, FormValues, read_form
 from privacyops.web.pages import add_nav, render
 from privacyops.web.params import MAX_ROW_ID, RowId
+from privacyops.web.routes.dashboard_desk import desk_context
 from privacyops.web.routes.rights import rights_service
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -64,6 +65,7 @@ def _row_view(service: RightsService, row: RightsRequest, today: Any) -> dict[st
         "overdue": (not final) and days is not None and days < 0,
         "flagged": row.flagged,
         "channel": row.channel,
+        "assignee": row.assignee,
         # connected systems (tasks, failed connectors) the request waits for
         "waiting_for": list((row.outcome or {}).get("waiting_for") or []),
         "other_systems": list((row.outcome or {}).get("other_systems") or []),
@@ -80,6 +82,7 @@ def requests_page(
     request: Request,
     state: str = Query("open", max_length=32),
     due: str | None = Query(None, max_length=16),
+    assignee: str | None = Query(None, max_length=254),
     after: int | None = Query(None, ge=0, le=MAX_ROW_ID),
     db: Database = Depends(get_db),
     service: RightsService = Depends(rights_service),
@@ -93,6 +96,8 @@ def requests_page(
         query = query.where(RightsRequest.state.in_(_OPEN))
     elif state != "all":
         query = query.where(RightsRequest.state == state)
+    if assignee:
+        query = query.where(RightsRequest.assignee == assignee)
     if due in _DUE:
         query = query.where(due_condition(service, due))
     else:
@@ -120,6 +125,7 @@ def requests_page(
             "state": state,
             "states": _STATES,
             "due": due or "",
+            "assignee": assignee or "",
             "counts": counts,
             "next_after": rows[-1].id if more and rows else None,
         },
@@ -180,6 +186,7 @@ def _detail_page(
             "values": values or {},
             "messages": messages or [],
             "decisions": RightsService.TASK_DECISIONS,
+            "desk": desk_context(db, service, view["request_id"]),
         },
         status_code=status_code,
     )
