@@ -15,9 +15,9 @@ from privacyops.policy.schema import PolicyBook
 from privacyops.retention.rules import resolve_rule
 from privacyops.retention.sweep import check_as_of
 from privacyops.store.db import Database
-from privacyops.store.models import PersonalDataRecord
+from privacyops.store.models import LegalHold, PersonalDataRecord
 
-__all__ = ["Forecast", "forecast", "past_due"]
+__all__ = ["Forecast", "PastDue", "forecast", "past_due"]
 
 _records = cast(sa.Table, PersonalDataRecord.__table__)
 
@@ -113,11 +113,30 @@ def forecast(
     return result
 
 
-def past_due(db: Database, book: PolicyBook, *, as_of: datetime | None = None) -> dict[str, int]:
-    """Records already past their retention period and not yet deleted, per channel (the next
-    sweep takes them unless a hold or restriction keeps them); one count per rule group."""
+@dataclass
+class PastDue:
+    """Records already past their retention period and not yet deleted: per channel, and how
+    many of them a legal hold keeps (the rest go at the next sweep, unless a restriction for
+    legal claims keeps them)."""
+
+    by_channel: dict[str, int] = field(default_factory=dict)
+    held: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_channel.values())
+
+
+def past_due(db: Database, book: PolicyBook, *, as_of: datetime | None = None) -> PastDue:
+    """Count records past their period (one count per channel and policy version)."""
     start = check_as_of(as_of)
-    result: dict[str, int] = {}
+    result = PastDue()
+    holds = cast(sa.Table, LegalHold.__table__)
+    held = sa.exists().where(
+        holds.c.subject_id == _records.c.subject_id,
+        holds.c.lifted_at.is_(None),
+        sa.or_(holds.c.until.is_(None), holds.c.until > start),
+    )
     with db.engine.connect() as conn:
         groups = conn.execute(
             sa.select(_records.c.channel, _records.c.policy_version)
@@ -129,14 +148,16 @@ def past_due(db: Database, book: PolicyBook, *, as_of: datetime | None = None) -
             if rule is None:
                 continue
             clock = _records.c[rule.clock_column]
-            count = conn.execute(
-                sa.select(sa.func.count()).where(
-                    _records.c.channel == channel,
-                    _records.c.policy_version == version,
-                    _records.c.anonymised_at.is_(None),
-                    clock <= rule.cutoff(start),
-                )
-            ).scalar_one()
+            due = (
+                _records.c.channel == channel,
+                _records.c.policy_version == version,
+                _records.c.anonymised_at.is_(None),
+                clock <= rule.cutoff(start),
+            )
+            count = conn.execute(sa.select(sa.func.count()).where(*due)).scalar_one()
             if count:
-                result[channel] = result.get(channel, 0) + int(count)
+                result.by_channel[channel] = result.by_channel.get(channel, 0) + int(count)
+                result.held += int(
+                    conn.execute(sa.select(sa.func.count()).where(*due, held)).scalar_one()
+                )
     return result

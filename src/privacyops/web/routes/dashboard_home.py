@@ -103,12 +103,11 @@ def home(
     """What needs doing today, each item linking to where it is done."""
     findings = lint_findings(book.current)
     errors = [f for f in findings if f.severity.value == "error"]
-    overdue_retention = past_due(db, book)
     context = {
         "who": who,
         **_counts(db),
         "due": due_counts(service),
-        "retention_past_due": sum(overdue_retention.values()),
+        "retention_past_due": past_due(db, book).total,
         "lint_errors": sum(1 for f in errors if f.waiver is None),
         "lint_waived": sum(1 for f in errors if f.waiver is not None),
         "policy_version": book.current.version.id,

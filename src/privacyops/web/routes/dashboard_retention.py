@@ -21,7 +21,8 @@ from privacyops.accounts import Principal
 from privacyops.audit import AuditLog
 from privacyops.errors import PrivacyOpsError
 from privacyops.policy.schema import PolicyBook
-from privacyops.retention.forecast import forecast
+from privacyops.retention.forecast import forecast, past_due
+from privacyops.settings import Settings
 from privacyops.store import Database
 from privacyops.store.models import DataSubject, LegalHold
 from privacyops.store.registry import Registry
@@ -37,7 +38,7 @@ add_nav("/dashboard/retention", "Retention", STAFF_READ)
 HOLDS_PAGE = 100
 
 
-def _context(db: Database, book: PolicyBook, days: int) -> dict[str, Any]:
+def _context(db: Database, book: PolicyBook, days: int, settings: Settings) -> dict[str, Any]:
     now = datetime.now(UTC)
     with db.session() as session:
         holds = session.execute(
@@ -51,6 +52,8 @@ def _context(db: Database, book: PolicyBook, days: int) -> dict[str, Any]:
             .limit(HOLDS_PAGE)
         ).all()
     return {
+        "past_due": past_due(db, book),
+        "sweep_hour": settings.retention_sweep_hour,
         "forecast": forecast(db, book, days=days),
         "days": days,
         "holds": [{"hold": h, "subject": ref} for h, ref in holds],
@@ -66,7 +69,7 @@ def retention_page(
     who: Principal = Depends(require_staff(*STAFF_READ)),
 ) -> Response:
     """The retention forecast and the active legal holds."""
-    context = _context(db, book, days)
+    context = _context(db, book, days, request.app.state.settings)
     return render(request, "dashboard/retention.html", {**context, "values": {}, "errors": {}})
 
 
@@ -113,7 +116,7 @@ async def place_hold(
                     )
 
             await run_in_threadpool(place)
-            context = _context(db, book, 30)
+            context = _context(db, book, 30, request.app.state.settings)
             return render(
                 request,
                 "dashboard/retention.html",
@@ -130,7 +133,11 @@ async def place_hold(
     return render(
         request,
         "dashboard/retention.html",
-        {**_context(db, book, 30), "values": v.kept(), "errors": v.errors},
+        {
+            **_context(db, book, 30, request.app.state.settings),
+            "values": v.kept(),
+            "errors": v.errors,
+        },
         status_code=400 if "form" in v.errors else 422,
     )
 
@@ -165,6 +172,11 @@ async def lift_hold(
     return render(
         request,
         "dashboard/retention.html",
-        {**_context(db, book, 30), "values": {}, "errors": errors, "messages": messages},
+        {
+            **_context(db, book, 30, request.app.state.settings),
+            "values": {},
+            "errors": errors,
+            "messages": messages,
+        },
         status_code=400 if errors else 200,
     )
