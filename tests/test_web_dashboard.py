@@ -168,3 +168,30 @@ def test_retention_shows_past_due_first_with_why(client: TestClient) -> None:
     assert html.index("Past their retention period") < html.index("Expiring soon")
     home = client.get("/dashboard")
     assert re.search(r'data-todo="retention"[^>]*><div class="stat">2<', home.text)
+
+
+def test_legal_hold_placed_by_email_or_request(client: TestClient) -> None:
+    body = {"name": "Rita", "email": "rita@example.com", "request_details": "Hello"}
+    assert client.post("/api/v1/intake/web_form", json=body).status_code == 202
+    db = database(client.app)  # type: ignore[arg-type]
+    with db.session() as session:
+        subject = session.scalar(sa.select(DataSubject.public_id))
+    login(client, "dpo")
+    page = client.get("/dashboard/retention")
+    unknown = client.post(
+        "/dashboard/retention/holds",
+        data={"csrf_token": csrf(page.text), "subject": "nobody@example.com", "reason": "Claim"},
+    )
+    assert unknown.status_code == 422
+    assert "No one with that e-mail address is in the registry." in unknown.text
+    placed = client.post(
+        "/dashboard/retention/holds",
+        data={"csrf_token": csrf(unknown.text), "subject": "Rita@Example.com", "reason": "Claim"},
+    )
+    assert placed.status_code == 201, placed.text
+    assert f"<code>{subject}</code>" in placed.text
+    no_link = client.post(
+        "/dashboard/retention/holds",
+        data={"csrf_token": csrf(placed.text), "subject": "r" + "0" * 24, "reason": "Claim"},
+    )
+    assert "That request is not linked to a person in the registry (yet)." in no_link.text
