@@ -23,8 +23,8 @@ from privacyops.audit import AuditLog
 from privacyops.errors import NotFound, PrivacyOpsError
 from privacyops.policy.schema import PolicyBook
 from privacyops.retention.forecast import forecast, past_due
-from privacyops.settings import Settings
 from privacyops.rights.models import RightsRequest
+from privacyops.settings import Settings
 from privacyops.store import Database
 from privacyops.store.models import DataSubject, LegalHold
 from privacyops.store.registry import Registry
