@@ -195,3 +195,20 @@ def test_legal_hold_placed_by_email_or_request(client: TestClient) -> None:
         data={"csrf_token": csrf(placed.text), "subject": "r" + "0" * 24, "reason": "Claim"},
     )
     assert "That request is not linked to a person in the registry (yet)." in no_link.text
+
+
+def test_policy_findings_grouped_by_rule_without_server_paths(client: TestClient) -> None:
+    login(client, "dpo")
+    page = client.get("/dashboard/policy")
+    assert page.status_code == 200
+    html = page.text
+    assert '<details class="lint-version" open>' in html
+    rules = re.findall(r'data-rule="([^"]+)"', html)
+    assert rules
+    current = html.split('<details class="lint-version"')[1]
+    current_rules = re.findall(r'data-rule="([^"]+)"', current)
+    assert len(current_rules) == len(set(current_rules))  # one group per rule
+    assert "<h3>" in html  # sections within a rule
+    assert ".yaml:" not in html
+    assert str(Path.cwd()) not in html
+    assert "/tmp/" not in html

@@ -53,6 +53,33 @@ def lint_findings(manifest: Manifest) -> tuple[Finding, ...]:
     return found
 
 
+_SEVERITY = {"error": 0, "warning": 1, "info": 2}
+
+
+def _section(where: str) -> str:
+    """The manifest section a finding sits in: ``purposes[x].legal_basis`` -> ``purposes``."""
+    return where.split(".", 1)[0].split("[", 1)[0] or "manifest"
+
+
+def _by_rule(findings: list[Finding]) -> list[dict[str, Any]]:
+    """Findings grouped by rule (worst first), then by manifest section; no file paths."""
+    rules: dict[str, dict[str, Any]] = {}
+    for f in findings:
+        group = rules.setdefault(
+            f.rule,
+            {"rule": f.rule, "severity": f.severity.value, "article": f.article, "sections": {}},
+        )
+        group["sections"].setdefault(_section(f.where), []).append(f)
+    out = []
+    for group in rules.values():
+        items = [f for fs in group["sections"].values() for f in fs]
+        group["count"] = len(items)
+        group["waived"] = sum(1 for f in items if f.waiver is not None)
+        group["sections"] = sorted(group["sections"].items())
+        out.append(group)
+    return out
+
+
 @router.get("/dashboard/policy")
 def policy_versions(
     request: Request,
@@ -62,13 +89,15 @@ def policy_versions(
     """Every version with its lint findings (errors first)."""
     versions = []
     for m in reversed(book.versions):
-        findings = sorted(lint_findings(m), key=lambda f: (f.severity.value != "error", f.rule))
+        findings = sorted(lint_findings(m), key=lambda f: (_SEVERITY[f.severity.value], f.rule))
         versions.append(
             {
                 "manifest": m,
                 "current": m is book.current,
                 "findings": findings,
+                "rules": _by_rule(findings),
                 "counts": Counter(f.severity.value for f in findings),
+                "waived": sum(1 for f in findings if f.waiver is not None),
             }
         )
     return render(request, "dashboard/policy.html", {"versions": versions})
