@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from privacyops.policy.establishment import clock_country
+from privacyops.rights.clocks import clock_start_day, request_clock
 from privacyops.rights.models import RightsRequest
 from privacyops.rights.workflow import FINAL_STATES, RequestState
 
@@ -52,8 +54,9 @@ def _near(
 ) -> tuple[list[Any], list[int], list[int]]:
     """Per period: the SQL condition of certainly-overdue open requests, and the ids of open
     requests near the boundary that are overdue / due within ``window`` days (exact clocks)."""
-    by_verification = service.settings.clock_start == "verification"
-    start = RightsRequest.verified_at if by_verification else RightsRequest.received_at
+    mode = service.settings.clock_start
+    country = clock_country(service.policy.current).country
+    start = RightsRequest.verified_at if mode == "verification" else RightsRequest.received_at
     certain: list[Any] = []
     overdue: list[int] = []
     soon: list[int] = []
@@ -67,15 +70,33 @@ def _near(
             )
             base = sa.and_(RightsRequest.state.in_(OPEN_STATES), ext, start.is_not(None))
             certain.append(sa.and_(base, start < low))
-            near = session.scalars(sa.select(RightsRequest).where(base, start >= low, start < high))
-            for row in near:
-                days = service.clock(row).days_left(today)
-                if days is None:
+            near = session.execute(
+                sa.select(
+                    RightsRequest.id, RightsRequest.received_at, RightsRequest.verified_at
+                ).where(base, start >= low, start < high)
+            )
+            # Requests whose clock starts on the same day share a deadline: one clock a day.
+            deadlines: dict[dt.date, dt.date | None] = {}
+            for row_id, received_at, verified_at in near:
+                day = clock_start_day(received_at, verified_at, country, mode)
+                if day is None:
                     continue
+                if day not in deadlines:
+                    deadlines[day] = request_clock(
+                        received_at=received_at,
+                        verified_at=verified_at,
+                        country=country,
+                        mode=mode,
+                        extended=extended,
+                    ).deadline
+                deadline = deadlines[day]
+                if deadline is None:
+                    continue
+                days = (deadline - today).days
                 if days < 0:
-                    overdue.append(row.id)
+                    overdue.append(row_id)
                 elif days <= window:
-                    soon.append(row.id)
+                    soon.append(row_id)
     return certain, overdue, soon
 
 
