@@ -192,6 +192,8 @@ def run(quick: bool) -> list[tuple[str, float, str]]:
         try:
             client = _login(serve.url)
             pages = {
+                "/dashboard (home: the to-do list)": "/dashboard",
+                "/dashboard/requests?due=overdue (page 1)": "/dashboard/requests?due=overdue",
                 "/dashboard/requests (open, page 1)": "/dashboard/requests",
                 "/dashboard/requests (all, page 1)": "/dashboard/requests?state=all",
                 "/dashboard/requests (all, keyset page at 90%)": (
@@ -221,6 +223,38 @@ def run(quick: bool) -> list[tuple[str, float, str]]:
                         raise RuntimeError(f"{path}: {answer.status_code}")
                 out.append((f"{label} p50", statistics.median(timings), "ms"))
                 out.append((f"{label} p99 (floor <= 200 ms)", _pct(timings, 0.99), "ms"))
+            for label, q in (
+                ("search by e-mail", "someone@bench.example"),
+                ("search by reference", "r" + "0" * 24),
+            ):
+                timings = []
+                for _ in range(SAMPLES):
+                    token = re.search(
+                        r'name="csrf_token" value="([^"]+)"', client.get("/dashboard/requests").text
+                    )
+                    if token is None:
+                        raise RuntimeError("no CSRF token on /dashboard/requests")
+                    started = time.perf_counter()
+                    answer = client.post(
+                        "/dashboard/requests/search", data={"csrf_token": token.group(1), "q": q}
+                    )
+                    timings.append((time.perf_counter() - started) * 1000)
+                    if answer.status_code != 200:
+                        raise RuntimeError(f"search: {answer.status_code}")
+                out.append(
+                    (
+                        f"POST /dashboard/requests/search ({label}) p50",
+                        statistics.median(timings),
+                        "ms",
+                    )
+                )
+                out.append(
+                    (
+                        f"POST /dashboard/requests/search ({label}) p99 (floor <= 200 ms)",
+                        _pct(timings, 0.99),
+                        "ms",
+                    )
+                )
             client.close()
             time.sleep(3)
             out.append(("idle RSS after serving the pages (floor < 250 MB)", serve.rss_mb(), "MB"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 from _web import browser, csrf, database, login, make_app
 from privacyops.audit import AuditLog, NewEvent
 from privacyops.consent.models import ConsentRecord
-from privacyops.store.models import DataSubject, LegalHold
+from privacyops.store.models import DataSubject, LegalHold, PersonalDataRecord
 
 
 @pytest.fixture
@@ -113,8 +114,9 @@ def test_retention_forecast_and_legal_holds(client: TestClient) -> None:
     login(client, "dpo")
     page = client.get("/dashboard/retention?days=3660")
     assert page.status_code == 200
-    assert "records expire within 3660 days" in page.text
+    assert "more records reach the end of their period within 3660 days" in page.text
     assert "web_form" in page.text
+    assert re.search(r'data-retention="past-due"><div class="stat">0<', page.text)
     bad = client.post(
         "/dashboard/retention/holds",
         data={"csrf_token": csrf(page.text), "subject": "nobody", "reason": "", "until": "soon"},
@@ -138,3 +140,75 @@ def test_retention_forecast_and_legal_holds(client: TestClient) -> None:
     audit = client.get("/dashboard/audit")
     assert "retention.hold.placed" in audit.text
     assert "retention.hold.lifted" in audit.text
+
+
+def test_retention_shows_past_due_first_with_why(client: TestClient) -> None:
+    for name in ("Rita", "Sven"):
+        body = {"name": name, "email": f"{name.lower()}@example.com", "request_details": "Hi"}
+        assert client.post("/api/v1/intake/web_form", json=body).status_code == 202
+    db = database(client.app)  # type: ignore[arg-type]
+    long_ago = datetime.now(UTC) - timedelta(days=365 * 40)
+    with db.session() as session:
+        session.execute(
+            sa.update(PersonalDataRecord).values(
+                collected_at=long_ago,
+                last_contact_at=long_ago,
+                last_event_registration_at=long_ago,
+                last_service_delivery_at=long_ago,
+            )
+        )
+        first = session.scalars(sa.select(DataSubject.id).order_by(DataSubject.id)).first()
+        session.add(LegalHold(subject_id=first, reason="Litigation", created_by="test"))
+    login(client, "dpo")
+    page = client.get("/dashboard/retention")
+    html = page.text
+    assert re.search(r'data-retention="past-due"><div class="stat">2<', html)
+    assert ">1</div>of them are kept by a legal hold" in html
+    assert "go at the next daily sweep" in html
+    assert html.index("Past their retention period") < html.index("Expiring soon")
+    home = client.get("/dashboard")
+    assert re.search(r'data-todo="retention"[^>]*><div class="stat">2<', home.text)
+
+
+def test_legal_hold_placed_by_email_or_request(client: TestClient) -> None:
+    body = {"name": "Rita", "email": "rita@example.com", "request_details": "Hello"}
+    assert client.post("/api/v1/intake/web_form", json=body).status_code == 202
+    db = database(client.app)  # type: ignore[arg-type]
+    with db.session() as session:
+        subject = session.scalar(sa.select(DataSubject.public_id))
+    login(client, "dpo")
+    page = client.get("/dashboard/retention")
+    unknown = client.post(
+        "/dashboard/retention/holds",
+        data={"csrf_token": csrf(page.text), "subject": "nobody@example.com", "reason": "Claim"},
+    )
+    assert unknown.status_code == 422
+    assert "No one with that e-mail address is in the registry." in unknown.text
+    placed = client.post(
+        "/dashboard/retention/holds",
+        data={"csrf_token": csrf(unknown.text), "subject": "Rita@Example.com", "reason": "Claim"},
+    )
+    assert placed.status_code == 201, placed.text
+    assert f"<code>{subject}</code>" in placed.text
+    no_link = client.post(
+        "/dashboard/retention/holds",
+        data={"csrf_token": csrf(placed.text), "subject": "r" + "0" * 24, "reason": "Claim"},
+    )
+    assert "That request is not linked to a person in the registry (yet)." in no_link.text
+
+
+def test_policy_findings_grouped_by_rule_without_server_paths(client: TestClient) -> None:
+    login(client, "dpo")
+    page = client.get("/dashboard/policy")
+    assert page.status_code == 200
+    html = page.text
+    assert '<details class="lint-version" open>' in html
+    rules = re.findall(r'data-rule="([^"]+)"', html)
+    assert rules
+    current = html.split('<details class="lint-version"')[1]
+    current_rules = re.findall(r'data-rule="([^"]+)"', current)
+    assert len(current_rules) == len(set(current_rules))  # one group per rule
+    assert "<h3>" in html  # sections within a rule
+    assert ".yaml:" not in html
+    assert str(Path.cwd()) not in html
+    assert "/tmp/" not in html

@@ -8,6 +8,7 @@ inline.
 from __future__ import annotations
 
 __all__ = [
+    "AUDIT_VERIFY",
     "CONFIG_CHANGE",
     "CONSENT_CHANGE",
     "HOLD_ADD",
@@ -37,6 +38,7 @@ RESTRICTION_ADD = "restriction.add"  #: Art. 18 restriction started
 RESTRICTION_LIFT = "restriction.lift"
 HOLD_ADD = "hold.add"  #: legal hold placed
 HOLD_LIFT = "hold.lift"
+AUDIT_VERIFY = "audit.verify"  #: staff recomputed the hash chain (details: the result)
 SUPPRESSION_ADD = "suppression.add"  #: address put on the marketing suppression list
 MARKETING_SEND = "consent.marketing.send"  #: a marketing message passed consent check and left
 RETENTION_BATCH = "retention.batch"  #: one chunk of a retention sweep

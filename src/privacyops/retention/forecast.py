@@ -15,9 +15,9 @@ from privacyops.policy.retention_rules import resolve_rule
 from privacyops.policy.schema import PolicyBook
 from privacyops.retention.sweep import check_as_of
 from privacyops.store.db import Database
-from privacyops.store.models import PersonalDataRecord
+from privacyops.store.models import LegalHold, PersonalDataRecord
 
-__all__ = ["Forecast", "forecast"]
+__all__ = ["Forecast", "PastDue", "forecast", "past_due"]
 
 _records = cast(sa.Table, PersonalDataRecord.__table__)
 
@@ -110,4 +110,54 @@ def forecast(
         {"id": pid, "name": name, "retention": "set by the processor's own policy"}
         for pid, name in sorted(own.items())
     ]
+    return result
+
+
+@dataclass
+class PastDue:
+    """Records already past their retention period and not yet deleted: per channel, and how
+    many of them a legal hold keeps (the rest go at the next sweep, unless a restriction for
+    legal claims keeps them)."""
+
+    by_channel: dict[str, int] = field(default_factory=dict)
+    held: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_channel.values())
+
+
+def past_due(db: Database, book: PolicyBook, *, as_of: datetime | None = None) -> PastDue:
+    """Count records past their period (one count per channel and policy version)."""
+    start = check_as_of(as_of)
+    result = PastDue()
+    holds = cast(sa.Table, LegalHold.__table__)
+    held = sa.exists().where(
+        holds.c.subject_id == _records.c.subject_id,
+        holds.c.lifted_at.is_(None),
+        sa.or_(holds.c.until.is_(None), holds.c.until > start),
+    )
+    with db.engine.connect() as conn:
+        groups = conn.execute(
+            sa.select(_records.c.channel, _records.c.policy_version)
+            .where(_records.c.anonymised_at.is_(None))
+            .group_by(_records.c.channel, _records.c.policy_version)
+        ).all()
+        for channel, version in groups:
+            rule = resolve_rule(book, channel, version).rule
+            if rule is None:
+                continue
+            clock = _records.c[rule.clock_column]
+            due = (
+                _records.c.channel == channel,
+                _records.c.policy_version == version,
+                _records.c.anonymised_at.is_(None),
+                clock <= rule.cutoff(start),
+            )
+            count = conn.execute(sa.select(sa.func.count()).where(*due)).scalar_one()
+            if count:
+                result.by_channel[channel] = result.by_channel.get(channel, 0) + int(count)
+                result.held += int(
+                    conn.execute(sa.select(sa.func.count()).where(*due, held)).scalar_one()
+                )
     return result

@@ -23,6 +23,7 @@ __all__ = [
     "OutboxMessage",
     "RateBucket",
     "RecipientNotice",
+    "RequestComment",
     "RightsRequest",
     "StaffTask",
     "StepRecord",
@@ -69,6 +70,8 @@ class RightsRequest(Base):
     #: Non-personal outcome shown in the answer (kept records with reasons, authority...).
     outcome: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, default=None)
     #: Runner lease: the worker holding the request and until when (crash recovery).
+    #: the member of staff (e-mail of a staff user) who handles the request
+    assignee: Mapped[str | None] = mapped_column(sa.String(254), default=None, index=True)
     lease_owner: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -270,3 +273,19 @@ class RecipientNotice(Base):
 
     def __repr__(self) -> str:
         return f"RecipientNotice(id={self.id}, recipient={self.recipient_id!r}, {self.status})"
+
+
+class RequestComment(Base):
+    """An internal note of staff on a request (never shown to the person). The text may name
+    people, so it is sealed with the request's key (``body_sealed``): purging the request's key
+    shreds its comments too."""
+
+    __tablename__ = "rights_comments"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True
+    )
+    author: Mapped[str] = mapped_column(sa.String(128))
+    body_sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

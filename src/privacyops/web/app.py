@@ -18,10 +18,13 @@ from privacyops.web.routes import (
     consent,
     dashboard,
     dashboard_consent,
+    dashboard_desk,
+    dashboard_home,
     dashboard_identity,
     dashboard_recipients,
     dashboard_requests,
     dashboard_retention,
+    dashboard_search,
     dashboard_spam,
     intake,
     notices,
@@ -91,7 +94,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(account.router)
     app.include_router(privacy.router)
     app.include_router(privacy_requests.router)
+    app.include_router(dashboard_home.router)
     app.include_router(dashboard.router)
+    app.include_router(dashboard_search.router)
+    app.include_router(dashboard_desk.router)
     app.include_router(dashboard_requests.router)
     app.include_router(dashboard_recipients.router)
     app.include_router(dashboard_identity.router)

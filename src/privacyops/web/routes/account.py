@@ -1,6 +1,6 @@
-"""Staff login and logout, the dashboard's front page, and staff/token management (admin).
+"""Staff login and logout, and staff/token management (admin).
 
-Pages: ``GET/POST /login``, ``POST /logout``, ``GET /dashboard``, ``GET /dashboard/staff``,
+Pages: ``GET/POST /login``, ``POST /logout``, ``GET /dashboard/staff``,
 ``POST /dashboard/staff`` (new user), ``POST /dashboard/staff/tokens`` (new API token, shown
 once), ``POST /dashboard/staff/tokens/{token_id}/revoke``. JSON: ``GET /api/v1/me``.
 """
@@ -31,7 +31,6 @@ from privacyops.settings import Settings
 from privacyops.store import Database
 from privacyops.web.auth import (
     SESSION_COOKIE,
-    STAFF_READ,
     check_csrf,
     cookie_secure,
     current_principal,
@@ -131,12 +130,6 @@ async def logout(
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
-
-
-@router.get("/dashboard", include_in_schema=False)
-def dashboard(request: Request, who: Principal = Depends(require_staff(*STAFF_READ))) -> Response:
-    """The dashboard's front page: links to each section the role may see."""
-    return render(request, "dashboard.html", {"who": who})
 
 
 def _staff_context(db: Database) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from privacyops.accounts import Principal
 from privacyops.audit import AuditEvent, AuditLog
+from privacyops.audit import actions as audit_actions
 from privacyops.policy.adequacy import adequacy
 from privacyops.policy.lint import Finding, lint_manifest
 from privacyops.policy.render import country_name
@@ -40,7 +41,7 @@ PAGE = 50
 _LINTED: dict[int, tuple[Manifest, tuple[Finding, ...]]] = {}
 
 
-def _findings(manifest: Manifest) -> tuple[Finding, ...]:
+def lint_findings(manifest: Manifest) -> tuple[Finding, ...]:
     """Lint findings of a loaded version, computed once."""
     cached = _LINTED.get(id(manifest))
     if cached is not None and cached[0] is manifest:
@@ -52,6 +53,33 @@ def _findings(manifest: Manifest) -> tuple[Finding, ...]:
     return found
 
 
+_SEVERITY = {"error": 0, "warning": 1, "info": 2}
+
+
+def _section(where: str) -> str:
+    """The manifest section a finding sits in: ``purposes[x].legal_basis`` -> ``purposes``."""
+    return where.split(".", 1)[0].split("[", 1)[0] or "manifest"
+
+
+def _by_rule(findings: list[Finding]) -> list[dict[str, Any]]:
+    """Findings grouped by rule (worst first), then by manifest section; no file paths."""
+    rules: dict[str, dict[str, Any]] = {}
+    for f in findings:
+        group = rules.setdefault(
+            f.rule,
+            {"rule": f.rule, "severity": f.severity.value, "article": f.article, "sections": {}},
+        )
+        group["sections"].setdefault(_section(f.where), []).append(f)
+    out = []
+    for group in rules.values():
+        items = [f for fs in group["sections"].values() for f in fs]
+        group["count"] = len(items)
+        group["waived"] = sum(1 for f in items if f.waiver is not None)
+        group["sections"] = sorted(group["sections"].items())
+        out.append(group)
+    return out
+
+
 @router.get("/dashboard/policy")
 def policy_versions(
     request: Request,
@@ -61,13 +89,15 @@ def policy_versions(
     """Every version with its lint findings (errors first)."""
     versions = []
     for m in reversed(book.versions):
-        findings = sorted(_findings(m), key=lambda f: (f.severity.value != "error", f.rule))
+        findings = sorted(lint_findings(m), key=lambda f: (_SEVERITY[f.severity.value], f.rule))
         versions.append(
             {
                 "manifest": m,
                 "current": m is book.current,
                 "findings": findings,
+                "rules": _by_rule(findings),
                 "counts": Counter(f.severity.value for f in findings),
+                "waived": sum(1 for f in findings if f.waiver is not None),
             }
         )
     return render(request, "dashboard/policy.html", {"versions": versions})
@@ -151,4 +181,14 @@ async def audit_verify(
             request, "dashboard/audit.html", {**context, "error": FORM_EXPIRED}, status_code=400
         )
     result = await run_in_threadpool(AuditLog(db).verify)
+    AuditLog(db).append(
+        audit_actions.AUDIT_VERIFY,
+        actor=who.actor,
+        reason="audit chain verified from the dashboard",
+        details={
+            "ok": result.ok,
+            "events_checked": result.events_checked,
+            "first_broken_seq": result.first_broken_seq,
+        },
+    )
     return render(request, "dashboard/audit.html", {**context, "verified": result})

@@ -27,6 +27,7 @@ from privacyops.connectors import list_tasks, task_brief
 from privacyops.connectors.models import ConnectorTask
 from privacyops.errors import NotFound, PrivacyOpsError
 from privacyops.jobs.dispatch import dispatch_request
+from privacyops.rights.due import due_condition
 from privacyops.rights.models import RightsRequest, StaffTask
 from privacyops.rights.recipients import DECISIONS as RECIPIENT_DECISIONS
 from privacyops.rights.service import RightsService
@@ -38,6 +39,7 @@ from privacyops.web.deps import get_db
 from privacyops.web.forms import FORM_EXPIRED, FormValues, read_form
 from privacyops.web.pages import add_nav, render
 from privacyops.web.params import MAX_ROW_ID, RowId
+from privacyops.web.routes.dashboard_desk import desk_context
 from privacyops.web.routes.rights import rights_service
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -46,6 +48,8 @@ add_nav("/dashboard/requests", "Requests", STAFF_READ)
 PAGE = 50
 _OPEN = [s.value for s in RequestState if s not in FINAL_STATES]
 _STATES = ["open", "all", *[s.value for s in RequestState]]
+#: The deadline filter: past the deadline, or due within a week.
+_DUE = ("overdue", "week")
 
 
 def _row_view(service: RightsService, row: RightsRequest, today: Any) -> dict[str, Any]:
@@ -63,16 +67,24 @@ def _row_view(service: RightsService, row: RightsRequest, today: Any) -> dict[st
         "overdue": (not final) and days is not None and days < 0,
         "flagged": row.flagged,
         "channel": row.channel,
+        "assignee": row.assignee,
         # connected systems (tasks, failed connectors) the request waits for
         "waiting_for": list((row.outcome or {}).get("waiting_for") or []),
         "other_systems": list((row.outcome or {}).get("other_systems") or []),
     }
 
 
+#: Public names for the search page (web/routes/dashboard_search.py), which shows the same rows.
+row_view = _row_view
+STATE_CHOICES = _STATES
+
+
 @router.get("/dashboard/requests")
 def requests_page(
     request: Request,
     state: str = Query("open", max_length=32),
+    due: str | None = Query(None, max_length=16),
+    assignee: str | None = Query(None, max_length=254),
     after: int | None = Query(None, ge=0, le=MAX_ROW_ID),
     db: Database = Depends(get_db),
     service: RightsService = Depends(rights_service),
@@ -86,6 +98,12 @@ def requests_page(
         query = query.where(RightsRequest.state.in_(_OPEN))
     elif state != "all":
         query = query.where(RightsRequest.state == state)
+    if assignee:
+        query = query.where(RightsRequest.assignee == assignee)
+    if due in _DUE:
+        query = query.where(due_condition(service, due))
+    else:
+        due = None
     if after is not None:
         query = query.where(RightsRequest.id > after)
     with db.session() as session:
@@ -108,6 +126,8 @@ def requests_page(
             "requests": views,
             "state": state,
             "states": _STATES,
+            "due": due or "",
+            "assignee": assignee or "",
             "counts": counts,
             "next_after": rows[-1].id if more and rows else None,
         },
@@ -171,6 +191,7 @@ def detail_page(
             # Art. 19: each recipient's notice, and the decisions still to take
             "recipients": service.staff_recipients(request_id),
             "recipient_decisions": RECIPIENT_DECISIONS,
+            "desk": desk_context(db, service, view["request_id"]),
         },
         status_code=status_code,
     )

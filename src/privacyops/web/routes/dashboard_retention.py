@@ -9,6 +9,7 @@ pseudonymous reference, with a reason and an optional end), ``POST
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -19,9 +20,11 @@ from starlette.concurrency import run_in_threadpool
 
 from privacyops.accounts import Principal
 from privacyops.audit import AuditLog
-from privacyops.errors import PrivacyOpsError
+from privacyops.errors import NotFound, PrivacyOpsError
 from privacyops.policy.schema import PolicyBook
-from privacyops.retention.forecast import forecast
+from privacyops.retention.forecast import forecast, past_due
+from privacyops.rights.models import RightsRequest
+from privacyops.settings import Settings
 from privacyops.store import Database
 from privacyops.store.models import DataSubject, LegalHold
 from privacyops.store.registry import Registry
@@ -35,9 +38,10 @@ router = APIRouter(tags=["dashboard"], include_in_schema=False)
 add_nav("/dashboard/retention", "Retention", STAFF_READ)
 
 HOLDS_PAGE = 100
+_REQUEST_REF = re.compile(r"^r[0-9a-f]{8,31}$")
 
 
-def _context(db: Database, book: PolicyBook, days: int) -> dict[str, Any]:
+def _context(db: Database, book: PolicyBook, days: int, settings: Settings) -> dict[str, Any]:
     now = datetime.now(UTC)
     with db.session() as session:
         holds = session.execute(
@@ -51,10 +55,35 @@ def _context(db: Database, book: PolicyBook, days: int) -> dict[str, Any]:
             .limit(HOLDS_PAGE)
         ).all()
     return {
+        "past_due": past_due(db, book),
+        "sweep_hour": settings.retention_sweep_hour,
         "forecast": forecast(db, book, days=days),
         "days": days,
         "holds": [{"hold": h, "subject": ref} for h, ref in holds],
     }
+
+
+def _hold_subject(db: Database, given: str) -> tuple[str, str]:
+    """The subject reference a hold form names: by e-mail address (through the registry's blind
+    index), by a request's reference (the person it was resolved to), or the reference itself.
+
+    Raises:
+        NotFound: no one is known by that address, or the request names no one yet.
+    """
+    if "@" in given:
+        subject = Registry(db).find_subject("email", given)
+        if subject is None:
+            raise NotFound("No one with that e-mail address is in the registry.")
+        return subject.public_id, "email"
+    if _REQUEST_REF.match(given):
+        with db.read_session() as session:
+            ref = session.scalar(
+                sa.select(RightsRequest.subject_ref).where(RightsRequest.public_id == given)
+            )
+        if ref is None:
+            raise NotFound("That request is not linked to a person in the registry (yet).")
+        return ref, "request"
+    return given, "reference"
 
 
 @router.get("/dashboard/retention")
@@ -66,7 +95,7 @@ def retention_page(
     who: Principal = Depends(require_staff(*STAFF_READ)),
 ) -> Response:
     """The retention forecast and the active legal holds."""
-    context = _context(db, book, days)
+    context = _context(db, book, days, request.app.state.settings)
     return render(request, "dashboard/retention.html", {**context, "values": {}, "errors": {}})
 
 
@@ -80,7 +109,7 @@ async def place_hold(
     """Place a legal hold (GDPR Art. 17(3)(e)) on a subject, with a reason."""
     form = await read_form(request)
     v = FormValues(form)
-    subject_ref = v.text("subject", label="Subject reference", required=True, max_len=32)
+    given = v.text("subject", label="Person", required=True, max_len=320)
     reason = v.text("reason", label="Reason (no personal data)", required=True, max_len=500)
     until_text = v.text("until", label="Until", max_len=10)
     until = None
@@ -98,6 +127,7 @@ async def place_hold(
 
             def place() -> None:
                 registry = Registry(db)
+                subject_ref, found_by = _hold_subject(db, given)
                 subject = registry.get_subject(subject_ref)
                 with db.session() as session:
                     hold_id = registry.add_legal_hold(
@@ -108,12 +138,12 @@ async def place_hold(
                         actor=who.actor,
                         subject_ref=subject_ref,
                         reason=reason,
-                        details={"hold": hold_id, "until": until_text or None},
+                        details={"hold": hold_id, "until": until_text or None, "by": found_by},
                         session=session,
                     )
 
             await run_in_threadpool(place)
-            context = _context(db, book, 30)
+            context = _context(db, book, 30, request.app.state.settings)
             return render(
                 request,
                 "dashboard/retention.html",
@@ -130,7 +160,11 @@ async def place_hold(
     return render(
         request,
         "dashboard/retention.html",
-        {**_context(db, book, 30), "values": v.kept(), "errors": v.errors},
+        {
+            **_context(db, book, 30, request.app.state.settings),
+            "values": v.kept(),
+            "errors": v.errors,
+        },
         status_code=400 if "form" in v.errors else 422,
     )
 
@@ -165,6 +199,11 @@ async def lift_hold(
     return render(
         request,
         "dashboard/retention.html",
-        {**_context(db, book, 30), "values": {}, "errors": errors, "messages": messages},
+        {
+            **_context(db, book, 30, request.app.state.settings),
+            "values": {},
+            "errors": errors,
+            "messages": messages,
+        },
         status_code=400 if errors else 200,
     )
