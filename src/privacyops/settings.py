@@ -151,6 +151,12 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
     smtp_starttls: bool = Field(default=False, description="Use STARTTLS.")
     mail_from: str = Field(default="privacy@localhost", description="Sender of outgoing mail.")
+    mail_transport: Literal["smtp", "outbox"] | None = Field(
+        default=None,
+        description="Where mail goes: 'smtp' (the smtp_* server) or 'outbox' (kept, sealed, in "
+        "the database; staff read it at /dashboard/outbox). Unset: smtp when smtp_host or "
+        "smtp_port is set, else the outbox.",
+    )
 
     # --- rights --------------------------------------------------------------------------
     clock_start: Literal["receipt", "verification"] = Field(
@@ -327,6 +333,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'privacyops.sqlite'}"
+
+    @property
+    def effective_mail_transport(self) -> Literal["smtp", "outbox"]:
+        """Where mail goes: the configured transport, else SMTP when a server is named."""
+        if self.mail_transport is not None:
+            return self.mail_transport
+        named = {"smtp_host", "smtp_port"} & self.model_fields_set
+        return "smtp" if named else "outbox"
 
     @property
     def effective_master_key_file(self) -> Path:

@@ -18,6 +18,7 @@ from privacyops.web.routes import (
     consent,
     dashboard,
     dashboard_consent,
+    dashboard_outbox,
     dashboard_requests,
     dashboard_retention,
     dashboard_spam,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(dashboard_retention.router)
     app.include_router(dashboard_consent.router)
     app.include_router(dashboard_spam.router)
+    app.include_router(dashboard_outbox.router)
     app.include_router(consent.router)
     app.include_router(intake.router)
     app.include_router(rights.router)
