@@ -57,6 +57,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/rights/requests/{request_id}/resend"),
         ("GET", "/api/v1/rights/requests/{request_id}"),
         ("GET", "/api/v1/rights/exports/{token}"),
+        ("POST", "/api/v1/rights/exports/{token}"),
         ("GET", "/api/v1/rights/authorities/{country}"),
         ("GET", "/api/v1/notices/ack/{token}"),
         ("POST", "/api/v1/notices/ack/{token}"),
