@@ -28,6 +28,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/healthz"),
         ("GET", "/login"),
         ("POST", "/login"),
+        ("GET", "/"),  # redirects to the privacy center
         ("GET", "/privacy"),
         ("GET", "/privacy/versions/{version_id}"),
         ("GET", "/privacy/changes"),
