@@ -24,6 +24,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/openapi.json"),
         ("GET", "/api/docs"),
+        ("GET", "/api/docs/assets"),  # Swagger UI's files (swagger-ui-bundle)
         ("GET", "/static"),
         ("GET", "/healthz"),
         ("GET", "/login"),
