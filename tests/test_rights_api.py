@@ -96,7 +96,7 @@ def test_access_request_over_http_end_to_end(client: TestClient, smtp_server: Sm
         data = json.loads(pdf.attachments["data.json"].get_file().read_bytes())
     assert data["parts"][0]["data"] == {"name": "Ada"}
     assert_error(client.post(f"/api/v1/rights/exports/{link.group(1)}"), 400, "verification_failed")
-    used = client.get(f"/api/v1/rights/exports/{link.group(1)}")
+    used = client.get(f"/api/v1/rights/exports/{link.group(1)}", headers={"accept": "text/html"})
     assert used.status_code == 410
     assert "This link no longer works" in used.text
 

@@ -79,7 +79,9 @@ def test_access_request_from_form_to_password_protected_export(
     with pytest.raises(pikepdf.PasswordError):
         pikepdf.open(io.BytesIO(pdf.content))
     assert client.post(link.group(1)).status_code == 400  # once only
-    assert "This link no longer works" in client.get(link.group(1)).text
+    dead = client.get(link.group(1), headers={"accept": "text/html"})
+    assert dead.status_code == 410
+    assert "This link no longer works" in dead.text
 
 
 def test_form_problems_are_shown_and_nothing_is_stored(client: TestClient) -> None:

@@ -25,12 +25,13 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
 
 from privacyops.accounts import Principal
-from privacyops.errors import Conflict
+from privacyops.errors import Conflict, VerificationFailed
 from privacyops.jobs.dispatch import dispatch_request
 from privacyops.rights.authorities import authority_for
 from privacyops.rights.downloads import export_waiting, open_export
 from privacyops.rights.factory import build_service
 from privacyops.rights.service import RightsService
+from privacyops.rights.verification import BAD_CODE
 from privacyops.rights.workflow import RequestState
 from privacyops.web.auth import require_scope
 from privacyops.web.deps import app_database
@@ -148,6 +149,8 @@ def download_page(
 ) -> Response:
     """A page with a button that downloads the export; looking at it spends nothing."""
     filename = export_waiting(service, token, client=client_address(request))
+    if filename is None and "text/html" not in request.headers.get("accept", ""):
+        raise VerificationFailed(BAD_CODE)  # an API client gets the one JSON error shape
     response = render(
         request,
         "privacy/download.html",
