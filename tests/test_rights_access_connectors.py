@@ -114,7 +114,7 @@ def download(w: World, smtp: SmtpSink, email: str) -> dict[str, Any]:
     token = LINK.search(smtp.body(mail))
     assert token
     password = phone_texts(w.service)[-1]["text"].rsplit(": ", 1)[1]
-    response = TestClient(w.app).get(f"/api/v1/rights/exports/{token.group(1)}")
+    response = TestClient(w.app).post(f"/api/v1/rights/exports/{token.group(1)}")
     assert response.status_code == 200, response.text
     with pikepdf.open(io.BytesIO(response.content), password=password) as pdf:
         data: dict[str, Any] = json.loads(pdf.attachments["data.json"].get_file().read_bytes())

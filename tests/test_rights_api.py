@@ -84,13 +84,21 @@ def test_access_request_over_http_end_to_end(client: TestClient, smtp_server: Sm
     link = LINK.search(smtp_server.body(mails[-2]))  # the link, then the password
     password = smtp_server.body(mails[-1]).rsplit(": ", 1)[1].strip()
     assert link
-    first = client.get(f"/api/v1/rights/exports/{link.group(1)}")
+    # looking at the link (a mail scanner, a second click) spends nothing
+    for _ in range(2):
+        page = client.get(f"/api/v1/rights/exports/{link.group(1)}")
+        assert page.status_code == 200
+        assert "Download my data" in page.text
+    first = client.post(f"/api/v1/rights/exports/{link.group(1)}")
     assert first.status_code == 200
     assert first.headers["cache-control"] == "no-store"
     with pikepdf.open(io.BytesIO(first.content), password=password) as pdf:
         data = json.loads(pdf.attachments["data.json"].get_file().read_bytes())
     assert data["parts"][0]["data"] == {"name": "Ada"}
-    assert_error(client.get(f"/api/v1/rights/exports/{link.group(1)}"), 400, "verification_failed")
+    assert_error(client.post(f"/api/v1/rights/exports/{link.group(1)}"), 400, "verification_failed")
+    used = client.get(f"/api/v1/rights/exports/{link.group(1)}", headers={"accept": "text/html"})
+    assert used.status_code == 410
+    assert "This link no longer works" in used.text
 
 
 def test_bad_input_gets_one_error_shape_and_reveals_nothing(
@@ -127,7 +135,7 @@ def test_bad_input_gets_one_error_shape_and_reveals_nothing(
         "verification_failed",
     )
     assert_error(
-        client.get("/api/v1/rights/exports/forged-token-000000"), 400, "verification_failed"
+        client.post("/api/v1/rights/exports/forged-token-000000"), 400, "verification_failed"
     )
     # a known and an unknown person get byte-identical answers apart from the ids
     Registry(database(client.app)).ingest(  # type: ignore[arg-type]

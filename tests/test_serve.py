@@ -56,6 +56,10 @@ def test_serve_starts_on_a_fresh_data_dir_and_prints_how_to_log_in(tmp_path: Pat
         out, _ = proc.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/privacy" in out
     assert f"http://127.0.0.1:{port}/login" in out
+    assert (
+        "mail is not sent: no SMTP server configured; "
+        f"read it at http://127.0.0.1:{port}/dashboard/outbox"
+    ) in out
     match = re.search(r"first admin\s+admin@localhost / (\S+)", out)
     assert match, out
     assert (tmp_path / "data" / "privacyops.sqlite").is_file()

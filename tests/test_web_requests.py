@@ -71,13 +71,17 @@ def test_access_request_from_form_to_password_protected_export(
     password = re.search(r"password of the file .* is: (\S+)", "\n".join(bodies))
     assert link
     assert password
-    pdf = client.get(link.group(1))
+    assert "Download my data" in client.get(link.group(1)).text  # spends nothing
+    pdf = client.post(link.group(1))
     assert pdf.status_code == 200
     with pikepdf.open(io.BytesIO(pdf.content), password=password.group(1)) as doc:
         assert len(doc.pages) >= 1
     with pytest.raises(pikepdf.PasswordError):
         pikepdf.open(io.BytesIO(pdf.content))
-    assert client.get(link.group(1)).status_code in (400, 404, 410)  # once only
+    assert client.post(link.group(1)).status_code == 400  # once only
+    dead = client.get(link.group(1), headers={"accept": "text/html"})
+    assert dead.status_code == 410
+    assert "This link no longer works" in dead.text
 
 
 def test_form_problems_are_shown_and_nothing_is_stored(client: TestClient) -> None:

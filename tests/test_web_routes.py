@@ -24,10 +24,12 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/openapi.json"),
         ("GET", "/api/docs"),
+        ("GET", "/api/docs/assets"),  # Swagger UI's files (swagger-ui-bundle)
         ("GET", "/static"),
         ("GET", "/healthz"),
         ("GET", "/login"),
         ("POST", "/login"),
+        ("GET", "/"),  # redirects to the privacy center
         ("GET", "/privacy"),
         ("GET", "/privacy/versions/{version_id}"),
         ("GET", "/privacy/changes"),
@@ -60,6 +62,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/api/v1/rights/requests/{request_id}"),
         ("GET", "/api/v1/rights/requests/{request_id}/recipients"),
         ("GET", "/api/v1/rights/exports/{token}"),
+        ("POST", "/api/v1/rights/exports/{token}"),
         ("GET", "/api/v1/rights/authorities/{country}"),
         ("GET", "/api/v1/notices/ack/{token}"),
         ("POST", "/api/v1/notices/ack/{token}"),

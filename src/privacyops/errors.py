@@ -50,6 +50,7 @@ __all__ = [
     "PrivacyOpsError",
     "ProcessingRestricted",
     "RateLimited",
+    "SettingsInvalid",
     "UndeclaredData",
     "VerificationFailed",
 ]
@@ -217,3 +218,11 @@ class ConfigurationError(PrivacyOpsError):
     status = 500
     code = "configuration_error"
     exit_code = 10
+
+
+class SettingsInvalid(ConfigurationError):
+    """Raised when a setting has a value it cannot take; names the setting, the value and what
+    it expects (the CLI exits 2, as for any bad input)."""
+
+    code = "settings_invalid"
+    exit_code = 2

@@ -12,24 +12,48 @@ Every field is documented in ``docs/settings.md``, generated from the fields' de
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "get_settings", "reset_settings"]
+from privacyops.errors import SettingsInvalid
+
+__all__ = ["Settings", "effective_settings", "get_settings", "load_settings", "reset_settings"]
 
 
 #: The banner categories a setting may name ("necessary" is never refusable).
 ConsentCategoryName = Literal["analytics", "advertising", "widgets"]
+
+#: A list setting: a TOML array, or in the environment a JSON array or comma-separated values
+#: (``a,b``), as docs/settings.md shows them.
+StrList = Annotated[list[str], NoDecode]
+CategoryList = Annotated[list[ConsentCategoryName], NoDecode]
+
+
+def _split_list(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError("expects comma-separated values or a JSON array") from None
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def _gpc_default() -> list[ConsentCategoryName]:
@@ -87,7 +111,7 @@ class Settings(BaseSettings):
     base_url: str = Field(
         default="http://127.0.0.1:8000", description="Public URL used in e-mails and links."
     )
-    site_origins: list[str] = Field(
+    site_origins: StrList = Field(
         default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"],
         description="Origins allowed to call the public consent API (CORS).",
     )
@@ -127,6 +151,12 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
     smtp_starttls: bool = Field(default=False, description="Use STARTTLS.")
     mail_from: str = Field(default="privacy@localhost", description="Sender of outgoing mail.")
+    mail_transport: Literal["smtp", "outbox"] | None = Field(
+        default=None,
+        description="Where mail goes: 'smtp' (the smtp_* server) or 'outbox' (kept, sealed, in "
+        "the database; staff read it at /dashboard/outbox). Unset: smtp when smtp_host or "
+        "smtp_port is set, else the outbox.",
+    )
 
     # --- rights --------------------------------------------------------------------------
     clock_start: Literal["receipt", "verification"] = Field(
@@ -190,7 +220,7 @@ class Settings(BaseSettings):
     consent_lifetime_days: int = Field(
         default=182, ge=1, le=395, description="Age after which the banner asks again (≤13 m)."
     )
-    gpc_refuses: list[ConsentCategoryName] = Field(
+    gpc_refuses: CategoryList = Field(
         default_factory=_gpc_default,
         description="Consent categories a Global Privacy Control signal refuses.",
     )
@@ -211,7 +241,7 @@ class Settings(BaseSettings):
     )
 
     # --- intake --------------------------------------------------------------------------
-    intake_public_channels: list[str] = Field(
+    intake_public_channels: StrList = Field(
         default_factory=lambda: ["web_form", "chatbot"],
         description="Channels anyone may submit to over HTTP without logging in; the others "
         "need a staff login.",
@@ -289,6 +319,11 @@ class Settings(BaseSettings):
         default="INFO", description="Log level."
     )
 
+    @field_validator("site_origins", "gpc_refuses", "intake_public_channels", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
@@ -317,14 +352,94 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'privacyops.sqlite'}"
 
     @property
+    def effective_mail_transport(self) -> Literal["smtp", "outbox"]:
+        """Where mail goes: the configured transport, else SMTP when a server is named."""
+        if self.mail_transport is not None:
+            return self.mail_transport
+        named = {"smtp_host", "smtp_port"} & self.model_fields_set
+        return "smtp" if named else "outbox"
+
+    @property
     def effective_master_key_file(self) -> Path:
         return self.master_key_file or self.data_dir / "master.key"
 
 
+def _is_secret(name: str) -> bool:
+    field = Settings.model_fields.get(name)
+    return field is not None and "SecretStr" in repr(field.annotation)
+
+
+def _shown(name: str, value: Any) -> str:
+    if _is_secret(name):
+        return "'********'"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _invalid(exc: ValidationError) -> SettingsInvalid:
+    details: list[dict[str, Any]] = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        name = loc[0] if loc else "?"
+        where = f"PRIVACYOPS_{name.upper()}" + "".join(f"[{part}]" for part in loc[1:])
+        expects = error.get("msg", "").removeprefix("Value error, ")
+        if error.get("type") == "extra_forbidden":
+            got, expects = "", "no such setting (see docs/settings.md)"
+        else:
+            got = f"got {_shown(name, error.get('input'))}: "
+        details.append({"where": where, "loc": loc, "msg": f"{got}{expects}"})
+    names = ", ".join(sorted({str(item["where"]) for item in details}))
+    return SettingsInvalid(f"invalid setting: {names}", details=details)
+
+
+def load_settings() -> Settings:
+    """Read the settings; a bad one raises :class:`SettingsInvalid` naming the setting, what it
+    got and what it expects (the CLI prints it and exits 2)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    except SettingsError as exc:  # a value the source could not decode at all
+        found = re.search(r'field "([^"]+)"', str(exc))
+        name = found.group(1) if found else "?"
+        where = f"PRIVACYOPS_{name.upper()}"
+        raise SettingsInvalid(
+            f"invalid setting: {where}",
+            details=[{"where": where, "loc": [name], "msg": "cannot be read: " + str(exc)}],
+        ) from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        named = _toml_file()
+        raise SettingsInvalid(
+            f"invalid settings file {named}: {exc}",
+            details=[{"where": "PRIVACYOPS_CONFIG_FILE", "loc": [], "msg": str(exc)}],
+        ) from None
+
+
+def effective_settings(settings: Settings) -> list[tuple[str, str]]:
+    """Every setting in force as (environment variable, shown value); secrets masked."""
+    rows: list[tuple[str, str]] = []
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            shown = "unset"
+        elif isinstance(value, SecretStr):
+            shown = "********"
+        elif isinstance(value, list):
+            shown = ",".join(str(item) for item in value)
+        elif isinstance(value, bool):
+            shown = str(value).lower()
+        else:
+            shown = str(value)
+        if "://" in shown:  # a password inside a URL
+            shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1********@", shown)
+        rows.append((f"PRIVACYOPS_{name.upper()}", shown))
+    return rows
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once (see :func:`load_settings` for errors)."""
+    return load_settings()
 
 
 def reset_settings() -> None:

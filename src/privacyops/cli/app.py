@@ -19,6 +19,7 @@ from privacyops import __version__
 from privacyops.cli import (
     admin,
     audit,
+    config,
     connectors,
     consent,
     dataset,
@@ -66,6 +67,7 @@ app.add_typer(retention.app, name="retention")
 app.add_typer(consent.app, name="consent")
 app.add_typer(request.app, name="request")
 app.add_typer(connectors.app, name="connectors")
+app.add_typer(config.app, name="config")
 
 
 def report_error(exc: PrivacyOpsError, *, as_json: bool = False) -> None:

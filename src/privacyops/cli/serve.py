@@ -112,6 +112,14 @@ def serve(
     console.print(f"  staff dashboard  {base}/dashboard   (log in at {base}/login)")
     console.print(f"  JSON API         {base}/api/docs   (OpenAPI: {base}/openapi.json)")
     console.print(f"  data             {settings.data_dir}")
+    if settings.effective_mail_transport == "outbox":
+        console.print(
+            "  mail             mail is not sent: no SMTP server configured; "
+            f"read it at {base}/dashboard/outbox",
+            highlight=False,
+        )
+    else:
+        console.print(f"  mail             SMTP {settings.smtp_host}:{settings.smtp_port}")
     if password is not None:
         console.print(
             f"  first admin      {settings.initial_admin_email} / [bold]{password}[/bold]"

@@ -2,7 +2,9 @@
 
 An export is written to the data folder readable only by the service, and reached through a
 one-time token whose keyed hash alone is stored; the link works once, until it expires
-(``export_link_ttl_seconds``), and the file goes with the download.
+(``export_link_ttl_seconds``), and the file goes with the download. Looking at a link
+(:func:`export_waiting`, the page a GET shows) consumes nothing, so a mail scanner's prefetch
+or a second click leaves it working; only :func:`open_export` (the page's POST) spends it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from privacyops.store import utcnow
 if TYPE_CHECKING:
     from privacyops.rights.service import RightsService
 
-__all__ = ["export_link", "open_export", "save_export"]
+__all__ = ["export_link", "export_waiting", "open_export", "save_export"]
 
 
 def save_export(
@@ -62,6 +64,28 @@ def save_export(
 def export_link(service: RightsService, token: str) -> str:
     """The address a download token opens."""
     return f"{service.settings.base_url.rstrip('/')}/api/v1/rights/exports/{token}"
+
+
+def export_waiting(
+    service: RightsService, token: str, *, client: str = "local", now: datetime | None = None
+) -> str | None:
+    """The file name a download token would open, without spending it; None for an unknown,
+    used or expired token (one answer for all, counted as a failure of ``client``).
+
+    Raises:
+        RateLimited: too many failures from this client.
+    """
+    now = now or utcnow()
+    with service.db.read_session() as session:
+        found = None
+        if isinstance(token, str) and 10 <= len(token) <= 100:
+            found = session.scalar(
+                sa.select(Export).where(Export.token_hash == service.keyed_hash("download", token))
+            )
+        if found is not None and found.downloaded_at is None and found.expires_at > now:
+            return str(found.filename)
+    service.count_failure(client, now)
+    return None
 
 
 def open_export(

@@ -86,7 +86,8 @@ def deliver_outbox(
             (service.phone if message.channel == "phone" else service.email).send(out)
             sent += 1
         except Exception as exc:  # the peer is down: release the claim, retry later
-            log.warning("outbox message %s not sent: %s", message.id, type(exc).__name__)
+            # privacyops.mail logs the server's outage once; per message only when debugging
+            log.debug("outbox message %s not sent: %s", message.id, type(exc).__name__)
             failed.append(message.id)
     if failed:
         with service.write_session() as session:

@@ -379,4 +379,7 @@ def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
     )
     if upgrade:
         db.upgrade()
+    from privacyops.store.mailbox import attach_local_outbox
+
+    attach_local_outbox(db, settings.effective_database_url)
     return db

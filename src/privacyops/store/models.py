@@ -19,6 +19,7 @@ __all__ = [
     "Identity",
     "IdentityReview",
     "LegalHold",
+    "LocalMail",
     "MarketingSuppression",
     "PersonalDataRecord",
     "ProcessingRestriction",
@@ -201,3 +202,16 @@ class MarketingSuppression(Base):
     email_hmac: Mapped[bytes] = mapped_column(sa.LargeBinary(32), unique=True)
     reason: Mapped[str | None] = mapped_column(sa.String(128), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LocalMail(Base):
+    """A message kept instead of sent while no SMTP server is configured (see
+    :mod:`privacyops.store.mailbox`): recipient, subject and text sealed with a key of its own,
+    wrapped by the master key. Staff read it at ``/dashboard/outbox`` (audited)."""
+
+    __tablename__ = "local_mail"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    data_key: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import swagger_ui_bundle
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -21,6 +24,7 @@ from privacyops.web.routes import (
     dashboard_desk,
     dashboard_home,
     dashboard_identity,
+    dashboard_outbox,
     dashboard_recipients,
     dashboard_requests,
     dashboard_retention,
@@ -69,7 +73,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         title="privacyops",
         version=__version__,
         openapi_url="/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the local Swagger UI files (no CDN)
         redoc_url=None,
     )
     app.state.settings = settings
@@ -84,6 +88,22 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         https=settings.base_url.startswith("https://"),
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(
+        "/api/docs/assets",
+        StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+        name="swagger-ui",
+    )
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        """The OpenAPI explorer (Swagger UI), from files served here: works offline."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="privacyops API",
+            swagger_js_url="/api/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/api/docs/assets/favicon-32x32.png",
+        )
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:
@@ -104,6 +124,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(dashboard_retention.router)
     app.include_router(dashboard_consent.router)
     app.include_router(dashboard_spam.router)
+    app.include_router(dashboard_outbox.router)
     app.include_router(consent.router)
     app.include_router(intake.router)
     app.include_router(rights.router)

@@ -30,10 +30,11 @@ CSP = (
     "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
     "base-uri 'none'; object-src 'none'"
 )
-# The OpenAPI explorer at /api/docs loads Swagger UI from its CDN and one inline bootstrap.
+# The OpenAPI explorer at /api/docs: Swagger UI served locally (swagger-ui-bundle) and one
+# inline bootstrap.
 _DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self'; img-src 'self' data:; "
     "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 VISITOR_MAX_AGE = 24 * 3600

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
 from privacyops.errors import InvalidInput, NotFound
@@ -59,6 +59,12 @@ def _versions(book: PolicyBook) -> list[dict[str, Any]]:
         }
         for m in reversed(book.versions)
     ]
+
+
+@router.get("/", include_in_schema=False)
+def home() -> Response:
+    """The site's root: the privacy center."""
+    return RedirectResponse("/privacy", status_code=307)
 
 
 @router.get("/privacy")

@@ -7,7 +7,9 @@ Public (the person; answers never reveal whether someone is in the data):
 - ``POST /api/v1/rights/requests/{request_id}/resend``: a new code.
 - ``GET /api/v1/rights/requests/{request_id}``: status and legal clock (``X-Request-Token``).
 - ``GET /api/v1/rights/requests/{request_id}/recipients``: whom the change was told (Art. 19).
-- ``GET /api/v1/rights/exports/{token}``: the export, once, before the link expires.
+- ``GET /api/v1/rights/exports/{token}``: a page with a download button (spends nothing, so a
+  mail scanner's prefetch or a second click leaves the link working).
+- ``POST /api/v1/rights/exports/{token}``: the export, once, before the link expires.
 - ``GET /api/v1/rights/authorities/{country}``: the supervisory authority for a country.
 
 Staff (``requests:read`` / ``requests:write`` scope: API token or staff session):
@@ -26,15 +28,17 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
 
 from privacyops.accounts import Principal
-from privacyops.errors import Conflict
+from privacyops.errors import Conflict, VerificationFailed
 from privacyops.jobs.dispatch import dispatch_request
 from privacyops.rights.authorities import authority_for
-from privacyops.rights.downloads import open_export
+from privacyops.rights.downloads import export_waiting, open_export
 from privacyops.rights.factory import build_service
 from privacyops.rights.service import RightsService
+from privacyops.rights.verification import BAD_CODE
 from privacyops.rights.workflow import RequestState
 from privacyops.web.auth import require_scope
 from privacyops.web.deps import app_database
+from privacyops.web.pages import render
 from privacyops.web.params import RowId
 from privacyops.web.security import client_address
 
@@ -162,6 +166,24 @@ def recipients(
 
 
 @router.get("/exports/{token}", response_class=Response)
+def download_page(
+    token: str, request: Request, service: RightsService = Depends(rights_service)
+) -> Response:
+    """A page with a button that downloads the export; looking at it spends nothing."""
+    filename = export_waiting(service, token, client=client_address(request))
+    if filename is None and "text/html" not in request.headers.get("accept", ""):
+        raise VerificationFailed(BAD_CODE)  # an API client gets the one JSON error shape
+    response = render(
+        request,
+        "privacy/download.html",
+        {"filename": filename, "action": request.url.path},
+        status_code=200 if filename is not None else 410,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/exports/{token}", response_class=Response)
 def download(
     token: str, request: Request, service: RightsService = Depends(rights_service)
 ) -> Response:
