@@ -21,6 +21,7 @@ SCENARIOS: dict[str, str] = {
     "service": "bench.scenario_service",
     "startup": "bench.scenario_startup",
     "load": "bench.scenario_load",
+    "text": "bench.scenario_text",
 }
 
 

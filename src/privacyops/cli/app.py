@@ -28,6 +28,7 @@ from privacyops.cli import (
     retention,
     serve,
     spam,
+    text,
 )
 from privacyops.errors import PrivacyOpsError
 
@@ -63,6 +64,7 @@ app.add_typer(retention.app, name="retention")
 app.add_typer(consent.app, name="consent")
 app.add_typer(request.app, name="request")
 app.add_typer(connectors.app, name="connectors")
+app.add_typer(text.app, name="text")
 
 
 def report_error(exc: PrivacyOpsError, *, as_json: bool = False) -> None:
