@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.text_corpus import Text, corpus
-
 from privacyops.text import LABELS, Person, PersonMatcher
 
 WORKER = Path(__file__).with_name("text_worker.py")
@@ -38,9 +37,7 @@ def score(texts: list[Text], predicted: list[list[list[Any]]]) -> dict[str, tupl
         for start, end, label in spans:
             if label not in counts:
                 continue
-            hit = any(
-                lab == label and _overlaps((start, end), (s, e)) for s, e, lab in doc.spans
-            )
+            hit = any(lab == label and _overlaps((start, end), (s, e)) for s, e, lab in doc.spans)
             for key in (label, "ALL"):
                 counts[key][0 if hit else 1] += 1  # true / false positive
         for s, e, lab in doc.spans:
@@ -111,9 +108,15 @@ def run(quick: bool) -> list[tuple[str, float, str]]:
         path = Path(tmp) / "corpus.jsonl"
         path.write_text("".join(json.dumps({"text": t.text}) + "\n" for t in texts))
         results = {"privacyops": _worker(sys.executable, "ours", path)}
-        check = subprocess.run(
-            [PRESIDIO_PYTHON, "-c", "import presidio_analyzer"], capture_output=True, check=False
-        ) if Path(PRESIDIO_PYTHON).exists() else None
+        check = (
+            subprocess.run(
+                [PRESIDIO_PYTHON, "-c", "import presidio_analyzer"],
+                capture_output=True,
+                check=False,
+            )
+            if Path(PRESIDIO_PYTHON).exists()
+            else None
+        )
         if check is not None and check.returncode == 0:
             results["presidio"] = _worker(PRESIDIO_PYTHON, "presidio", path, SPACY_MODEL)
         else:

@@ -72,9 +72,7 @@ def _phone(fake: Faker, region: str, rng: random.Random) -> str:
 
 
 def _fold(text: str) -> str:
-    return "".join(
-        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
-    )
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def known_people(count: int, seed: int) -> list[KnownPerson]:
@@ -246,6 +244,8 @@ def corpus(count: int, seed: int = 20) -> tuple[list[Text], list[KnownPerson]]:
     for i in range(count):
         locale = LOCALES[i % len(LOCALES)]
         doc = Text(person=rng.randrange(len(people)))
-        KINDS[(i // len(LOCALES)) % len(KINDS)](doc, fakers[locale], locale, rng, people[doc.person])
+        KINDS[(i // len(LOCALES)) % len(KINDS)](
+            doc, fakers[locale], locale, rng, people[doc.person]
+        )
         texts.append(doc)
     return texts, people

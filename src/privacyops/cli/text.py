@@ -16,7 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_FILE_HELP = "JSON lines {\"id\": ..., \"text\": ...}; - for standard input."
+_FILE_HELP = 'JSON lines {"id": ..., "text": ...}; - for standard input.'
 
 
 def _records(file: str) -> Iterator[tuple[Any, str]]:
@@ -32,7 +32,7 @@ def _records(file: str) -> Iterator[tuple[Any, str]]:
             except json.JSONDecodeError:
                 raise InvalidInput(f"{file}:{line}: not a JSON line.") from None
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise InvalidInput(f"{file}:{line}: a record needs a \"text\" string.")
+                raise InvalidInput(f'{file}:{line}: a record needs a "text" string.')
             yield row.get("id"), row["text"]
     except OSError as exc:
         raise InvalidInput(f"{file}: cannot read it ({exc.strerror}).") from None

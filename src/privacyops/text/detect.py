@@ -65,7 +65,8 @@ _STREET_WORDS = (
     r"Parkway|Pkwy|Circle|Cir\.?|Trail|Highway|Hwy|Route|Mews|Green|Grove|Rise|View|Ridge|Path"
 )
 _STREET_EN = re.compile(
-    rf"\b(?:(?:Flat|Apt\.?|Suite|Unit|Studio) \w+,?\s)?\d{{1,5}}[A-Za-z]?,? (?:{_UP}[\w'-]*\.? ){{1,3}}"
+    r"\b(?:(?:Flat|Apt\.?|Suite|Unit|Studio) \w+,?\s)?\d{1,5}[A-Za-z]?,? "
+    rf"(?:{_UP}[\w'-]*\.? ){{1,3}}"
     rf"(?:{_STREET_WORDS})\b(?:,? (?:Apt\.|Suite|Unit) \w+)?"
 )
 _STREET_EU = re.compile(
@@ -84,18 +85,18 @@ _CITY_LINE = re.compile(
     rf"|(?:[A-Z]{{1,2}}-)?\d{{4,5}} {_UP}[\w'-]*(?: {_UP}[\w'-]*)?"
     rf"|{_UP}[\w'-]*(?: {_UP}[\w'-]*)?,? [A-Z]{{1,2}}\d[A-Z\d]? \d[A-Z]{{2}})"
 )
-_POSTCODE_CITY = re.compile(
-    rf"\b{_UP}[\w'-]*(?: {_UP}[\w'-]*)?, [A-Z]{{2}} \d{{5}}(?:-\d{{4}})?\b"
-)
+_POSTCODE_CITY = re.compile(rf"\b{_UP}[\w'-]*(?: {_UP}[\w'-]*)?, [A-Z]{{2}} \d{{5}}(?:-\d{{4}})?\b")
 _TITLE = re.compile(
-    rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Fru|Hr)\.? ({_NAME}(?: {_NAME}){{0,2}})"
+    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Fru|Hr)\.? "
+    rf"({_NAME}(?: {_NAME}){{0,2}})"
 )
 _CUE = re.compile(
     rf"(?:\b(?:Dear|Hi|Hello|Hey|Hej|Hallo|Bonjour|Thanks|Thank you|Cheers|Regards|regards|"
     rf"Best|Sincerely|Yours|Greetings|Gruß|Grüße|Cordialement|Mvh|Hilsen|"
     rf"[Nn]ame is|[Nn]ame:|[Ss]poke (?:to|with)|[Cc]alled|[Cc]aller:|[Cc]ustomer:|[Cc]ontact:|"
     rf"[Pp]atient:|[Cc]lient:|[Ff]rom:|[Tt]o:|[Cc]c:|[Ss]igned:|[Aa]gent:|[Tt]his is|"
-    rf"[Ff]ull name:|[Ss]ent by|[Cc]ontact person:|[Aa]ttn:?)[,:]?\s+)({_FULL_NAME}|{_NAME})(?![\w])"
+    rf"[Ff]ull name:|[Ss]ent by|[Cc]ontact person:|[Aa]ttn:?)[,:]?\s+)"
+    rf"(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.? )?({_FULL_NAME}|{_NAME})(?![\w])"
 )
 _ANGLE = re.compile(rf"({_FULL_NAME}) <[^<>\s]+@")
 _SPEAKER = re.compile(rf"^(?:\[[^\]\n]{{1,25}}\] )?({_FULL_NAME}):", re.MULTILINE)

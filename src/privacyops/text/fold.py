@@ -8,7 +8,7 @@ from functools import lru_cache
 
 __all__ = ["fold", "fold_with_map"]
 
-_WHITESPACE = str.maketrans({c: " " for c in "\t\n\r\x0b\x0c\xa0"})
+_WHITESPACE = str.maketrans(dict.fromkeys("\t\n\r\x0b\x0c\xa0", " "))
 
 
 @lru_cache(maxsize=8192)

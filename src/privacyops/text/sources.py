@@ -108,8 +108,13 @@ def read_path(path: Path, *, text_field: str = "text", id_field: str = "id") -> 
     else:
         raise InvalidInput(f"{path}: no such file or folder.")
     return TextSource.model_validate(
-        {"name": str(path), "type": kind, "path": path, "text_field": text_field,
-         "id_field": id_field}
+        {
+            "name": str(path),
+            "type": kind,
+            "path": path,
+            "text_field": text_field,
+            "id_field": id_field,
+        }
     )
 
 

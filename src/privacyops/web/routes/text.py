@@ -84,7 +84,7 @@ def find_person(body: FindBody) -> dict[str, Any]:
     matcher = PersonMatcher(
         Person(emails=body.emails, phones=body.phones, names=body.names, region=body.region)
     )
-    mentions = []
+    mentions: list[dict[str, object]] = []
     for index, item in enumerate(body.texts):
         doc = TextDoc("request", str(item.id if item.id is not None else index), item.text)
         mentions.extend(m.to_dict() for m in matcher.mentions(doc))
