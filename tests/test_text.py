@@ -251,3 +251,15 @@ def test_api_needs_the_text_scope(web: FastAPI) -> None:
     )
     assert bad_phone.status_code == 400
     assert "not a phone" not in bad_phone.text  # the value is never echoed
+
+
+def test_compound_surnames_and_initials() -> None:
+    person = Person(names=["Lucie De Oliveira"])
+    text = "Copy to L. De Oliveira and to Oliveira, Lucie; not to Lucie Olivier."
+    found = [text[s:e] for s, e, _ in sorted(PersonMatcher(person).spans(text))]
+    assert found == ["L. De Oliveira", "Oliveira, Lucie"]
+
+
+def test_jcb_fifteen_digit_card() -> None:
+    card = "180001911541407"
+    assert [(s.label, s.start) for s in scan(f"card {card} please")] == [("CREDIT_CARD", 5)]

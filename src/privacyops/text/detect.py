@@ -139,7 +139,12 @@ def _ips(text: str) -> Iterator[Span]:
 def _cards(text: str) -> Iterator[Span]:
     for m in _CARD.finditer(text):
         digits = _digits(m.group())
-        if 13 <= len(digits) <= 19 and digits[0] in "3456" and luhn_valid(digits):
+        # Issuer ranges: 2 and 5 (Mastercard), 3 (Amex, Diners, JCB), 4 (Visa), 6 (Discover,
+        # Maestro, UnionPay), 1800 and 2131 (JCB's 15-digit numbers).
+        issuer = (13 <= len(digits) <= 19 and digits[0] in "23456") or (
+            len(digits) == 15 and digits[:4] in ("1800", "2131")
+        )
+        if issuer and luhn_valid(digits):
             yield Span(m.start(), m.end(), "CREDIT_CARD", 1.0)
 
 

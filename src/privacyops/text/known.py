@@ -75,15 +75,18 @@ def name_variants(name: str) -> set[str]:
         return set()
     if len(parts) == 1:
         return {parts[0]}
-    given, surname = parts[:-1], parts[-1]
     out: set[str] = set()
-    for first in {" ".join(given), given[0]}:
-        out.add(f"{first} {surname}")
-        out.add(f"{surname} {first}")
-        out.add(f"{surname}, {first}")
-    initials = [" ".join(f"{g[0]}." for g in given), f"{given[0][0]}.", given[0][0]]
-    out.update(f"{i} {surname}" for i in initials)
-    out.update(f"{t} {surname}" for t in TITLES)
+    # Where the given names end is not known ("Lucie De Oliveira", "Anna Maria Berg"): every
+    # split of the parts into given names and surname counts.
+    for split in range(1, len(parts)):
+        given, surname = parts[:split], " ".join(parts[split:])
+        for first in {" ".join(given), given[0]}:
+            out.add(f"{first} {surname}")
+            out.add(f"{surname} {first}")
+            out.add(f"{surname}, {first}")
+        initials = [" ".join(f"{g[0]}." for g in given), f"{given[0][0]}.", given[0][0]]
+        out.update(f"{i} {surname}" for i in initials)
+        out.update(f"{t} {surname}" for t in TITLES)
     out.add(" ".join(parts))
     return out
 
