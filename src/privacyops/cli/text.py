@@ -21,21 +21,15 @@ _FILE_HELP = 'JSON lines {"id": ..., "text": ...}; - for standard input.'
 
 def _records(file: str) -> Iterator[tuple[Any, str]]:
     from privacyops.errors import InvalidInput
+    from privacyops.text.sources import json_records
 
-    handle: TextIO = sys.stdin if file == "-" else Path(file).open(encoding="utf-8")  # noqa: SIM115
     try:
-        for line, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except json.JSONDecodeError:
-                raise InvalidInput(f"{file}:{line}: not a JSON line.") from None
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise InvalidInput(f'{file}:{line}: a record needs a "text" string.')
-            yield row.get("id"), row["text"]
+        handle: TextIO = sys.stdin if file == "-" else Path(file).open(encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
         raise InvalidInput(f"{file}: cannot read it ({exc.strerror}).") from None
+    try:
+        for doc_id, text, _ in json_records(handle, file):
+            yield doc_id, text
     finally:
         if handle is not sys.stdin:
             handle.close()

@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import json
 import mailbox
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from pathlib import Path
@@ -37,7 +37,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from privacyops.connectors._yaml import read_located
 from privacyops.errors import InvalidInput
 
-__all__ = ["SOURCE_TYPES", "TextDoc", "TextSource", "load_text_source", "read_path"]
+__all__ = [
+    "SOURCE_TYPES",
+    "TextDoc",
+    "TextSource",
+    "json_records",
+    "load_text_source",
+    "read_path",
+]
 
 SourceType = Literal["mbox", "maildir", "jsonl", "csv", "folder"]
 SOURCE_TYPES: tuple[str, ...] = ("mbox", "maildir", "jsonl", "csv", "folder")
@@ -156,35 +163,53 @@ def _maildir(source: TextSource) -> Iterator[TextDoc]:
     yield from _mail(source, mailbox.Maildir(source.path, create=False))
 
 
-def _record(source: TextSource, row: object, line: int) -> TextDoc:
-    if not isinstance(row, dict) or not isinstance(row.get(source.text_field), str):
+def json_records(
+    lines: Iterable[str], name: str, *, text_field: str = "text", id_field: str = "id"
+) -> Iterator[tuple[object, str, int]]:
+    """``(id as given, text, line)`` of each JSON line (blank lines skipped).
+
+    Raises:
+        InvalidInput: a line is not JSON, or has no string in ``text_field``.
+    """
+    for line, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError:
+            raise InvalidInput(
+                f"{name}: line {line} is not JSON.", details=[{"loc": [line], "msg": "not JSON"}]
+            ) from None
+        yield _record(name, row, line, text_field, id_field)
+
+
+def _record(
+    name: str, row: object, line: int, text_field: str, id_field: str
+) -> tuple[object, str, int]:
+    if not isinstance(row, dict) or not isinstance(row.get(text_field), str):
         raise InvalidInput(
-            f"{source.name}: record {line} has no text in {source.text_field!r}.",
-            details=[{"loc": [line, source.text_field], "msg": "a string is needed"}],
+            f"{name}: record {line} has no text in {text_field!r}.",
+            details=[{"loc": [line, text_field], "msg": "a string is needed"}],
         )
-    doc_id = row.get(source.id_field)
-    return TextDoc(source.name, str(doc_id if doc_id is not None else line), row[source.text_field])
+    return row.get(id_field), row[text_field], line
+
+
+def _doc(source: TextSource, record: tuple[object, str, int]) -> TextDoc:
+    doc_id, text, line = record
+    return TextDoc(source.name, str(doc_id if doc_id is not None else line), text)
 
 
 def _jsonl(source: TextSource) -> Iterator[TextDoc]:
     with source.path.open(encoding="utf-8") as handle:
-        for line, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except json.JSONDecodeError:
-                raise InvalidInput(
-                    f"{source.name}: line {line} is not JSON.",
-                    details=[{"loc": [line], "msg": "not JSON"}],
-                ) from None
-            yield _record(source, row, line)
+        fields = {"text_field": source.text_field, "id_field": source.id_field}
+        for record in json_records(handle, source.name, **fields):
+            yield _doc(source, record)
 
 
 def _csv(source: TextSource) -> Iterator[TextDoc]:
     with source.path.open(encoding="utf-8", newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
-            yield _record(source, row, line)
+            yield _doc(source, _record(source.name, row, line, source.text_field, source.id_field))
 
 
 def _folder(source: TextSource) -> Iterator[TextDoc]:
