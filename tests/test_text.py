@@ -263,3 +263,20 @@ def test_compound_surnames_and_initials() -> None:
 def test_jcb_fifteen_digit_card() -> None:
     card = "180001911541407"
     assert [(s.label, s.start) for s in scan(f"card {card} please")] == [("CREDIT_CARD", 5)]
+
+
+def test_erasure_rewrites_a_rewritable_mbox(tmp_path: Path) -> None:
+    from privacyops.text.erase import erase_from_mailbox
+    from privacyops.text.sources import TextSource
+
+    path = _mbox(tmp_path / "support.mbox")
+    source = TextSource(name="support", type="mbox", path=path, rewritable=True)
+    changed = erase_from_mailbox(source, PersonMatcher(_ann()))
+    assert changed == ["<m1@x>", "<m2@x>"]
+    assert list(find(source.docs(), _ann())) == []
+    texts = [doc.text for doc in source.docs()]
+    assert "From: [PERSON] <[EMAIL_ADDRESS]>" in texts[0]
+    assert "[PERSON] called on [PHONE_NUMBER]." in texts[1]
+    assert "Nothing about her." in texts[2]
+    with pytest.raises(InvalidInput):
+        erase_from_mailbox(source.model_copy(update={"rewritable": False}), PersonMatcher(_ann()))
