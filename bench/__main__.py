@@ -23,6 +23,7 @@ SCENARIOS: dict[str, str] = {
     "load": "bench.scenario_load",
     "e2e": "bench.scenario_e2e",
     "pdf": "bench.scenario_pdf",
+    "text": "bench.scenario_text",
 }
 
 

@@ -20,6 +20,7 @@ SCOPES: dict[str, str] = {
     "audit:read": "read and verify the audit log",
     "policy:read": "read policy versions, lint findings, RoPA",
     "metrics:read": "scrape /metrics",
+    "text:scan": "scan free text for personal data, find a person in texts, redact them",
     "admin": "manage staff accounts and tokens",
 }
 
@@ -37,6 +38,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "consent:read",
             "retention:read",
             "policy:read",
+            "text:scan",
         }
     ),
     "auditor": frozenset(s for s in SCOPES if s.endswith(":read") and s != "metrics:read"),

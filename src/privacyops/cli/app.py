@@ -29,6 +29,7 @@ from privacyops.cli import (
     retention,
     serve,
     spam,
+    text,
     worker,
 )
 from privacyops.errors import PrivacyOpsError
@@ -68,6 +69,7 @@ app.add_typer(consent.app, name="consent")
 app.add_typer(request.app, name="request")
 app.add_typer(connectors.app, name="connectors")
 app.add_typer(config.app, name="config")
+app.add_typer(text.app, name="text")
 
 
 def report_error(exc: PrivacyOpsError, *, as_json: bool = False) -> None:

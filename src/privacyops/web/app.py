@@ -36,6 +36,7 @@ from privacyops.web.routes import (
     privacy,
     privacy_requests,
     rights,
+    text,
 )
 from privacyops.web.security import SecurityMiddleware
 
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(rights.router)
     app.include_router(notices.router)
     app.include_router(opendsr.router)
+    app.include_router(text.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
     app.consent_fast_path = consent.ConsentFastPath(app)
