@@ -8,6 +8,9 @@ inline.
 from __future__ import annotations
 
 __all__ = [
+    "BREACH_LETTER",
+    "BREACH_RECORD",
+    "BREACH_UPDATE",
     "CONFIG_CHANGE",
     "CONSENT_CHANGE",
     "HOLD_ADD",
@@ -42,3 +45,6 @@ RETENTION_RUN = "retention.run"  #: a retention run started or finished
 CONFIG_CHANGE = "config.change"  #: settings, policy version or keys changed
 IDENTITY_REVIEW = "identity.review"  #: a submission's identities conflict: held for staff
 IDENTITY_DECIDE = "identity.decide"  #: staff merged a held submission or kept it apart
+BREACH_RECORD = "breach.record"  #: a personal-data breach entered in the register
+BREACH_UPDATE = "breach.update"  #: a breach's facts, risk or notification changed
+BREACH_LETTER = "breach.letter"  #: letters to the people a breach affects were sent (Art. 34)

@@ -1,0 +1,65 @@
+"""Tables of the accountability registers: breaches and the letters sent to the people they
+affect. No personal data: people are referred to by their subject's pseudonymous ``public_id``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from privacyops.store.base import Base, BigIntPK, UTCDateTime, utcnow
+
+__all__ = ["Breach", "BreachLetter"]
+
+
+class Breach(Base):
+    """A personal-data breach (GDPR Art. 4(12), 33(5): facts, effects, remedial action)."""
+
+    __tablename__ = "breaches"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text)
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    aware_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The zone the organisation lives in (IANA name), for showing local times.
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    window_end: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    systems: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    channels: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    data_categories: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    consequences: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    measures: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    likelihood: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    severity: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    decision: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    decision_reasons: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    late_reasons: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    authority_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: Art. 33(4): each phase of the notification: {"at", "note"}.
+    phases: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class BreachLetter(Base):
+    """The Art. 34 letter to one affected person, and whether it was delivered."""
+
+    __tablename__ = "breach_letters"
+    __table_args__ = (sa.UniqueConstraint("breach_id", "subject_ref"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    breach_id: Mapped[int] = mapped_column(
+        BigIntPK, sa.ForeignKey("breaches.id", ondelete="CASCADE"), index=True
+    )
+    subject_ref: Mapped[str] = mapped_column(sa.String(32))
+    #: ``sent``, ``failed`` (mail server refused; retried on the next send) or ``no_address``.
+    status: Mapped[str] = mapped_column(sa.String(16))
+    message_id: Mapped[str | None] = mapped_column(sa.String(255), default=None)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
