@@ -18,9 +18,9 @@ from privacyops.errors import InvalidInput
 from privacyops.mail import Message, send_mail
 from privacyops.policy import default_policy_book
 from privacyops.registers import notification_deadline
-from privacyops.registers.clock import is_late
 from privacyops.registers.affected import affected_identities, affected_people
 from privacyops.registers.breaches import BreachIn, BreachRegister
+from privacyops.registers.clock import is_late
 from privacyops.registers.letters import send_letters
 from privacyops.registers.notification import authority_notification
 from privacyops.registers.pdf import notification_pdf
@@ -60,7 +60,8 @@ def _submission(email: str, channel: str, categories: list[str], at: datetime) -
 
 def test_the_chosen_days_are_a_holiday_weekend_across_a_dst_change() -> None:
     no = holidays.Norway(years=2027)
-    assert AWARE.weekday() == 4 and AWARE.date() in no  # Good Friday
+    assert AWARE.weekday() == 4
+    assert AWARE.date() in no
     assert datetime(2027, 3, 29).date() in no  # Easter Monday
     assert AWARE.utcoffset() == timedelta(hours=1)
     assert (AWARE + timedelta(days=3)).utcoffset() == timedelta(hours=2)
@@ -94,7 +95,9 @@ def test_breach_from_record_to_letters(db: Database, smtp_server, tmp_path) -> N
     registry = Registry(db)
     before = AWARE - timedelta(days=10)
     for n in range(3):  # in the breach: web form, holding e-mail addresses
-        registry.ingest(_submission(f"person{n}@example.org", "web_form", ["email", "name"], before))
+        registry.ingest(
+            _submission(f"person{n}@example.org", "web_form", ["email", "name"], before)
+        )
     # the same person twice: one person, two records
     registry.ingest(_submission("person0@example.org", "web_form", ["email"], before))
     registry.ingest(_submission("chat@example.org", "chatbot", ["email"], before))  # other channel
@@ -135,7 +138,8 @@ def test_breach_from_record_to_letters(db: Database, smtp_server, tmp_path) -> N
     breach = register.assess(
         breach.ref, "high", "high", reasons="E-mail addresses open to phishing.", actor="staff:1"
     )
-    assert breach.risk is not None and breach.risk["decision"] == "people"
+    assert breach.risk is not None
+    assert breach.risk["decision"] == "people"
     breach = register.update(
         breach.ref,
         {"consequences": "You may receive phishing e-mails.", "measures": "The file is gone."},
@@ -154,7 +158,8 @@ def test_breach_from_record_to_letters(db: Database, smtp_server, tmp_path) -> N
     breach = register.notify_authority(
         breach.ref, at=late + timedelta(days=2), note="forensic report", actor="staff:1"
     )
-    assert breach.late and [p["phase"] for p in breach.phases] == [1, 2]
+    assert breach.late
+    assert [p["phase"] for p in breach.phases] == [1, 2]
 
     authority = authority_for(manifest.contact_point.country).as_dict()
     draft = authority_notification(breach, affected, manifest, authority)
@@ -162,7 +167,8 @@ def test_breach_from_record_to_letters(db: Database, smtp_server, tmp_path) -> N
     assert draft["nature"]["approximate_people"] == 3
     assert draft["nature"]["approximate_records"] == 4
     assert draft["contact"]["email"] == manifest.dpo.email  # type: ignore[union-attr]
-    assert draft["likely_consequences"] and draft["measures"]
+    assert draft["likely_consequences"]
+    assert draft["measures"]
     assert draft["timing"]["late_reasons"] == "Easter closure."
     assert draft["to_follow"] == []
     json.dumps(draft)
@@ -170,20 +176,26 @@ def test_breach_from_record_to_letters(db: Database, smtp_server, tmp_path) -> N
     assert pdf.startswith(b"%PDF")
     (tmp_path / "n.pdf").write_bytes(pdf)
 
-    settings = Settings(data_dir=tmp_path / "data", smtp_host="127.0.0.1", smtp_port=smtp_server.port)
+    settings = Settings(
+        data_dir=tmp_path / "data", smtp_host="127.0.0.1", smtp_port=smtp_server.port
+    )
     send = partial(_send, settings)
     report = send_letters(db, breach, manifest, send, actor="staff:1", authority=authority)
     assert (report.sent_now, report.no_address_now) == (3, 0)
     letter = smtp_server.to("person1@example.org")
     assert len(letter) == 1
     body = smtp_server.body(letter[0])
-    assert "You may receive phishing e-mails." in body and breach.ref in body
+    assert "You may receive phishing e-mails." in body
+    assert breach.ref in body
     assert manifest.dpo.email in body  # type: ignore[union-attr]
-    assert "{" not in body and "None" not in body
-    assert smtp_server.to("chat@example.org") == [] and smtp_server.to("late@example.org") == []
+    assert "{" not in body
+    assert "None" not in body
+    assert smtp_server.to("chat@example.org") == []
+    assert smtp_server.to("late@example.org") == []
     # A second sending reaches nobody twice.
     again = send_letters(db, breach, manifest, send, actor="staff:1")
-    assert again.sent_now == 0 and again.totals == {"sent": 3}
+    assert again.sent_now == 0
+    assert again.totals == {"sent": 3}
     assert len(smtp_server.messages) == 3
 
 
@@ -193,7 +205,7 @@ def _send(settings: Settings, message: Message) -> str:
 
 def test_record_refuses_bad_input(db: Database) -> None:
     register = BreachRegister(db, default_policy_book().current)
-    base = dict(title="t", description="d", aware_at=AWARE, channels=["web_form"])
+    base = {"title": "t", "description": "d", "aware_at": AWARE, "channels": ["web_form"]}
     with pytest.raises(InvalidInput, match="time zone"):
         register.record(BreachIn(**{**base, "aware_at": datetime(2027, 3, 26)}), actor="x")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="not declared"):
@@ -210,6 +222,7 @@ def test_low_risk_is_documented_without_notification(db: Database) -> None:
         BreachIn(title="t", description="d", aware_at=AWARE, data_categories=["email"]), actor="x"
     )
     breach = register.assess(breach.ref, "low", "medium", reasons="Encrypted laptop.", actor="x")
-    assert breach.risk is not None and breach.risk["decision"] == "none"
+    assert breach.risk is not None
+    assert breach.risk["decision"] == "none"
     assert not breach.late  # no notification due (Art. 33(5))
     assert [e.action for e in AuditLog(db).tail(2)] == ["breach.record", "breach.update"]

@@ -97,9 +97,7 @@ def affected_subject_refs(db: Database, breach: BreachView) -> list[str]:
     return sorted({p for p, erased, _, _ in _rows(db, breach) if not erased})
 
 
-def affected_identities(
-    db: Database, breach: BreachView, *, actor: str
-) -> list[dict[str, Any]]:
+def affected_identities(db: Database, breach: BreachView, *, actor: str) -> list[dict[str, Any]]:
     """The people affected with their identities in plain text, for a DPO who asks (the
     reading is written to the audit log)."""
     refs = affected_subject_refs(db, breach)

@@ -395,7 +395,11 @@ class BreachRegister:
                 row.late_reasons = why_late
             row.phases = [
                 *row.phases,
-                {"phase": len(row.phases) + 1, "at": when.astimezone(UTC).isoformat(), "note": text},
+                {
+                    "phase": len(row.phases) + 1,
+                    "at": when.astimezone(UTC).isoformat(),
+                    "note": text,
+                },
             ]
             row.updated_at = utcnow()
             self.audit.append(
@@ -412,7 +416,10 @@ class BreachRegister:
             row = self._row(s, ref)
             row.closed_at = row.updated_at = utcnow()
             self.audit.append(
-                actions.BREACH_UPDATE, actor=actor, reason=row.ref, details={"closed": True},
+                actions.BREACH_UPDATE,
+                actor=actor,
+                reason=row.ref,
+                details={"closed": True},
                 session=s,
             )
             return _view(row)

@@ -40,7 +40,7 @@ Send = Callable[[Message], str]
 def _env() -> Environment:
     env = Environment(
         loader=PackageLoader("privacyops.registers", "templates"),
-        autoescape=False,  # plain-text e-mail
+        autoescape=False,  # noqa: S701 - plain-text e-mail, never HTML
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -73,6 +73,7 @@ def letter_for(
 ) -> Message:
     """The letter (without its address): the same text for everyone the breach affects."""
     names = {c.id: c.name for c in manifest.data_categories}
+    contact_email: str | None
     if manifest.dpo is not None:
         contact_name, contact_email = manifest.dpo.name, manifest.dpo.email
     else:
@@ -162,7 +163,9 @@ def send_letters(
             row.status, row.message_id = status, message_id
             row.attempts += 1
             row.attempted_at = utcnow()
-    report = LetterReport(now["sent"], now["failed"], now["no_address"], letter_status(db, breach.ref))
+    report = LetterReport(
+        now["sent"], now["failed"], now["no_address"], letter_status(db, breach.ref)
+    )
     AuditLog(db).append(
         actions.BREACH_LETTER, actor=actor, reason=breach.ref, details=report.as_dict()
     )

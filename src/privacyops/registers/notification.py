@@ -21,8 +21,11 @@ __all__ = ["authority_notification"]
 
 def _contact(manifest: Manifest) -> dict[str, Any]:
     if manifest.dpo is not None:
-        return {"role": "data protection officer", "name": manifest.dpo.name,
-                "email": manifest.dpo.email}
+        return {
+            "role": "data protection officer",
+            "name": manifest.dpo.name,
+            "email": manifest.dpo.email,
+        }
     entity = manifest.contact_point
     return {"role": "contact point", "name": entity.legal_name, "email": entity.contact.email}
 
