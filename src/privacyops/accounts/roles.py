@@ -19,6 +19,8 @@ SCOPES: dict[str, str] = {
     "retention:write": "place and lift legal holds, run retention",
     "audit:read": "read and verify the audit log",
     "policy:read": "read policy versions, lint findings, RoPA",
+    "breaches:read": "read the breach register: deadlines, affected counts, draft notifications",
+    "breaches:write": "record and assess breaches, note notifications, send letters to people",
     "metrics:read": "scrape /metrics",
     "admin": "manage staff accounts and tokens",
 }

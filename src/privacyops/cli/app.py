@@ -19,6 +19,7 @@ from privacyops import __version__
 from privacyops.cli import (
     admin,
     audit,
+    breach,
     connectors,
     consent,
     dataset,
@@ -63,6 +64,7 @@ app.add_typer(retention.app, name="retention")
 app.add_typer(consent.app, name="consent")
 app.add_typer(request.app, name="request")
 app.add_typer(connectors.app, name="connectors")
+app.add_typer(breach.app, name="breach")
 
 
 def report_error(exc: PrivacyOpsError, *, as_json: bool = False) -> None:

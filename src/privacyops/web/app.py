@@ -15,8 +15,10 @@ from privacyops.web.errors import install_error_handlers
 from privacyops.web.pages import STATIC_DIR
 from privacyops.web.routes import (
     account,
+    breaches,
     consent,
     dashboard,
+    dashboard_breaches,
     dashboard_consent,
     dashboard_requests,
     dashboard_retention,
@@ -94,6 +96,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(dashboard_retention.router)
     app.include_router(dashboard_consent.router)
     app.include_router(dashboard_spam.router)
+    app.include_router(dashboard_breaches.router)
+    app.include_router(breaches.router)
     app.include_router(consent.router)
     app.include_router(intake.router)
     app.include_router(rights.router)

@@ -27,6 +27,7 @@ from privacyops.accounts import (
     revoke_api_token,
 )
 from privacyops.errors import AuthenticationRequired, PrivacyOpsError
+from privacyops.policy.schema import PolicyBook
 from privacyops.settings import Settings
 from privacyops.store import Database
 from privacyops.web.auth import (
@@ -38,9 +39,10 @@ from privacyops.web.auth import (
     require_caller,
     require_staff,
 )
-from privacyops.web.deps import get_db, get_settings_dep
+from privacyops.web.deps import get_db, get_policy, get_settings_dep
 from privacyops.web.forms import FORM_EXPIRED, FormValues, read_form
 from privacyops.web.pages import add_nav, render
+from privacyops.web.routes.dashboard_breaches import BREACH_ROLES, open_countdowns
 
 router = APIRouter(tags=["staff"])
 add_nav("/dashboard/staff", "Staff", ("admin",))
@@ -133,9 +135,16 @@ async def logout(
 
 
 @router.get("/dashboard", include_in_schema=False)
-def dashboard(request: Request, who: Principal = Depends(require_staff(*STAFF_READ))) -> Response:
-    """The dashboard's front page: links to each section the role may see."""
-    return render(request, "dashboard.html", {"who": who})
+def dashboard(
+    request: Request,
+    db: Database = Depends(get_db),
+    policy: PolicyBook = Depends(get_policy),
+    who: Principal = Depends(require_staff(*STAFF_READ)),
+) -> Response:
+    """The dashboard's front page: links to each section the role may see, and for the DPO
+    (and auditors) the countdown of each breach still to be notified (Art. 33)."""
+    breaches = open_countdowns(db, policy.current) if who.has_role(*BREACH_ROLES) else []
+    return render(request, "dashboard.html", {"who": who, "breaches": breaches})
 
 
 def _staff_context(db: Database) -> dict[str, Any]:
