@@ -21,6 +21,8 @@ SCOPES: dict[str, str] = {
     "policy:read": "read policy versions, lint findings, RoPA",
     "breaches:read": "read the breach register: deadlines, affected counts, draft notifications",
     "breaches:write": "record and assess breaches, note notifications, send letters to people",
+    "dpia:read": "read the DPIA screening of the policy and the DPIA records",
+    "dpia:write": "record DPIAs",
     "metrics:read": "scrape /metrics",
     "admin": "manage staff accounts and tokens",
 }

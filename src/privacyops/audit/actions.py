@@ -13,6 +13,7 @@ __all__ = [
     "BREACH_UPDATE",
     "CONFIG_CHANGE",
     "CONSENT_CHANGE",
+    "DPIA_RECORD",
     "HOLD_ADD",
     "HOLD_LIFT",
     "IDENTITY_DECIDE",
@@ -48,3 +49,4 @@ IDENTITY_DECIDE = "identity.decide"  #: staff merged a held submission or kept i
 BREACH_RECORD = "breach.record"  #: a personal-data breach entered in the register
 BREACH_UPDATE = "breach.update"  #: a breach's facts, risk or notification changed
 BREACH_LETTER = "breach.letter"  #: letters to the people a breach affects were sent (Art. 34)
+DPIA_RECORD = "dpia.record"  #: a DPIA record added or replaced (Art. 35)

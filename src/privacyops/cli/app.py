@@ -23,6 +23,7 @@ from privacyops.cli import (
     connectors,
     consent,
     dataset,
+    dpia,
     intake,
     policy,
     request,
@@ -65,6 +66,7 @@ app.add_typer(consent.app, name="consent")
 app.add_typer(request.app, name="request")
 app.add_typer(connectors.app, name="connectors")
 app.add_typer(breach.app, name="breach")
+app.add_typer(dpia.app, name="dpia")
 
 
 def report_error(exc: PrivacyOpsError, *, as_json: bool = False) -> None:

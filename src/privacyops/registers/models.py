@@ -3,7 +3,7 @@ affect. No personal data: people are referred to by their subject's pseudonymous
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from privacyops.store.base import Base, BigIntPK, UTCDateTime, utcnow
 
-__all__ = ["Breach", "BreachLetter"]
+__all__ = ["Breach", "BreachLetter", "Dpia"]
 
 
 class Breach(Base):
@@ -63,3 +63,22 @@ class BreachLetter(Base):
     message_id: Mapped[str | None] = mapped_column(sa.String(255), default=None)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Dpia(Base):
+    """A data protection impact assessment of one activity (channel × purpose, Art. 35(7))."""
+
+    __tablename__ = "dpias"
+    __table_args__ = (sa.UniqueConstraint("channel", "purpose"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(sa.String(64))
+    purpose: Mapped[str] = mapped_column(sa.String(64))
+    description: Mapped[str] = mapped_column(sa.Text)
+    necessity: Mapped[str] = mapped_column(sa.Text)
+    risks: Mapped[str] = mapped_column(sa.Text)
+    measures: Mapped[str] = mapped_column(sa.Text)
+    dpo_advice: Mapped[str] = mapped_column(sa.Text)
+    review_date: Mapped[date] = mapped_column(sa.Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -23,6 +23,7 @@ from privacyops.web.routes import (
     dashboard_requests,
     dashboard_retention,
     dashboard_spam,
+    dpia,
     intake,
     notices,
     opendsr,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(dashboard_spam.router)
     app.include_router(dashboard_breaches.router)
     app.include_router(breaches.router)
+    app.include_router(dpia.router)
     app.include_router(consent.router)
     app.include_router(intake.router)
     app.include_router(rights.router)
