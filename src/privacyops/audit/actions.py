@@ -13,6 +13,7 @@ __all__ = [
     "BREACH_UPDATE",
     "CONFIG_CHANGE",
     "CONSENT_CHANGE",
+    "CONTRACT_RECORD",
     "DPIA_RECORD",
     "HOLD_ADD",
     "HOLD_LIFT",
@@ -50,3 +51,4 @@ BREACH_RECORD = "breach.record"  #: a personal-data breach entered in the regist
 BREACH_UPDATE = "breach.update"  #: a breach's facts, risk or notification changed
 BREACH_LETTER = "breach.letter"  #: letters to the people a breach affects were sent (Art. 34)
 DPIA_RECORD = "dpia.record"  #: a DPIA record added or replaced (Art. 35)
+CONTRACT_RECORD = "contract.record"  #: a processor contract or TIA recorded (Art. 28, 46)

@@ -22,6 +22,7 @@ from privacyops.cli import (
     breach,
     connectors,
     consent,
+    contracts,
     dataset,
     dpia,
     intake,
@@ -67,6 +68,7 @@ app.add_typer(request.app, name="request")
 app.add_typer(connectors.app, name="connectors")
 app.add_typer(breach.app, name="breach")
 app.add_typer(dpia.app, name="dpia")
+app.add_typer(contracts.app, name="contracts")
 
 
 def report_error(exc: PrivacyOpsError, *, as_json: bool = False) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from privacyops.store.base import Base, BigIntPK, UTCDateTime, utcnow
 
-__all__ = ["Breach", "BreachLetter", "Dpia"]
+__all__ = ["Breach", "BreachLetter", "Dpia", "ProcessorContract"]
 
 
 class Breach(Base):
@@ -81,4 +81,25 @@ class Dpia(Base):
     dpo_advice: Mapped[str] = mapped_column(sa.Text)
     review_date: Mapped[date] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProcessorContract(Base):
+    """The contract with one processor or joint controller (Art. 28(3) DPA, Art. 26
+    arrangement) and its transfer safeguards (Art. 44-46), keyed by the manifest's processor id."""
+
+    __tablename__ = "processor_contracts"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    processor_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: ``art28_dpa`` or ``art26_arrangement``.
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    signed_on: Mapped[date | None] = mapped_column(sa.Date, default=None)
+    review_on: Mapped[date | None] = mapped_column(sa.Date, default=None)
+    #: SCC module of Decision 2021/914 (1 C2C, 2 C2P, 3 P2P, 4 P2C), when SCCs are used.
+    scc_module: Mapped[int | None] = mapped_column(sa.Integer, default=None)
+    tia_on: Mapped[date | None] = mapped_column(sa.Date, default=None)
+    tia_outcome: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    tia_measures: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    dpf_checked_on: Mapped[date | None] = mapped_column(sa.Date, default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
