@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from privacyops.cli.intake import cli_actor
+from privacyops.cli.registers import open_registers
 
 if TYPE_CHECKING:
     from privacyops.registers.desk import BreachDesk
@@ -28,20 +29,12 @@ app = typer.Typer(
 @contextmanager
 def open_desk() -> Iterator[BreachDesk]:
     """The breach register on the configured database and policy; closed on exit."""
-    from privacyops.policy import load_configured_policy
     from privacyops.registers.desk import BreachDesk
     from privacyops.rights.authorities import authority_for
-    from privacyops.settings import get_settings
-    from privacyops.store import open_database
 
-    settings = get_settings()
-    manifest = load_configured_policy(settings).current
-    authority = authority_for(manifest.contact_point.country).as_dict()
-    db = open_database(settings)
-    try:
+    with open_registers() as (db, manifest, settings):
+        authority = authority_for(manifest.contact_point.country).as_dict()
         yield BreachDesk(db, manifest, settings, authority)
-    finally:
-        db.dispose()
 
 
 def _when(name: str, text: str | None, zone: str | None) -> datetime | None:

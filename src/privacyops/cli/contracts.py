@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from privacyops.cli.intake import cli_actor
+from privacyops.cli.registers import open_registers
 
 if TYPE_CHECKING:
     from privacyops.registers.contracts import ContractRegister
@@ -25,17 +26,10 @@ app = typer.Typer(
 
 @contextmanager
 def _register() -> Iterator[ContractRegister]:
-    from privacyops.policy import load_configured_policy
     from privacyops.registers.contracts import ContractRegister
-    from privacyops.settings import get_settings
-    from privacyops.store import open_database
 
-    settings = get_settings()
-    db = open_database(settings)
-    try:
-        yield ContractRegister(db, load_configured_policy(settings).current)
-    finally:
-        db.dispose()
+    with open_registers() as (db, manifest, _):
+        yield ContractRegister(db, manifest)
 
 
 def _print(data: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from privacyops.cli.intake import cli_actor
+from privacyops.cli.registers import open_registers
 
 app = typer.Typer(
     rich_markup_mode=None,  # plain help, fast: see cli/app.py
@@ -28,37 +29,22 @@ def screen(
 ) -> None:
     """Each activity (purpose x channel) with the criteria it meets and whether it needs a
     DPIA, and the state of its DPIA record (missing, review_overdue, done)."""
-    from privacyops.policy import load_configured_policy
     from privacyops.registers.dpia import DpiaRegister, screen
-    from privacyops.settings import get_settings
-    from privacyops.store import open_database
 
-    settings = get_settings()
-    manifest = load_configured_policy(settings).current
-    if all_:
-        _print([s.as_dict() for s in screen(manifest)])
-        return
-    db = open_database(settings)
-    try:
-        _print(DpiaRegister(db, manifest).report())
-    finally:
-        db.dispose()
+    with open_registers() as (db, manifest, _):
+        if all_:
+            _print([s.as_dict() for s in screen(manifest)])
+        else:
+            _print(DpiaRegister(db, manifest).report())
 
 
 @app.command("list")
 def list_() -> None:
     """The DPIA records."""
-    from privacyops.policy import load_configured_policy
     from privacyops.registers.dpia import DpiaRegister
-    from privacyops.settings import get_settings
-    from privacyops.store import open_database
 
-    settings = get_settings()
-    db = open_database(settings)
-    try:
-        _print(DpiaRegister(db, load_configured_policy(settings).current).records())
-    finally:
-        db.dispose()
+    with open_registers() as (db, manifest, _):
+        _print(DpiaRegister(db, manifest).records())
 
 
 @app.command()
@@ -73,10 +59,7 @@ def add(
 ) -> None:
     """Record (or replace) the DPIA of an activity (audited)."""
     from privacyops.errors import InvalidInput
-    from privacyops.policy import load_configured_policy
     from privacyops.registers.dpia import DpiaRegister
-    from privacyops.settings import get_settings
-    from privacyops.store import open_database
 
     try:
         review_date = date.fromisoformat(review)
@@ -85,10 +68,8 @@ def add(
             "--review: expected a date YYYY-MM-DD",
             details=[{"loc": ["review"], "msg": "expected YYYY-MM-DD"}],
         ) from None
-    settings = get_settings()
-    db = open_database(settings)
-    try:
-        register = DpiaRegister(db, load_configured_policy(settings).current)
+    with open_registers() as (db, manifest, _):
+        register = DpiaRegister(db, manifest)
         fields = {
             "description": description,
             "necessity": necessity,
@@ -98,5 +79,3 @@ def add(
             "review_date": review_date,
         }
         _print(register.add(activity, fields, actor=cli_actor()))
-    finally:
-        db.dispose()
