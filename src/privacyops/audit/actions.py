@@ -9,8 +9,13 @@ from __future__ import annotations
 
 __all__ = [
     "AUDIT_VERIFY",
+    "BREACH_LETTER",
+    "BREACH_RECORD",
+    "BREACH_UPDATE",
     "CONFIG_CHANGE",
     "CONSENT_CHANGE",
+    "CONTRACT_RECORD",
+    "DPIA_RECORD",
     "HOLD_ADD",
     "HOLD_LIFT",
     "IDENTITY_DECIDE",
@@ -46,3 +51,8 @@ RETENTION_RUN = "retention.run"  #: a retention run started or finished
 CONFIG_CHANGE = "config.change"  #: settings, policy version or keys changed
 IDENTITY_REVIEW = "identity.review"  #: a submission's identities conflict: held for staff
 IDENTITY_DECIDE = "identity.decide"  #: staff merged a held submission or kept it apart
+BREACH_RECORD = "breach.record"  #: a personal-data breach entered in the register
+BREACH_UPDATE = "breach.update"  #: a breach's facts, risk or notification changed
+BREACH_LETTER = "breach.letter"  #: letters to the people a breach affects were sent (Art. 34)
+DPIA_RECORD = "dpia.record"  #: a DPIA record added or replaced (Art. 35)
+CONTRACT_RECORD = "contract.record"  #: a processor contract or TIA recorded (Art. 28, 46)

@@ -19,10 +19,13 @@ from privacyops import __version__
 from privacyops.cli import (
     admin,
     audit,
+    breach,
     config,
     connectors,
     consent,
+    contracts,
     dataset,
+    dpia,
     intake,
     policy,
     request,
@@ -70,6 +73,9 @@ app.add_typer(request.app, name="request")
 app.add_typer(connectors.app, name="connectors")
 app.add_typer(config.app, name="config")
 app.add_typer(text.app, name="text")
+app.add_typer(breach.app, name="breach")
+app.add_typer(dpia.app, name="dpia")
+app.add_typer(contracts.app, name="contracts")
 
 
 def report_error(exc: PrivacyOpsError, *, as_json: bool = False) -> None:

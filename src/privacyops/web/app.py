@@ -18,8 +18,10 @@ from privacyops.web.errors import install_error_handlers
 from privacyops.web.pages import STATIC_DIR
 from privacyops.web.routes import (
     account,
+    breaches,
     consent,
     dashboard,
+    dashboard_breaches,
     dashboard_consent,
     dashboard_desk,
     dashboard_home,
@@ -30,6 +32,7 @@ from privacyops.web.routes import (
     dashboard_retention,
     dashboard_search,
     dashboard_spam,
+    dpia,
     intake,
     notices,
     opendsr,
@@ -126,6 +129,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(dashboard_consent.router)
     app.include_router(dashboard_spam.router)
     app.include_router(dashboard_outbox.router)
+    app.include_router(dashboard_breaches.router)
+    app.include_router(breaches.router)
+    app.include_router(dpia.router)
     app.include_router(consent.router)
     app.include_router(intake.router)
     app.include_router(rights.router)

@@ -34,6 +34,7 @@ from privacyops.web.auth import STAFF_READ, require_staff
 from privacyops.web.deps import get_db, get_policy
 from privacyops.web.pages import render
 from privacyops.web.routes.dashboard import lint_findings
+from privacyops.web.routes.dashboard_breaches import BREACH_ROLES, open_countdowns
 from privacyops.web.routes.rights import rights_service
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -113,5 +114,7 @@ def home(
         "policy_version": book.current.version.id,
         "audit_head": AuditLog(db).head()[0],
         "may_audit": who.has_role("dpo", "auditor"),
+        # Art. 33: each breach still to be notified, with its 72-hour countdown
+        "breaches": open_countdowns(db, book.current) if who.has_role(*BREACH_ROLES) else [],
     }
     return render(request, "dashboard.html", context)
