@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests._rights import submit_and_verify
+from tests._rights import decide_recipients, submit_and_verify
 from tests.conftest import SmtpSink
 
 from privacyops.errors import InvalidInput, NotFound
@@ -107,6 +107,8 @@ def test_invoicing_data_is_kept_restricted_until_its_keep_period_ends(
         service, smtp_server, "erasure", EMAIL, details={"ground": "consent_withdrawn"}
     )
     tick(service)
+    decide_recipients(service, receipt.request_id)  # Art. 19: recipients with no address
+    tick(service)
 
     status = service.status(receipt.request_id, receipt.token)
     assert status["state"] == "completed"
@@ -172,6 +174,8 @@ def test_a_person_without_statutory_data_is_erased_entirely(
     )
     public_id = registry.get_record(record_id).subject_public_id
     receipt = submit_and_verify(service, smtp_server, "erasure", EMAIL)
+    tick(service)
+    decide_recipients(service, receipt.request_id)  # Art. 19: recipients with no address
     tick(service)
     outcome = service.status(receipt.request_id, receipt.token)["outcome"]
     assert outcome["method"] == "crypto-shred"

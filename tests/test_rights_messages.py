@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests._rights import last_code
+from tests._rights import decide_recipients, last_code
 from tests._rights import submit_and_verify as confirm
 from tests.conftest import SmtpSink
 from tests.test_rights_workflow import ingest, make_service
@@ -110,10 +110,14 @@ def test_every_answer_is_plain_words(service: RightsService, smtp_server: SmtpSi
         "complaint": {"details": {"country": "PL"}},
         "portability": {},
     }
+    receipts = {}
     for kind, extra in kinds.items():
         email = f"{kind.replace('_', '-')}@example.com"
         ingest(service, email)
-        confirm(service, smtp_server, kind, email, **extra)
+        receipts[kind] = confirm(service, smtp_server, kind, email, **extra)
+    tick(service)
+    for kind in ("erasure", "rectification", "restriction"):  # Art. 19: recipients first
+        decide_recipients(service, receipts[kind].request_id)
     tick(service)
     for kind in kinds:
         email = f"{kind.replace('_', '-')}@example.com"
