@@ -4,6 +4,7 @@ record writer and the rate limiter, built from the settings and the policy in fo
 from __future__ import annotations
 
 import threading
+from contextlib import nullcontext
 from functools import cached_property
 from typing import Any
 
@@ -151,19 +152,24 @@ class ConsentService:
             )
 
     def receipt(
-        self, *, visitor_id: str | None = None, subject_id: str | None = None
+        self,
+        *,
+        visitor_id: str | None = None,
+        subject_id: str | None = None,
+        session: Session | None = None,
     ) -> dict[str, Any]:
-        """The signed receipt of a visitor's or data subject's consent history.
+        """The signed receipt of a visitor's or data subject's consent history; read in
+        ``session`` when given (a caller inside a write transaction must pass it: a second
+        transaction there is a nested write), else in a read session of its own.
 
         Raises:
             NotFound: nothing is recorded for them.
         """
-        with self.db.session() as session:
-            visitors = self._visitors_of(session, subject_id) if subject_id else []
-            records = history(
-                session, visitor_id=visitor_id, subject_id=subject_id, visitor_ids=visitors
-            )
-            marketing = marketing_history(session, subject_id) if subject_id else []
+        reading = nullcontext(session) if session is not None else self.db.read_session()
+        with reading as s:
+            visitors = self._visitors_of(s, subject_id) if subject_id else []
+            records = history(s, visitor_id=visitor_id, subject_id=subject_id, visitor_ids=visitors)
+            marketing = marketing_history(s, subject_id) if subject_id else []
         principal = f"subject:{subject_id}" if subject_id else f"visitor:{visitor_id}"
         return build_receipt(
             records,

@@ -476,7 +476,7 @@ def answer_for(
         )
         audit = [(e.timestamp, e.actor, e.action) for e in events]
         try:
-            receipt = _consent_service(service).receipt(subject_id=row.subject_ref)
+            receipt = _consent_service(service).receipt(subject_id=row.subject_ref, session=session)
         except NotFound:
             receipt = None
     country = details.get("country")
