@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="Largest request body accepted."
     )
+    request_body_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="A request's body must arrive within this many seconds of its headers; a "
+        "slower client (slowloris) gets 408 and the connection is closed.",
+    )
     session_max_age_seconds: int = Field(
         default=8 * 3600, ge=60, description="A staff login lasts at most this long."
     )
