@@ -224,6 +224,11 @@ class Settings(BaseSettings):
         description="ISO country whose national phone format intake accepts (e.g. NO); unset: "
         "numbers must be international (+...).",
     )
+    intake_group_commit: bool = Field(
+        default=True,
+        description="Write concurrent HTTP submissions that wait for the database in one shared "
+        "transaction (each still answered only after its transaction committed).",
+    )
     intake_batch_size: int = Field(
         default=500, ge=1, le=10_000, description="Rows per transaction of a bulk import."
     )
