@@ -66,13 +66,18 @@ class SecurityMiddleware:
         received = 0
         deadline = asyncio.get_running_loop().time() + self.body_seconds
 
+        body_done = False
+
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, body_done
+            if body_done:  # later calls wait for a disconnect while answering: no deadline
+                return await receive()
             try:  # a slow body (slowloris) may not hold the request past its deadline
                 async with asyncio.timeout_at(deadline):
                     message = await receive()
             except TimeoutError:
                 raise RequestTimeout("The request body did not arrive in time.") from None
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
