@@ -78,3 +78,38 @@ def test_a_slow_body_gets_408_in_bounded_time_and_others_are_served(tmp_path: Pa
         stored = conn.execute(sa.text("SELECT count(*) FROM personal_data_records")).scalar_one()
     db.dispose()
     assert stored == 1  # the quick one; nothing of the slow one
+
+
+def test_the_deadline_ends_once_the_body_has_arrived() -> None:
+    """An answer that takes longer than the body deadline is not cut: after the whole body,
+    a call to ``receive`` (Starlette listening for a disconnect) waits without a deadline."""
+    import asyncio
+
+    from starlette.types import Message, Receive, Scope, Send
+
+    from privacyops.web.security import SecurityMiddleware
+
+    sent: list[Message] = []
+    inbox: list[Message] = [
+        {"type": "http.request", "body": b"{}", "more_body": False},
+        {"type": "http.disconnect"},
+    ]
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        assert (await receive())["body"] == b"{}"
+        await asyncio.sleep(0.3)  # slow work, past the 0.1 s body deadline
+        assert (await receive())["type"] == "http.disconnect"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def receive() -> Message:
+        await asyncio.sleep(0.05 if len(inbox) == 1 else 0)
+        return inbox.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    middleware = SecurityMiddleware(app, max_body_bytes=1024, https=False, body_seconds=0.1)
+    scope = {"type": "http", "method": "POST", "path": "/x", "headers": []}
+    asyncio.run(middleware(scope, receive, send))
+    assert sent[0]["status"] == 200
