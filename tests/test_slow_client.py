@@ -47,12 +47,24 @@ def _slow_post(port: int, body: bytes, trickle_for: float) -> tuple[float, bytes
             if answer:
                 break
         sock.settimeout(30)
-        while not answer:
+        while not _complete(answer):
             chunk = sock.recv(65536)
             if not chunk:
                 break
             answer += chunk
         return time.monotonic() - started, answer
+
+
+def _complete(answer: bytes) -> bool:
+    """Whether ``answer`` holds a whole HTTP response (head and Content-Length body)."""
+    head, found, body = answer.partition(b"\r\n\r\n")
+    if not found:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value)
+    return True
 
 
 def test_a_slow_body_gets_408_in_bounded_time_and_others_are_served(tmp_path: Path) -> None:
