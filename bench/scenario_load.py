@@ -33,6 +33,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 SITE = "https://www.example.com"
 LEVELS = (1, 10, 50, 100)
 LIMIT = "1000000"
+NO_GROUP = {"PRIVACYOPS_INTAKE_GROUP_COMMIT": "false"}
 
 
 def _free_port() -> int:
@@ -59,7 +60,9 @@ def _smtp_sink() -> Iterator[int]:
 
 
 @contextmanager
-def _serve(data_dir: Path, smtp_port: int, database_url: str | None) -> Iterator[str]:
+def _serve(
+    data_dir: Path, smtp_port: int, database_url: str | None, extra: dict[str, str] | None = None
+) -> Iterator[str]:
     port = _free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PRIVACYOPS_")},
@@ -77,6 +80,7 @@ def _serve(data_dir: Path, smtp_port: int, database_url: str | None) -> Iterator
     }
     if database_url:
         env["PRIVACYOPS_DATABASE_URL"] = database_url
+    env.update(extra or {})
     log = (data_dir.parent / "serve.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "privacyops", "serve"], env=env, stdout=log, stderr=log
@@ -184,14 +188,20 @@ def _postgres_schema(url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _backend(name: str, url: str | None, seconds: float) -> list[tuple[str, float, str]]:
+def _backend(
+    name: str,
+    url: str | None,
+    seconds: float,
+    extra: dict[str, str] | None = None,
+    mixes: tuple[bool, ...] = (False, True),
+) -> list[tuple[str, float, str]]:
     out: list[tuple[str, float, str]] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
         _smtp_sink() as smtp_port,
-        _serve(Path(tmp) / "data", smtp_port, url) as base,
+        _serve(Path(tmp) / "data", smtp_port, url, extra) as base,
     ):
-        for intake_only in (False, True):
+        for intake_only in mixes:
             what = "intake only" if intake_only else "mixed"
             for clients in LEVELS:
                 got = asyncio.run(_level(base, clients, seconds, intake_only))
@@ -207,7 +217,9 @@ def _backend(name: str, url: str | None, seconds: float) -> list[tuple[str, floa
 
 def run(quick: bool) -> list[tuple[str, float, str]]:
     seconds = 2.0 if quick else 8.0
-    out = _backend("sqlite", None, seconds)
+    # the same intake without group commit, for comparison in the same run
+    out = _backend("sqlite, no group commit,", None, seconds, NO_GROUP, (True,))
+    out += _backend("sqlite", None, seconds)
     pg = os.environ.get("PRIVACYOPS_TEST_POSTGRES_URL")
     if pg:
         with _postgres_schema(pg) as url:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from tests._faults import audit_verifies, env, start_serve
 
 from _mailbox import free_port
 from privacyops.settings import Settings
@@ -26,37 +26,6 @@ from privacyops.store import open_database
 from privacyops.store.registry import IdentityIn, RecordIn, Registry, Submission
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
-
-SRC = Path(__file__).resolve().parents[1] / "src"
-
-
-def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PRIVACYOPS_")},
-        "PYTHONPATH": os.environ.get("PYTHONPATH", str(SRC)),
-        "PRIVACYOPS_DATA_DIR": str(data_dir),
-        "PRIVACYOPS_INTAKE_RATE_LIMIT_PER_MINUTE": "1000000",
-        "PRIVACYOPS_RUNNER_ENABLED": "false",
-        **extra,
-    }
-
-
-def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "privacyops", "serve"],
-        env=_env(data_dir, PRIVACYOPS_PORT=str(port)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("serve did not start")
 
 
 async def _pour(port: int, start: int, kill_after: int, proc: subprocess.Popen[bytes]) -> list[str]:
@@ -83,25 +52,12 @@ async def _pour(port: int, start: int, kill_after: int, proc: subprocess.Popen[b
     return acknowledged
 
 
-def _audit_verifies(data_dir: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "privacyops", "audit", "verify"],
-        env=_env(data_dir),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Traceback" not in done.stderr
-
-
 def test_kill_9_of_serve_during_intake_loses_no_acknowledged_submission(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     acknowledged: list[str] = []
     for round_, kill_after in enumerate((5, 25)):  # early, and once the WAL has grown
         port = free_port()
-        proc = _start(data_dir, port)
+        proc = start_serve(data_dir, port)
         try:
             acknowledged += asyncio.run(_pour(port, round_ * 100_000, kill_after, proc))
         finally:
@@ -109,7 +65,7 @@ def test_kill_9_of_serve_during_intake_loses_no_acknowledged_submission(tmp_path
             proc.wait(timeout=30)
         assert len(acknowledged) >= kill_after
     port = free_port()
-    proc = _start(data_dir, port)  # restarts cleanly on what the kills left
+    proc = start_serve(data_dir, port)  # restarts cleanly on what the kills left
     proc.terminate()
     proc.wait(timeout=60)
     db = open_database(Settings(data_dir=data_dir))
@@ -123,7 +79,7 @@ def test_kill_9_of_serve_during_intake_loses_no_acknowledged_submission(tmp_path
     # at most the calls in flight at each kill were stored without an answer
     assert len(acknowledged) <= stored <= len(acknowledged) + 2 * 8
     db.dispose()
-    _audit_verifies(data_dir)
+    audit_verifies(data_dir)
 
 
 def _old(email: str) -> Submission:
@@ -151,7 +107,7 @@ def test_kill_9_of_retention_run_at_several_points_then_the_rerun_finishes(
     for stop_below in (570, 300):  # early, then mid-way through what is left
         proc = subprocess.Popen(
             [*command, "--chunk-size", "10"],
-            env=_env(data_dir),
+            env=env(data_dir),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -171,7 +127,7 @@ def test_kill_9_of_retention_run_at_several_points_then_the_rerun_finishes(
     assert 0 < seen[-1] < 600, f"no run was killed mid-way: {seen}"
     done = subprocess.run(
         [*command, "--json"],
-        env=_env(data_dir),
+        env=env(data_dir),
         capture_output=True,
         text=True,
         timeout=300,
@@ -189,4 +145,4 @@ def test_kill_9_of_retention_run_at_several_points_then_the_rerun_finishes(
         ids = [(json.loads(d) if isinstance(d, str) else d)["first_record_id"] for d in batches]
     assert len(ids) == len(set(ids)), "a chunk was deleted twice"
     db.dispose()
-    _audit_verifies(data_dir)
+    audit_verifies(data_dir)

@@ -12,7 +12,8 @@ and subclasses the built-in exception a Python caller would expect.
     │   ├── AgeGateRefused               the person declared an age under the policy's limit; 422
     │   ├── InvalidChoice                a consent choice contradicts itself or the banner it
     │   │                                claims was shown (forged, stale texts); 422
-    │   └── PayloadTooLarge              body or file over its size cap; 413 "payload_too_large"
+    │   ├── PayloadTooLarge              body or file over its size cap; 413 "payload_too_large"
+    │   └── RequestTimeout               the body did not arrive in time; 408 "request_timeout"
     ├── NotFound (LookupError)           the thing asked for does not exist (never used to reveal
     │                                    whether a data subject exists); 404 "not_found"
     ├── Conflict                         the request clashes with current state; 409 "conflict"
@@ -50,6 +51,7 @@ __all__ = [
     "PrivacyOpsError",
     "ProcessingRestricted",
     "RateLimited",
+    "RequestTimeout",
     "SettingsInvalid",
     "UndeclaredData",
     "VerificationFailed",
@@ -128,6 +130,14 @@ class PayloadTooLarge(InvalidInput):
 
     status = 413
     code = "payload_too_large"
+
+
+class RequestTimeout(InvalidInput):
+    """Raised when a request's body does not arrive within its time (a slow or stalled
+    client): the request is dropped, nothing of it is stored."""
+
+    status = 408
+    code = "request_timeout"
 
 
 class NotFound(PrivacyOpsError, LookupError):

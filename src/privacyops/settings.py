@@ -118,6 +118,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="Largest request body accepted."
     )
+    request_body_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="A request's body must arrive within this many seconds of its headers; a "
+        "slower client (slowloris) gets 408 and the connection is closed.",
+    )
     session_max_age_seconds: int = Field(
         default=8 * 3600, ge=60, description="A staff login lasts at most this long."
     )
@@ -256,6 +263,11 @@ class Settings(BaseSettings):
         default=None,
         description="ISO country whose national phone format intake accepts (e.g. NO); unset: "
         "numbers must be international (+...).",
+    )
+    intake_group_commit: bool = Field(
+        default=True,
+        description="Write concurrent HTTP submissions that wait for the database in one shared "
+        "transaction (each still answered only after its transaction committed).",
     )
     intake_batch_size: int = Field(
         default=500, ge=1, le=10_000, description="Rows per transaction of a bulk import."

@@ -35,6 +35,7 @@ from privacyops.errors import (
     PrivacyOpsError,
     UndeclaredData,
 )
+from privacyops.intake.group import GroupCommit
 from privacyops.intake.importer import (
     ImportSummary,
     Refusal,
@@ -186,6 +187,7 @@ class IntakeService:
         staff: bool = True,
         client_ip: str | None = None,
         now: dt.datetime | None = None,
+        group: GroupCommit[Any, IntakeResult] | None = None,
     ) -> IntakeResult:
         """Check and store one submission in one transaction.
 
@@ -197,6 +199,8 @@ class IntakeService:
             staff: False for public channels: they may not set timestamps or the source.
             client_ip: the sender's address, matched against blocked IP ranges.
             now: the time of receipt (default now).
+            group: write it in the transaction of other submissions that wait meanwhile
+                (:mod:`privacyops.intake.group`); still answered only once committed.
 
         Raises:
             NotFound: unknown channel. UndeclaredData: a field the channel does not declare.
@@ -205,6 +209,8 @@ class IntakeService:
         """
         checked = self.check(channel, payload, staff=staff, now=now)
         item = _Item(checked, dict(payload), client_ip=client_ip, staff=staff)
+        if group is not None:  # one transaction with the submissions waiting meanwhile
+            return group.submit(actor, item, lambda items: self._write(items, actor=actor))
         return self._write([item], actor=actor)[0]
 
     def submit_many(

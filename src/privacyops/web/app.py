@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.add_middleware(
         SecurityMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        body_seconds=settings.request_body_timeout_seconds,
         https=settings.base_url.startswith("https://"),
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

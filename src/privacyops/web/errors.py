@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+import sqlalchemy.exc as sa_exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -34,6 +35,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
@@ -49,6 +51,30 @@ def error_body(
     if details:
         body["details"] = details
     return {"error": body}
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database cannot be reached or is shutting down (PostgreSQL
+    stopped, restarting or refusing connections; the pool exhausted; SQLite still locked after
+    its busy timeout): a passing condition, answered 503, not a bug answered 500."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+        return True
+    if isinstance(exc, sa_exc.OperationalError):
+        sqlstate = getattr(exc.orig, "sqlstate", None)  # psycopg
+        if sqlstate is not None:  # 08: connection exception; 57P: operator intervention
+            return str(sqlstate).startswith(("08", "57P"))
+        text = str(exc.orig).lower()
+        return "database is locked" in text or "connection" in text or "server" in text
+    return False
+
+
+DATABASE_DOWN = (
+    "The service cannot reach its database just now; nothing was saved. Try again in a minute."
+)
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -155,8 +181,23 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return _answer(request, exc.status_code, error_body(code, message), exc.headers)
 
+    @app.exception_handler(sa_exc.DBAPIError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _database(request: Request, exc: Exception) -> Response:
+        if database_unavailable(exc):
+            log.warning("database unavailable: %s", type(exc).__name__)
+            return _answer(
+                request,
+                503,
+                error_body("dependency_unavailable", DATABASE_DOWN),
+                {"Retry-After": "30"},
+            )
+        return await _unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
+        if database_unavailable(exc):  # raised in a middleware, outside the routes
+            return await _database(request, exc)
         log.error("unhandled %s", type(exc).__name__, exc_info=exc)
         return _answer(
             request,

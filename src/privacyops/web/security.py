@@ -14,13 +14,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from privacyops.errors import PayloadTooLarge
+from privacyops.errors import PayloadTooLarge, RequestTimeout
 from privacyops.web.errors import error_body
 
 __all__ = ["CSP", "SecurityMiddleware", "security_headers"]
@@ -43,10 +44,13 @@ VISITOR_MAX_AGE = 24 * 3600
 class SecurityMiddleware:
     """Security headers, body-size cap and the visitor cookie, for every HTTP response."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, https: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, https: bool, body_seconds: float = 10.0
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.https = https
+        self.body_seconds = body_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,10 +65,20 @@ class SecurityMiddleware:
         path: str = scope.get("path", "")
         csp = _DOCS_CSP if path == "/api/docs" else CSP
         received = 0
+        deadline = asyncio.get_running_loop().time() + self.body_seconds
+
+        body_done = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # later calls wait for a disconnect while answering: no deadline
+                return await receive()
+            try:  # a slow body (slowloris) may not hold the request past its deadline
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise RequestTimeout("The request body did not arrive in time.") from None
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:

@@ -29,8 +29,9 @@ from privacyops.accounts import Principal
 from privacyops.audit import AuditLog
 from privacyops.errors import InvalidInput, PayloadTooLarge, RateLimited
 from privacyops.intake import spam
+from privacyops.intake.group import GroupCommit
 from privacyops.intake.reviews import decide_identity_review, pending_identity_reviews
-from privacyops.intake.service import IntakeService
+from privacyops.intake.service import IntakeResult, IntakeService
 from privacyops.policy import PolicyBook
 from privacyops.settings import Settings
 from privacyops.store import Database
@@ -55,6 +56,14 @@ def intake_service(
 ) -> IntakeService:
     """Dependency: the intake service on the app's database and policy."""
     return IntakeService(db, Registry(db), AuditLog(db), policy, settings=settings)
+
+
+def intake_group(app: Any) -> GroupCommit[Any, IntakeResult]:
+    """The app's group commit of intake submissions (made on first use)."""
+    group: GroupCommit[Any, IntakeResult] | None = getattr(app.state, "intake_group", None)
+    if group is None:
+        group = app.state.intake_group = GroupCommit()
+    return group
 
 
 def _decode(body: bytes, cap: int) -> Any:
@@ -305,7 +314,13 @@ async def submit(
         actor = principal.actor
     payload = _decode(await request.body(), settings.intake_max_payload_bytes)
     result = await run_in_threadpool(
-        service.submit, channel, payload, actor=actor, staff=not public, client_ip=client
+        service.submit,
+        channel,
+        payload,
+        actor=actor,
+        staff=not public,
+        client_ip=client,
+        group=intake_group(request.app) if settings.intake_group_commit else None,
     )
     if public:
         # The same answer for stored and quarantined: a spammer learns nothing, and a caller
