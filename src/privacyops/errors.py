@@ -26,6 +26,7 @@ and subclasses the built-in exception a Python caller would expect.
     │                                    suppression (GDPR Art. 18, 21); 409
     ├── DependencyUnavailable            a connector, SMTP server or other peer is down; 503
     └── ConfigurationError               settings or keys are missing or inconsistent; 500
+        └── SettingsInvalid              a setting has a value it cannot take (names it); CLI exit 2
 
 ``details`` is a list of ``{"loc": ..., "msg": ...}`` items (the same shape pydantic uses) so a
 caller can point at each problem; it never carries personal data of anyone but the caller.
