@@ -157,7 +157,7 @@ def test_access_waits_for_the_manual_task_and_then_holds_every_system(
     login(page, "dpo")
     listing = page.get("/dashboard/requests")
     assert listing.status_code == 200
-    assert "<td>Trello</td></tr>" in listing.text
+    assert "<td>Trello</td><td></td></tr>" in listing.text  # waiting for; no assignee yet
     detail = page.get(f"/dashboard/requests/{receipt.request_id}")
     assert 'id="waiting-for">Waiting for: Trello' in detail.text
     assert "<tr><td>Company CRM</td><td>done</td><td>10</td></tr>" in detail.text
