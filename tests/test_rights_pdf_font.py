@@ -11,6 +11,7 @@ import pikepdf
 import pytest
 
 from privacyops.rights import pdf, pdffont
+from privacyops.rights.document import AccessAnswer, Block
 from privacyops.rights.exports import ExportBundle
 
 pytestmark = pytest.mark.skipif(not pdffont.FONT.is_file(), reason="fonts-dejavu-core missing")
@@ -29,7 +30,19 @@ def bundle(name: str) -> ExportBundle:
         "legal_basis": "consent",
         "retention": "",
     }
-    return ExportBundle("Example Ltd", "r-1", "access", datetime.now(UTC), [part], [])
+    title = "Your personal data held by Example Ltd"
+    answer = AccessAnswer(
+        markdown=f"# {title}\n\nName: {name}\n",
+        blocks=[
+            Block("title", "", "", "", title),
+            Block("entry", "Your data", "web_form", "Name", name),
+        ],
+        parts=[part],
+        title=title,
+    )
+    return ExportBundle(
+        "Example Ltd", "r-1", "access", datetime.now(UTC), [part], [], answer=answer
+    )
 
 
 def characters_in(content: bytes, password: str) -> set[str]:
@@ -62,7 +75,7 @@ def test_every_letter_of_the_name_is_in_the_pdf(
     assert "missing the following glyphs" not in caplog.text
     with pikepdf.open(io.BytesIO(content), password="pass-word-1") as opened:
         assert opened.encryption.R == 6
-        assert sorted(opened.attachments) == ["data.csv", "data.json"]
+        assert {"data.csv", "data.json", "answer.csv", "answer.html"} <= set(opened.attachments)
     with pytest.raises(pikepdf.PasswordError):
         pikepdf.open(io.BytesIO(content))
 
